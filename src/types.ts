@@ -1,0 +1,54 @@
+/**
+ * Shared vocabulary: topic-partitions and message headers.
+ *
+ * @module
+ */
+
+/** A topic-partition. */
+export interface TP {
+  /** Topic name. */
+  readonly topic: string;
+  /** Partition number, from 0. */
+  readonly partition: number;
+}
+
+/** Headers as they travel on the wire: names to bytes. */
+export type RawHeaders = Record<string, Uint8Array>;
+
+/** Headers as users give them: strings are UTF-8 encoded. */
+export type HeadersInput = Record<string, string | Uint8Array>;
+
+/** A stable string for a topic-partition, usable as a Map key. */
+export function tpKey(tp: TP): string {
+  return `${tp.topic}\u0000${tp.partition}`;
+}
+
+/** The topic-partition a {@linkcode tpKey} string was made from. */
+export function parseTpKey(key: string): TP {
+  const i = key.lastIndexOf("\u0000");
+  return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+}
+
+/** Human form of a topic-partition: `topic[3]`. */
+export function tpString(tp: TP): string {
+  return `${tp.topic}[${tp.partition}]`;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Encode user headers to bytes. */
+export function toRawHeaders(headers: HeadersInput | undefined): RawHeaders {
+  const out: RawHeaders = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    out[name] = typeof value === "string" ? encoder.encode(value) : value;
+  }
+  return out;
+}
+
+/** Read one header as UTF-8 text, or `undefined` when absent. */
+export function headerText(headers: RawHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return v === undefined ? undefined : decoder.decode(v);
+}
