@@ -1,0 +1,350 @@
+/**
+ * Agents: stream processors. An agent runs `concurrency` actors that share
+ * one buffer of its channel; each actor calls the user's function with a
+ * stream. What an async-generator agent yields goes to its sinks and, when
+ * the event was an `ask`, back to the caller.
+ *
+ * @module
+ */
+import { type ActorContext, runAsActor } from "./context.ts";
+import { Delivery, Event } from "./event.ts";
+import type { Channel, SendMessage } from "./channel.ts";
+import { Stream } from "./stream.ts";
+import { AsyncQueue } from "./queue.ts";
+import { Supervisor, type SupervisorStrategy } from "./supervisor.ts";
+import type { AgentHost } from "./agent_host.ts";
+import { ConfigError } from "./errors.ts";
+import type { RecordMetadata } from "./transport/transport.ts";
+import type { TopicOptions } from "./topic.ts";
+import { toRawHeaders } from "./types.ts";
+
+/** Where yielded values go: another agent, a channel or topic, or a function. */
+export type Sink<R> =
+  | Agent<R, unknown, unknown>
+  | Channel<unknown, R>
+  | ((value: R) => unknown);
+
+/** The agent function: an async function or an async generator over the stream. */
+export type AgentFn<V, K, R> =
+  | ((stream: Stream<V, K>) => Promise<void>)
+  | ((stream: Stream<V, K>) => AsyncIterable<R>);
+
+/** Options of `app.agent()`; topic options apply to the anonymous topic. */
+export interface AgentOptions<R = unknown> extends TopicOptions {
+  /** Agent name (default: the function's name). */
+  readonly name?: string;
+  /** Help text shown by the `agents` command. */
+  readonly help?: string;
+  /** Number of actors sharing the channel (default 1). */
+  readonly concurrency?: number;
+  /** Where yielded values go. */
+  readonly sink?: readonly Sink<R>[];
+  /** Called when an actor raises, before the supervisor acts. */
+  readonly onError?: (agent: Agent<unknown, unknown, R>, error: Error) => void | Promise<void>;
+  /** Restart policy (default: the app's `agentSupervisor`). */
+  readonly supervisorStrategy?: SupervisorStrategy;
+  /** One actor per partition (accepted; actors still share one buffer). */
+  readonly isolatedPartitions?: boolean;
+}
+
+/** An RPC request: value, optional key, headers, partition. */
+export type AskMessage<V, K> = SendMessage<K, V>;
+
+interface Actor {
+  controller: AbortController;
+  done: Promise<void>;
+  index: number;
+}
+
+/** A stream processor registered with `app.agent()`. */
+export class Agent<V = unknown, K = unknown, R = unknown> {
+  /** Agent name. */
+  readonly name: string;
+  /** The channel or topic the agent reads. */
+  readonly channel: Channel<K, V>;
+  /** Help text. */
+  readonly help: string | undefined;
+  /** Number of actors. */
+  readonly concurrency: number;
+  /** The supervisor. */
+  readonly supervisor: Supervisor;
+  readonly #fn: AgentFn<V, K, R>;
+  readonly #options: AgentOptions<R>;
+  readonly #host: AgentHost;
+  readonly #sinks: Sink<R>[];
+  #queue: AsyncQueue<Event<K, V>> | undefined;
+  #actors: Actor[] = [];
+  #running = false;
+  #yieldListener: ((event: Event | undefined, value: R) => void) | undefined;
+
+  /** @internal Use `app.agent()`. */
+  constructor(host: AgentHost, channel: Channel<K, V>, fn: AgentFn<V, K, R>, name: string, options: AgentOptions<R>) {
+    const concurrency = options.concurrency ?? 1;
+    if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
+      throw new ConfigError(
+        `Invalid option "concurrency" of agent "${name}": ${concurrency}; expected an integer >= 1`,
+      );
+    }
+    this.name = name;
+    this.channel = channel;
+    this.help = options.help;
+    this.concurrency = concurrency;
+    this.#fn = fn;
+    this.#options = options;
+    this.#host = host;
+    this.#sinks = [...(options.sink ?? [])];
+    this.supervisor = new Supervisor(options.supervisorStrategy ?? host.conf.agentSupervisor);
+  }
+
+  /** Add a sink after creation. */
+  addSink(sink: Sink<R>): void {
+    this.#sinks.push(sink);
+  }
+
+  /** True while actors run. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** @internal Subscribe to the channel (before the consumer starts delivering). */
+  subscribe(): void {
+    this.#queue ??= this.channel.subscribe();
+  }
+
+  /** @internal Start the actors. */
+  start(): void {
+    if (this.#running) return;
+    this.subscribe();
+    this.#running = true;
+    for (let i = 0; i < this.concurrency; i++) this.#actors.push(this.#spawn(i));
+  }
+
+  /** @internal Stop the actors: their streams end; wait for them to return. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    const actors = this.#actors;
+    this.#actors = [];
+    for (const a of actors) a.controller.abort();
+    await Promise.allSettled(actors.map((a) => a.done));
+  }
+
+  #spawn(index: number): Actor {
+    const controller = new AbortController();
+    const actor: Actor = { controller, index, done: Promise.resolve() };
+    const context: ActorContext = {
+      event: undefined,
+      agent: this.name,
+      concurrency: this.concurrency,
+      signal: controller.signal,
+    };
+    actor.done = runAsActor(context, () => this.#run(context)).then(
+      () => {
+        if (this.#running && !controller.signal.aborted) {
+          this.#host.log.warn("Agent {agent} actor {index} returned while the app runs", {
+            agent: this.name,
+            index,
+          });
+        }
+      },
+      (error) => this.#crashed(actor, error),
+    );
+    return actor;
+  }
+
+  async #run(context: ActorContext): Promise<void> {
+    const stream = Stream.fromChannel(this.channel, this.#queue!);
+    const result = this.#fn(stream);
+    if (result !== undefined && typeof (result as AsyncIterable<R>)[Symbol.asyncIterator] === "function") {
+      for await (const value of result as AsyncIterable<R>) {
+        await this.#deliver(context.event, value);
+      }
+    } else {
+      await result;
+    }
+  }
+
+  async #deliver(event: Event | undefined, value: R): Promise<void> {
+    for (const sink of this.#sinks) {
+      if (sink instanceof Agent) await sink.send({ value });
+      else if (typeof sink === "function") await sink(value);
+      else await sink.send({ value });
+    }
+    this.#yieldListener?.(event, value);
+    if (event !== undefined) await this.#host.reply(event, value);
+  }
+
+  async #crashed(actor: Actor, error: unknown): Promise<void> {
+    const err = error instanceof Error ? error : new Error(String(error));
+    this.#host.monitor.count("agentErrors");
+    this.#host.log.error("Agent {agent} actor {index} raised: {error}", {
+      agent: this.name,
+      index: actor.index,
+      error: err,
+    });
+    try {
+      await this.#options.onError?.(this as Agent<unknown, unknown, R>, err);
+    } catch (hookError) {
+      this.#host.log.error("onError of agent {agent} raised: {error}", { agent: this.name, error: hookError });
+    }
+    if (!this.#running) return;
+    const decision = this.supervisor.decide(this.name, err);
+    if (decision.action === "crash") {
+      this.#running = false;
+      this.#host.crash(decision.error);
+      return;
+    }
+    this.#host.monitor.count("agentRestarts");
+    const i = this.#actors.indexOf(actor);
+    if (decision.which === "one") {
+      if (i >= 0) this.#actors[i] = this.#spawn(actor.index);
+      this.#host.log.warn("Restarted agent {agent} actor {index} (one_for_one)", {
+        agent: this.name,
+        index: actor.index,
+      });
+      return;
+    }
+    const others = this.#actors.filter((a) => a !== actor);
+    for (const a of others) a.controller.abort();
+    await Promise.allSettled(others.map((a) => a.done));
+    if (!this.#running) return;
+    this.#actors = [];
+    for (let k = 0; k < this.concurrency; k++) this.#actors.push(this.#spawn(k));
+    this.#host.log.warn("Restarted all {n} actors of agent {agent} (one_for_all)", {
+      agent: this.name,
+      n: this.concurrency,
+    });
+  }
+
+  /** Send a value to the agent's channel. */
+  async send(message: SendMessage<K, V>): Promise<RecordMetadata | void> {
+    return await this.channel.send(message);
+  }
+
+  /** Send without waiting for a reply (same as `send`, as in Faust). */
+  async cast(message: SendMessage<K, V>): Promise<void> {
+    await this.channel.send(message);
+  }
+
+  /**
+   * Send a value and wait for what the agent yields while processing it.
+   * The request carries Faust's reply headers; the reply comes back on the
+   * app's reply topic.
+   */
+  async ask(message: AskMessage<V, K>, options: { timeout?: number } = {}): Promise<R> {
+    return await this.#host.ask(this as Agent<unknown, unknown, unknown>, message, options.timeout) as R;
+  }
+
+  /** Ask for each value; yields replies as they come (not in input order). */
+  async *map(values: Iterable<V> | AsyncIterable<V>): AsyncGenerator<R> {
+    const replies: Promise<R>[] = [];
+    for await (const value of values) replies.push(this.ask({ value }));
+    yield* settleAsTheyCome(replies);
+  }
+
+  /** Ask for each `[key, value]`; yields replies as they come. */
+  async *kvmap(pairs: Iterable<[K, V]> | AsyncIterable<[K, V]>): AsyncGenerator<R> {
+    const replies: Promise<R>[] = [];
+    for await (const [key, value] of pairs) replies.push(this.ask({ key, value }));
+    yield* settleAsTheyCome(replies);
+  }
+
+  /** Ask for each value; resolves with the replies in input order. */
+  async join(values: Iterable<V> | AsyncIterable<V>): Promise<R[]> {
+    const replies: Promise<R>[] = [];
+    for await (const value of values) replies.push(this.ask({ value }));
+    return await Promise.all(replies);
+  }
+
+  /** Ask for each `[key, value]`; resolves with the replies in input order. */
+  async kvjoin(pairs: Iterable<[K, V]> | AsyncIterable<[K, V]>): Promise<R[]> {
+    const replies: Promise<R>[] = [];
+    for await (const [key, value] of pairs) replies.push(this.ask({ key, value }));
+    return await Promise.all(replies);
+  }
+
+  /**
+   * A test harness: the agent runs on an in-memory buffer, no broker needed.
+   * `put()` resolves with the event once the agent has processed it;
+   * `results` maps each event's offset to what the agent yielded for it.
+   */
+  testContext(): AgentTestContext<V, K, R> {
+    return new AgentTestContext(this);
+  }
+
+  /** @internal Swap the buffer for a test context. */
+  useQueue(queue: AsyncQueue<Event<K, V>>, onYield: (event: Event | undefined, value: R) => void): void {
+    this.#queue = queue;
+    this.#yieldListener = onYield;
+  }
+}
+
+async function* settleAsTheyCome<R>(promises: Promise<R>[]): AsyncGenerator<R> {
+  const pending = new Map(promises.map((p, i) => [i, p.then((v) => [i, v] as const)]));
+  while (pending.size > 0) {
+    const [i, v] = await Promise.race(pending.values());
+    pending.delete(i);
+    yield v;
+  }
+}
+
+/** What {@linkcode Agent.testContext} returns. */
+export class AgentTestContext<V, K, R> {
+  /** Yielded values by the offset of the event being processed. */
+  readonly results: Map<number, R> = new Map();
+  /** Every yielded value, in order. */
+  readonly yielded: R[] = [];
+  readonly #agent: Agent<V, K, R>;
+  readonly #queue: AsyncQueue<Event<K, V>>;
+  #offset = 0;
+  #started = false;
+
+  /** @internal */
+  constructor(agent: Agent<V, K, R>) {
+    this.#agent = agent;
+    this.#queue = new AsyncQueue<Event<K, V>>(agent.channel.maxsize);
+    agent.useQueue(this.#queue, (event, value) => {
+      this.yielded.push(value);
+      if (event !== undefined) this.results.set(event.offset, value);
+    });
+  }
+
+  /** Start the agent's actors on the test buffer. */
+  start(): Promise<this> {
+    if (!this.#started) {
+      this.#started = true;
+      this.#agent.start();
+    }
+    return Promise.resolve(this);
+  }
+
+  /** Put a value (with optional key/headers) and wait until the agent processed it. */
+  async put(value: V, options: { key?: K; headers?: Record<string, string> } = {}): Promise<Event<K, V>> {
+    await this.start();
+    const offset = this.#offset++;
+    let processed!: () => void;
+    const done = new Promise<void>((resolve) => processed = resolve);
+    const event = new Event<K, V>({
+      key: (options.key ?? null) as K,
+      value,
+      headers: toRawHeaders(options.headers),
+      topic: this.#agent.channel.label,
+      partition: 0,
+      offset,
+      timestamp: Date.now(),
+    }, new Delivery(1, () => processed()));
+    await this.#queue.put(event);
+    await done;
+    return event;
+  }
+
+  /** Stop the actors. */
+  async stop(): Promise<void> {
+    this.#queue.close();
+    await this.#agent.stop();
+  }
+
+  /** Stop on `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+}

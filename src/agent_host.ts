@@ -1,0 +1,26 @@
+/**
+ * What an agent needs from its app (kept apart so agents do not import the app).
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Settings } from "./settings.ts";
+import type { Monitor } from "./monitor.ts";
+import type { Event } from "./event.ts";
+import type { Agent, AskMessage } from "./agent.ts";
+
+/** The app as seen by an agent. */
+export interface AgentHost {
+  /** Settings. */
+  readonly conf: Settings;
+  /** Logger. */
+  readonly log: Logger;
+  /** Counters. */
+  readonly monitor: Monitor;
+  /** Stop the app because of `error` (supervisor `crashing`). */
+  crash(error: Error): void;
+  /** Send `value` back if `event` is an RPC request. */
+  reply(event: Event, value: unknown): Promise<void>;
+  /** Send an RPC request to `agent` and wait for the reply. */
+  ask(agent: Agent<unknown, unknown, unknown>, message: AskMessage<unknown, unknown>, timeout?: number): Promise<unknown>;
+}

@@ -1,0 +1,617 @@
+/**
+ * The App: the registry of topics, channels, agents, tables, timers, pages,
+ * commands and services, and the order in which they start and stop.
+ *
+ * `new App()` opens nothing. `start()` opens the transport and stores and
+ * starts processing; `stop()` undoes it in reverse. Neither installs signal
+ * handlers nor configures logging: the Worker does that.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import { Agent, type AgentFn, type AgentOptions, type AskMessage } from "./agent.ts";
+import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
+import { Conductor } from "./conductor.ts";
+import { ConfigError, StateError } from "./errors.ts";
+import type { Event } from "./event.ts";
+import type { AppHost } from "./host.ts";
+import type { Infer, TypeSpec } from "./models.ts";
+import { Monitor, type Sensor } from "./monitor.ts";
+import { Producer } from "./producer.ts";
+import { Replies } from "./replies.ts";
+import type { Service } from "./service.ts";
+import { resolveSettings, type Settings, type SettingsInput } from "./settings.ts";
+import { AsyncSignal, SyncSignal } from "./signals.ts";
+import { CronTimer, IntervalTimer, type Job, OneShotTask, type TimerOptions } from "./timer.ts";
+import { Topic, type TopicOptions } from "./topic.ts";
+import { createTransport } from "./transport/factory.ts";
+import type { ProduceRecord, RecordMetadata, TopicSpec, Transport, TransportRecord } from "./transport/transport.ts";
+import type { TP } from "./types.ts";
+import { type Duration, toSeconds } from "./duration.ts";
+import type {
+  CommandContext,
+  CommandOptions,
+  CommandRegistration,
+  PageHandler,
+  PageRegistration,
+  TableLike,
+  View,
+} from "./app_types.ts";
+import type { Hono } from "hono";
+
+/** Options of `new App()`: every setting, see {@linkcode SettingsInput}. */
+export type AppOptions = SettingsInput;
+
+type AppState = "init" | "starting" | "running" | "stopping" | "stopped";
+
+/**
+ * A Faust application.
+ *
+ * @example Word count
+ * ```ts
+ * import { App } from "@faust/faust";
+ *
+ * const app = new App("word-counts", { broker: "memory://", store: "memory://" });
+ * const words = app.topic("words", { valueType: "string" });
+ * app.agent(words, async (stream) => {
+ *   for await (const word of stream) console.log(word);
+ * }, { name: "printer" });
+ * ```
+ */
+export class App implements AppHost {
+  /** Called before the app reads its configuration (every app). */
+  static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal("onBeforeConfigured");
+  /** Called with the settings before they become `app.conf` (every app). */
+  static readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal("onConfigured");
+  /** Called once the app is configured (every app). */
+  static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal("onAfterConfigured");
+  /** Called by the worker before it starts the app (every app). */
+  static readonly onWorkerInit: SyncSignal<App> = new SyncSignal("onWorkerInit");
+  /** Called for every record the app produces (every app). */
+  static readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> = new SyncSignal("onProduceMessage");
+  /** Called after partitions are assigned (every app). */
+  static readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal("onPartitionsAssigned");
+  /** Called when partitions are revoked (every app). */
+  static readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal("onPartitionsRevoked");
+  /** Called when a rebalance finished and tables recovered (every app). */
+  static readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal("onRebalanceComplete");
+  /** Called when the app begins to stop (every app). */
+  static readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal("onBeforeShutdown");
+
+  /** This app's {@linkcode App.onBeforeConfigured}. */
+  readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal("onBeforeConfigured", App.onBeforeConfigured);
+  /** This app's {@linkcode App.onConfigured}. */
+  readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal("onConfigured", App.onConfigured);
+  /** This app's {@linkcode App.onAfterConfigured}. */
+  readonly onAfterConfigured: SyncSignal<App> = new SyncSignal("onAfterConfigured", App.onAfterConfigured);
+  /** This app's {@linkcode App.onWorkerInit}. */
+  readonly onWorkerInit: SyncSignal<App> = new SyncSignal("onWorkerInit", App.onWorkerInit);
+  /** This app's {@linkcode App.onProduceMessage}. */
+  readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> = new SyncSignal(
+    "onProduceMessage",
+    App.onProduceMessage,
+  );
+  /** This app's {@linkcode App.onPartitionsAssigned}. */
+  readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal(
+    "onPartitionsAssigned",
+    App.onPartitionsAssigned,
+  );
+  /** This app's {@linkcode App.onPartitionsRevoked}. */
+  readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal(
+    "onPartitionsRevoked",
+    App.onPartitionsRevoked,
+  );
+  /** This app's {@linkcode App.onRebalanceComplete}. */
+  readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal("onRebalanceComplete", App.onRebalanceComplete);
+  /** This app's {@linkcode App.onBeforeShutdown}. */
+  readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal("onBeforeShutdown", App.onBeforeShutdown);
+
+  /** The id given to the constructor. */
+  readonly id: string;
+  /** Logger (category `["faust", appId]`). */
+  readonly log: Logger;
+  /** Counters and positions. */
+  readonly monitor: Monitor = new Monitor();
+  /** Agents by name. */
+  readonly agents: Map<string, Agent<unknown, unknown, unknown>> = new Map();
+  /** Topic descriptions by name. */
+  readonly topics: Map<string, Topic<unknown, unknown>[]> = new Map();
+  /** Tables by name. */
+  readonly tables: Map<string, TableLike> = new Map();
+  /** Pages registered with `app.page()`. */
+  readonly pages: PageRegistration[] = [];
+  /** Commands registered with `app.command()`. */
+  readonly commands: Map<string, CommandRegistration> = new Map();
+  /** Services registered with `app.service()`. */
+  readonly services: Service[] = [];
+  /** Timers, crontabs and tasks. */
+  readonly jobs: Job[] = [];
+  /** Resolves with the error when the app crashes (supervisor `crashing`, fatal errors). */
+  readonly crashed: Promise<Error>;
+  /** Hooks run on the Hono app the worker serves (middleware); see `app.web`. */
+  readonly webSetup: Array<(web: Hono) => void> = [];
+
+  #conf: Settings;
+  #state: AppState = "init";
+  #transport: Transport | undefined;
+  #producer: Producer | undefined;
+  #conductor: Conductor | undefined;
+  #replies: Replies | undefined;
+  #crash: (error: Error) => void = () => {};
+  #crashError: Error | undefined;
+  #unnamedAgents = 0;
+  #declared = new Map<string, Promise<number>>();
+  #leader = true;
+  #client = false;
+  #tick: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * Create an app. Validates every setting; opens nothing.
+   *
+   * @param id The app id (also the consumer group and the prefix of internal topics).
+   * @param options Settings; see {@linkcode SettingsInput}.
+   * @throws {ConfigError} When a setting is invalid, naming it, the value and what is allowed.
+   */
+  constructor(id: string, options: AppOptions = {}) {
+    this.id = id;
+    this.onBeforeConfigured.send(this);
+    const conf = resolveSettings(id, options);
+    this.onConfigured.send(this, conf);
+    this.#conf = conf;
+    this.log = getLogger(["faust", conf.appId]);
+    this.crashed = new Promise((resolve) => this.#crash = resolve);
+    this.onAfterConfigured.send(this);
+  }
+
+  /** Resolved settings. */
+  get conf(): Settings {
+    return this.#conf;
+  }
+
+  /** @internal Replace settings before start (CLI flags). */
+  set conf(conf: Settings) {
+    if (this.#state !== "init" && this.#state !== "stopped") {
+      throw new StateError("Cannot change settings of a running app");
+    }
+    this.#conf = conf;
+  }
+
+  /** Sensors receiving monitor hooks. */
+  get sensors(): { add(sensor: Sensor): void; delete(sensor: Sensor): boolean } {
+    return this.monitor.sensors;
+  }
+
+  /** True between a completed start and the beginning of stop. */
+  get running(): boolean {
+    return this.#state === "running";
+  }
+
+  /** The transport (after start). */
+  get transport(): Transport {
+    if (this.#transport === undefined) {
+      throw new StateError(`App "${this.id}" is not started: call app.start() or app.startClient() first`);
+    }
+    return this.#transport;
+  }
+
+  /** Partitions assigned to this app (empty before start). */
+  assignment(): TP[] {
+    return this.#conductor?.assignment() ?? [];
+  }
+
+  /** Whether this worker is the leader (always with one worker). */
+  isLeader(): boolean {
+    return this.#leader;
+  }
+
+  /** @internal Set by drivers with a group protocol. */
+  setLeader(leader: boolean): void {
+    this.#leader = leader;
+  }
+
+  // ---------------------------------------------------------------- declarations
+
+  /**
+   * Describe a topic.
+   *
+   * @param name Topic name.
+   * @param options Types, serializers, partitions, retention...
+   */
+  topic<VT extends TypeSpec | undefined = undefined, KT extends TypeSpec | undefined = undefined>(
+    name: string,
+    options: TopicOptions & { valueType?: VT; keyType?: KT } = {},
+  ): Topic<KT extends TypeSpec ? Infer<KT> : unknown, VT extends TypeSpec ? Infer<VT> : unknown> {
+    const topic = new Topic<KT extends TypeSpec ? Infer<KT> : unknown, VT extends TypeSpec ? Infer<VT> : unknown>(
+      this,
+      name,
+      options,
+    );
+    const list = this.topics.get(name) ?? [];
+    list.push(topic as Topic<unknown, unknown>);
+    this.topics.set(name, list);
+    return topic;
+  }
+
+  /** @internal Create a topic description with explicit types (repartition topics). */
+  makeTopic<K, V>(name: string, options: TopicOptions): Topic<K, V> {
+    return this.topic(name, options) as unknown as Topic<K, V>;
+  }
+
+  /** Create an in-memory channel. */
+  channel<VT extends TypeSpec | undefined = undefined, KT extends TypeSpec | undefined = undefined>(
+    options: ChannelOptions & { valueType?: VT; keyType?: KT } = {},
+  ): Channel<KT extends TypeSpec ? Infer<KT> : unknown, VT extends TypeSpec ? Infer<VT> : unknown> {
+    return new Channel(this, options);
+  }
+
+  /**
+   * Define an agent: a stream processor over a channel, a topic, a topic
+   * name, or (with `undefined`) an anonymous topic named `{appId}-{name}`.
+   *
+   * @param channel Where the agent reads.
+   * @param fn Async function or async generator receiving the stream.
+   * @param options Name, concurrency, sinks, supervisor, and topic options for a named or anonymous topic.
+   */
+  agent<V, K = unknown, R = unknown>(
+    channel: Channel<K, V>,
+    fn: AgentFn<V, K, R>,
+    options?: AgentOptions<R>,
+  ): Agent<V, K, R>;
+  /** Define an agent on a topic name or an anonymous topic, typed by `options.valueType`. */
+  agent<VT extends TypeSpec, R = unknown>(
+    channel: string | undefined,
+    fn: AgentFn<Infer<VT>, unknown, R>,
+    options: AgentOptions<R> & { valueType: VT },
+  ): Agent<Infer<VT>, unknown, R>;
+  /** Define an agent on a topic name or an anonymous topic (JSON values). */
+  agent<R = unknown>(
+    channel: string | undefined,
+    fn: AgentFn<unknown, unknown, R>,
+    options?: AgentOptions<R>,
+  ): Agent<unknown, unknown, R>;
+  agent(
+    channel: Channel<unknown, unknown> | string | undefined,
+    fn: AgentFn<unknown, unknown, unknown>,
+    options: AgentOptions<unknown> = {},
+  ): Agent<unknown, unknown, unknown> {
+    let name = options.name ?? (fn.name || undefined);
+    if (name === undefined) {
+      if (channel === undefined) {
+        throw new ConfigError(
+          "An agent on an anonymous topic needs a name: pass options.name or a named function",
+        );
+      }
+      const label = typeof channel === "string" ? channel : channel.label;
+      name = `${label}-agent${++this.#unnamedAgents}`;
+    }
+    if (this.agents.has(name)) {
+      throw new ConfigError(`Duplicate agent name "${name}": every agent of an app needs its own name`);
+    }
+    const { name: _n, help: _h, concurrency: _c, sink: _s, onError: _o, supervisorStrategy: _ss, isolatedPartitions: _ip, ...topicOptions } =
+      options;
+    let ch: Channel<unknown, unknown>;
+    if (channel instanceof Channel) ch = channel;
+    else if (typeof channel === "string") ch = this.topic(channel, topicOptions);
+    else ch = this.topic(`${this.#conf.appId}-${name}`, { internal: true, ...topicOptions });
+    const agent = new Agent(this, ch, fn, name, options);
+    this.agents.set(name, agent);
+    return agent;
+  }
+
+  /**
+   * Call `fn` every `interval` (seconds or `"30s"`), starting one interval
+   * after the app is operational.
+   */
+  timer(interval: Duration, fn: () => unknown, options: TimerOptions = {}): Job {
+    const seconds = toSeconds(interval, "timer interval");
+    if (seconds <= 0) throw new ConfigError(`Invalid timer interval: ${interval}; expected more than 0 seconds`);
+    const job = new IntervalTimer(this, seconds, fn, options);
+    this.jobs.push(job);
+    return job;
+  }
+
+  /** Call `fn` on a cron schedule (in `options.timezone`, default the app's `timezone`). */
+  crontab(spec: string, fn: () => unknown, options: TimerOptions & { timezone?: string } = {}): Job {
+    let job: Job;
+    try {
+      job = new CronTimer(this, spec, fn, options.timezone ?? this.#conf.timezone, options);
+    } catch (error) {
+      throw new ConfigError(`Invalid crontab ${JSON.stringify(spec)}: ${(error as Error).message}`, { cause: error });
+    }
+    this.jobs.push(job);
+    return job;
+  }
+
+  /** Run `fn` once the app is operational (after recovery). */
+  task(fn: () => unknown, options: { name?: string } = {}): Job {
+    const job = new OneShotTask(this, fn, options.name);
+    this.jobs.push(job);
+    return job;
+  }
+
+  /** Add a service started with the app (before agents) and stopped after them. */
+  service<S extends Service>(service: S): S {
+    this.services.push(service);
+    return service;
+  }
+
+  /** Register a web page (served by the worker on `webPort`). */
+  page(path: string, handler: PageHandler | View): void {
+    this.pages.push({ path, handler });
+  }
+
+  /** Register middleware or routes on the worker's Hono app. */
+  web(setup: (web: Hono) => void): void {
+    this.webSetup.push(setup);
+  }
+
+  /** Register a CLI command. */
+  command(name: string, fn: (ctx: CommandContext) => unknown, options: CommandOptions = {}): void {
+    if (this.commands.has(name)) throw new ConfigError(`Duplicate command "${name}"`);
+    this.commands.set(name, { name, fn, options });
+  }
+
+  // ---- tables: app.table(), app.globalTable(), app.setTable() go here (src/table/api.ts)
+
+  /** @internal Register a table (used by `app.table()`). */
+  registerTable(table: TableLike): void {
+    if (this.tables.has(table.name)) {
+      throw new ConfigError(`Duplicate table name "${table.name}": two tables would share a changelog topic`);
+    }
+    this.tables.set(table.name, table);
+  }
+
+  /** Send to a channel, topic or topic name. */
+  async send<K, V>(channel: Channel<K, V> | string, message: SendMessage<K, V>): Promise<RecordMetadata | void> {
+    const ch = typeof channel === "string" ? (this.topics.get(channel)?.[0] ?? this.topic(channel)) : channel;
+    return await (ch as Channel<K, V>).send(message);
+  }
+
+  /** Run the command line for this app (`if (import.meta.main) await app.main()`). */
+  async main(args: readonly string[] = Deno.args): Promise<void> {
+    const { runCli } = await import("./cli/main.ts");
+    const code = await runCli(args, this);
+    if (code !== 0) Deno.exitCode = code;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /**
+   * Start the app. In order:
+   * 1. the transport (connect / open the broker files);
+   * 2. the producer (everything below may send);
+   * 3. declared topics and table changelogs are created;
+   * 4. table stores open;
+   * 5. services start (agents may use them);
+   * 6. agents subscribe their buffers and start their actors (they wait for events);
+   * 7. the consumer joins the group; on assignment tables recover before delivery;
+   * 8. the app is operational: timers, crontabs and tasks start.
+   */
+  async start(): Promise<void> {
+    if (this.#state === "running" || this.#state === "starting") return;
+    this.#state = "starting";
+    try {
+      await this.#openTransport();
+      for (const topic of this.#declarable()) await this.declare(topic);
+      for (const t of this.tables.values()) await this.declare(t.changelogSpec());
+      for (const t of this.tables.values()) await t.open();
+      for (const s of this.services) await s.start();
+      for (const a of this.agents.values()) a.subscribe();
+      for (const a of this.agents.values()) a.start();
+      this.#conductor = new Conductor({
+        conf: this.#conf,
+        log: this.log,
+        monitor: this.monitor,
+        transport: this.#transport!,
+        deadLetter: (r, e) => this.#deadLetter(r, e),
+        assigned: (a, s) => this.#assigned(a, s),
+        revoked: (r) => this.#revoked(r),
+        crash: (e) => this.crash(e),
+        beforeCommit: () => this.#flushForCommit(),
+      });
+      for (const list of this.topics.values()) {
+        for (const t of list) if (t.queues.length > 0) this.#conductor.add(t);
+      }
+      await this.#conductor.start();
+      this.#state = "running";
+      for (const job of this.jobs) job.start();
+      const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
+      this.#tick = setInterval(() => void this.#tickTables(), cleanup);
+      this.log.info("App {id} ready", { id: this.#conf.appId });
+    } catch (error) {
+      this.#state = "running";
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  /** Start only what sending and `ask` need: no agents, no consumer group. */
+  async startClient(): Promise<void> {
+    if (this.#state === "running") return;
+    this.#client = true;
+    this.#state = "starting";
+    await this.#openTransport();
+    this.#state = "running";
+  }
+
+  /**
+   * Stop in reverse: jobs, the consumer stops fetching, agents finish the
+   * event in hand, services stop, the producer flushes, offsets commit, the
+   * consumer leaves, stores close, the transport closes.
+   */
+  async stop(): Promise<void> {
+    if (this.#state !== "running" && this.#state !== "starting") return;
+    this.#state = "stopping";
+    await this.onBeforeShutdown.send(this).catch((error) =>
+      this.log.error("onBeforeShutdown handler raised: {error}", { error })
+    );
+    clearInterval(this.#tick);
+    this.#tick = undefined;
+    for (const job of [...this.jobs].reverse()) await job.stop();
+    this.#conductor?.pause();
+    for (const a of [...this.agents.values()].reverse()) await a.stop();
+    for (const s of [...this.services].reverse()) await s.stop();
+    await this.#replies?.stop();
+    await this.#producer?.flush();
+    for (const t of this.tables.values()) await t.flush();
+    await this.#conductor?.stop();
+    for (const t of [...this.tables.values()].reverse()) await t.close();
+    await this.#producer?.close();
+    await this.#transport?.stop();
+    this.#conductor = undefined;
+    this.#producer = undefined;
+    this.#transport = undefined;
+    this.#replies = undefined;
+    this.#declared.clear();
+    this.#state = "stopped";
+    this.log.info("App {id} stopped", { id: this.#conf.appId });
+  }
+
+  /** Stop the app because of `error`; `crashed` resolves with it. */
+  crash(error: Error): void {
+    if (this.#crashError !== undefined) return;
+    this.#crashError = error;
+    this.log.fatal("App {id} crashed: {error}", { id: this.#conf.appId, error });
+    this.#crash(error);
+    void this.stop().catch((e) => this.log.error("Stopping after a crash failed: {error}", { error: e }));
+  }
+
+  async #openTransport(): Promise<void> {
+    const conf = this.#conf;
+    this.#transport = await createTransport(conf.broker, {
+      defaultPartitions: conf.topicPartitions,
+      datadir: conf.datadir,
+      clientId: conf.brokerClientId,
+      extra: { ...conf, app: this },
+    });
+    await this.#transport.start();
+    this.#producer = new Producer(this.#transport, conf.producerLinger, this.monitor);
+  }
+
+  *#declarable(): Iterable<TopicSpec> {
+    for (const list of this.topics.values()) {
+      for (const t of list) {
+        if (t.options.internal === true || t.options.partitions !== undefined) {
+          yield t.spec();
+          break;
+        }
+      }
+    }
+  }
+
+  async #assigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void> {
+    for (const t of this.tables.values()) await t.assigned(assigned, standbys);
+    await this.onPartitionsAssigned.send(this, assigned);
+    await this.onRebalanceComplete.send(this);
+  }
+
+  async #revoked(revoked: readonly TP[]): Promise<void> {
+    for (const t of this.tables.values()) await t.revoked(revoked);
+    await this.onPartitionsRevoked.send(this, revoked);
+  }
+
+  async #flushForCommit(): Promise<void> {
+    await this.#producer?.flush();
+    for (const t of this.tables.values()) await t.flush();
+  }
+
+  async #tickTables(): Promise<void> {
+    for (const t of this.tables.values()) {
+      try {
+        await t.tick?.();
+      } catch (error) {
+        this.log.error("Table {table} cleanup raised: {error}", { table: t.name, error });
+      }
+    }
+  }
+
+  async #deadLetter(record: TransportRecord, error: Error): Promise<void> {
+    await this.produce({
+      topic: `${this.#conf.appId}-dead-letter`,
+      partition: 0,
+      key: record.key,
+      value: record.value,
+      headers: {
+        ...record.headers,
+        ...Object.fromEntries(
+          Object.entries({
+            "faust-dead-letter-topic": record.topic,
+            "faust-dead-letter-partition": String(record.partition),
+            "faust-dead-letter-offset": String(record.offset),
+            "faust-dead-letter-error": error.message,
+          }).map(([k, v]) => [k, new TextEncoder().encode(v)]),
+        ),
+      },
+      timestamp: record.timestamp,
+    });
+  }
+
+  // ---------------------------------------------------------------- AppHost
+
+  /** @internal Append an encoded record through the batching producer. */
+  async produce(record: ProduceRecord): Promise<RecordMetadata> {
+    if (this.#producer === undefined) {
+      throw new StateError(
+        `Cannot send to topic "${record.topic}": app "${this.id}" is not started (call app.start() or app.startClient())`,
+      );
+    }
+    this.onProduceMessage.send(this, record);
+    return await this.#producer.send(record);
+  }
+
+  /** @internal Partition count of a topic; declares it from its description when missing. */
+  partitionsOf(topic: string): Promise<number> {
+    let p = this.#declared.get(topic);
+    if (p === undefined) {
+      p = (async () => {
+        const n = await this.transport.partitionCount(topic);
+        if (n !== undefined) return n;
+        const desc = this.topics.get(topic)?.[0];
+        const spec = desc?.spec() ?? { name: topic, partitions: this.#conf.topicPartitions };
+        await this.transport.createTopic(spec);
+        return spec.partitions;
+      })();
+      p.catch(() => this.#declared.delete(topic));
+      this.#declared.set(topic, p);
+    }
+    return p;
+  }
+
+  /** @internal Create a topic on the broker (with `topicAllowDeclare`). */
+  async declare(spec: TopicSpec): Promise<void> {
+    if (this.#transport === undefined) return;
+    if (this.#conf.topicAllowDeclare) await this.#transport.createTopic(spec);
+    this.#declared.set(spec.name, Promise.resolve(spec.partitions));
+  }
+
+  /** @internal A stream subscribed to `topic`. */
+  subscribed(topic: Topic<unknown, unknown>): void {
+    if (this.#conductor === undefined) return;
+    void (async () => {
+      if (topic.options.internal === true) await this.declare(topic.spec());
+      this.#conductor?.add(topic);
+    })().catch((error) => this.log.error("Subscribing to {topic} failed: {error}", { topic: topic.name, error }));
+  }
+
+  /** @internal Reply to an RPC request. */
+  async reply(event: Event, value: unknown): Promise<void> {
+    if (this.#producer === undefined) return;
+    await this.#repliesOf().reply(event, value);
+  }
+
+  /** @internal Send an RPC request and wait for the reply. */
+  async ask(agent: Agent<unknown, unknown, unknown>, message: AskMessage<unknown, unknown>, timeout?: number): Promise<unknown> {
+    const { headers, reply } = await this.#repliesOf().request(timeout);
+    await agent.channel.send({ ...message, headers: { ...(message.headers ?? {}), ...headers } });
+    return await reply;
+  }
+
+  #repliesOf(): Replies {
+    return this.#replies ??= new Replies(this.#conf, () => this.transport, () => this.#producer!, this.log);
+  }
+
+  /** True when started with `startClient()`. */
+  get isClient(): boolean {
+    return this.#client;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * Registrations an app keeps for the edges (web pages, CLI commands) and
+ * the seam tables plug into. Kept apart from `app.ts` so those layers can
+ * import the types without importing the app.
+ *
+ * @module
+ */
+import type { TP } from "./types.ts";
+import type { TopicSpec } from "./transport/transport.ts";
+import type { Context } from "hono";
+
+/** A web page handler: Hono's context in, a Response out. */
+export type PageHandler = (c: Context) => Response | Promise<Response>;
+
+/** A class-based view: methods named after HTTP verbs. */
+export interface View {
+  /** GET. */
+  get?(c: Context): Response | Promise<Response>;
+  /** POST. */
+  post?(c: Context): Response | Promise<Response>;
+  /** PUT. */
+  put?(c: Context): Response | Promise<Response>;
+  /** PATCH. */
+  patch?(c: Context): Response | Promise<Response>;
+  /** DELETE. */
+  delete?(c: Context): Response | Promise<Response>;
+}
+
+/** A page registered with `app.page()`. */
+export interface PageRegistration {
+  /** Path, Hono syntax (`/count/:word`). */
+  readonly path: string;
+  /** Function or view. */
+  readonly handler: PageHandler | View;
+}
+
+/** An option of a custom command. */
+export interface CommandOption {
+  /** commander flags, e.g. `"-n, --count <n>"`. */
+  readonly flags: string;
+  /** Help text. */
+  readonly description?: string;
+  /** Default value. */
+  readonly default?: string | boolean | number;
+}
+
+/** Options of `app.command()`. */
+export interface CommandOptions {
+  /** Help shown in `--help`. */
+  readonly description?: string;
+  /** Options (`--flag`). */
+  readonly options?: readonly CommandOption[];
+  /** Positional arguments, commander syntax (`"<name>"`, `"[rest...]"`). */
+  readonly arguments?: readonly string[];
+}
+
+/** What a command function receives. */
+export interface CommandContext {
+  /** Positional arguments. */
+  readonly args: readonly string[];
+  /** Parsed options. */
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/** A custom command registered with `app.command()`. */
+export interface CommandRegistration {
+  /** Command name. */
+  readonly name: string;
+  /** The function. */
+  readonly fn: (ctx: CommandContext) => unknown;
+  /** Options. */
+  readonly options: CommandOptions;
+}
+
+/** The seam tables plug into: the app calls these in its start/stop order. */
+export interface TableLike {
+  /** Table name. */
+  readonly name: string;
+  /** Help text. */
+  readonly help: string | undefined;
+  /** Changelog topic spec (created at start). */
+  changelogSpec(): TopicSpec;
+  /** Open the store. */
+  open(): Promise<void>;
+  /** Recover assigned partitions (active and standby) before streams resume. */
+  assigned(active: readonly TP[], standbys: readonly TP[]): Promise<void>;
+  /** Forget revoked partitions. */
+  revoked(revoked: readonly TP[]): Promise<void>;
+  /** Write what is pending (before offsets are committed). */
+  flush(): Promise<void>;
+  /** Close the store. */
+  close(): Promise<void>;
+  /** Periodic work (window cleanup). */
+  tick?(): Promise<void>;
+  /** Number of keys held. */
+  readonly size: number;
+}

@@ -1,0 +1,292 @@
+/**
+ * The conductor: the app's one group consumer. It polls records, decodes
+ * them once per topic description, hands an event to every subscribed
+ * stream, tracks acks per partition and commits only up to the lowest
+ * unacked offset. A full stream buffer pauses that partition (its fetched
+ * records wait, bounded by one poll) instead of dropping anything.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import { PartitionTracker } from "./acks.ts";
+import { Delivery, Event, type EventInit } from "./event.ts";
+import type { Monitor } from "./monitor.ts";
+import type { Settings } from "./settings.ts";
+import type { Topic } from "./topic.ts";
+import type { Consumer, RebalanceListener, Transport, TransportRecord } from "./transport/transport.ts";
+import { type TP, tpKey, tpString } from "./types.ts";
+
+/** What the conductor needs from the app. */
+export interface ConductorHost {
+  /** Settings. */
+  readonly conf: Settings;
+  /** Logger. */
+  readonly log: Logger;
+  /** Counters. */
+  readonly monitor: Monitor;
+  /** The transport. */
+  readonly transport: Transport;
+  /** Send an undecodable record to the dead-letter topic. */
+  deadLetter(record: TransportRecord, error: Error): Promise<void>;
+  /** Partitions were assigned (tables recover here, before delivery resumes). */
+  assigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void>;
+  /** Partitions are being revoked (after their offsets were committed). */
+  revoked(revoked: readonly TP[]): Promise<void>;
+  /** Stop the app because of `error`. */
+  crash(error: Error): void;
+  /** Make everything the acked events produced durable before their offsets commit. */
+  beforeCommit(): Promise<void>;
+}
+
+type AnyTopic = Topic<unknown, unknown>;
+
+/** Consumes subscribed topics and delivers to streams. */
+export class Conductor implements RebalanceListener {
+  readonly #host: ConductorHost;
+  readonly #topics = new Map<string, Set<AnyTopic>>();
+  readonly #trackers = new Map<string, PartitionTracker>();
+  readonly #blocked = new Map<string, TransportRecord[]>();
+  #consumer: Consumer | undefined;
+  #controller = new AbortController();
+  #loop: Promise<void> | undefined;
+  #commitTimer: ReturnType<typeof setInterval> | undefined;
+  #acksSinceCommit = 0;
+  #committing: Promise<void> | undefined;
+  #resubscribe: Promise<void> | undefined;
+
+  /** Create the conductor for `host`. */
+  constructor(host: ConductorHost) {
+    this.#host = host;
+  }
+
+  /** Names of the topics consumed. */
+  get topicNames(): string[] {
+    return [...this.#topics.keys()];
+  }
+
+  /** Assigned partitions. */
+  assignment(): TP[] {
+    return this.#consumer?.assignment() ?? [];
+  }
+
+  /** Add a topic description with subscribed streams. */
+  add(topic: AnyTopic): void {
+    let set = this.#topics.get(topic.name);
+    const isNew = set === undefined;
+    if (set === undefined) this.#topics.set(topic.name, set = new Set());
+    set.add(topic);
+    if (isNew && this.#consumer !== undefined) {
+      const previous = this.#resubscribe ?? Promise.resolve();
+      this.#resubscribe = previous.then(() => this.#consumer?.subscribe(this.topicNames)).catch((error) => {
+        this.#host.log.error("Subscribing to {topic} failed: {error}", { topic: topic.name, error });
+      });
+    }
+  }
+
+  /** Create the consumer, subscribe, and start polling. */
+  async start(): Promise<void> {
+    const { conf, transport } = this.#host;
+    this.#controller = new AbortController();
+    this.#consumer = transport.createConsumer({
+      groupId: conf.appId,
+      listener: this,
+      autoOffsetReset: conf.consumerAutoOffsetReset,
+    });
+    await this.#consumer.subscribe(this.topicNames);
+    this.#loop = this.#run();
+    const interval = Math.max(10, conf.brokerCommitInterval * 1000);
+    this.#commitTimer = setInterval(() => void this.commit(), interval);
+  }
+
+  /** Stop fetching; buffered events stay where they are. */
+  pause(): void {
+    this.#controller.abort();
+    clearInterval(this.#commitTimer);
+    this.#commitTimer = undefined;
+  }
+
+  /** Stop fetching, commit what was acked, close the consumer. */
+  async stop(): Promise<void> {
+    this.pause();
+    await this.#loop;
+    await this.#resubscribe;
+    await this.commit();
+    await this.#consumer?.close();
+    this.#consumer = undefined;
+    this.#trackers.clear();
+    this.#blocked.clear();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#controller.signal;
+    const max = this.#host.conf.brokerMaxPollRecords ?? 1000;
+    while (!signal.aborted) {
+      let records: TransportRecord[];
+      try {
+        records = await this.#consumer!.poll(max, 1000, signal);
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#host.log.error("Polling the broker failed, retrying in 1s: {error}", { error });
+        await new Promise((r) => setTimeout(r, 1000));
+        continue;
+      }
+      for (const r of records) this.#dispatch(r);
+    }
+  }
+
+  #dispatch(record: TransportRecord): void {
+    const k = tpKey(record);
+    const tracker = this.#trackers.get(k);
+    if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
+    const blocked = this.#blocked.get(k);
+    if (blocked !== undefined) {
+      blocked.push(record);
+      return;
+    }
+    const topics = this.#topics.get(record.topic);
+    if (topics !== undefined) {
+      for (const t of topics) {
+        for (const q of t.queues) {
+          if (q.full) {
+            this.#host.monitor.count("topicBufferFull");
+            this.#blocked.set(k, [record]);
+            this.#consumer?.pause([record]);
+            q.onSpace(() => this.#unblock(k, record));
+            return;
+          }
+        }
+      }
+    }
+    tracker.delivered(record.offset);
+    this.#host.monitor.messageIn(record, record.offset);
+    const targets: Array<[AnyTopic, EventInit<unknown, unknown>]> = [];
+    let deadLetter: Error | undefined;
+    for (const t of topics ?? []) {
+      if (t.queues.length === 0) continue;
+      try {
+        targets.push([t, t.decode(record)]);
+      } catch (error) {
+        const err = error instanceof Error ? error : new Error(String(error));
+        const policy = this.#host.conf.decodeErrorPolicy;
+        this.#host.monitor.count("decodeErrors");
+        this.#host.log.error(
+          "Cannot decode {tp}@{offset} ({policy}): {error}",
+          { tp: tpString(record), offset: record.offset, policy, error: err.message },
+        );
+        if (policy === "fail") targets.push([t, { ...emptyInit(record), error: err }]);
+        else if (policy === "dead-letter") deadLetter = err;
+      }
+    }
+    let refs = deadLetter !== undefined ? 1 : 0;
+    for (const [t] of targets) refs += t.queues.length;
+    const delivery = new Delivery(refs, () => this.#acked(k, record.offset));
+    for (const [t, init] of targets) {
+      for (const q of t.queues) q.forcePut(new Event(init, delivery));
+    }
+    if (deadLetter !== undefined) {
+      this.#host.deadLetter(record, deadLetter).then(
+        () => delivery.release(),
+        (error) => this.#host.crash(new Error(`Cannot write to the dead-letter topic: ${error}`, { cause: error })),
+      );
+    }
+  }
+
+  #unblock(k: string, tp: TP): void {
+    const records = this.#blocked.get(k);
+    this.#blocked.delete(k);
+    if (records === undefined || !this.#trackers.has(k)) return;
+    for (let i = 0; i < records.length; i++) {
+      this.#dispatch(records[i]!);
+      const again = this.#blocked.get(k);
+      if (again !== undefined) {
+        again.push(...records.slice(i + 1));
+        return;
+      }
+    }
+    this.#consumer?.resume([tp]);
+  }
+
+  #acked(k: string, offset: number): void {
+    const tracker = this.#trackers.get(k);
+    if (tracker === undefined) return;
+    tracker.acked(offset);
+    this.#host.monitor.eventDone();
+    if (++this.#acksSinceCommit >= this.#host.conf.brokerCommitEvery) void this.commit();
+  }
+
+  /** Commit, for every partition, up to its lowest unacked offset. */
+  async commit(only?: readonly TP[]): Promise<void> {
+    while (this.#committing !== undefined) await this.#committing;
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    const wanted = only === undefined ? undefined : new Set(only.map(tpKey));
+    const offsets: Array<TP & { offset: number }> = [];
+    const trackers: Array<[PartitionTracker, number]> = [];
+    for (const [k, t] of this.#trackers) {
+      if (wanted !== undefined && !wanted.has(k)) continue;
+      const c = t.committable();
+      if (c > t.committed) {
+        const i = k.lastIndexOf("\u0000");
+        offsets.push({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: c });
+        trackers.push([t, c]);
+      }
+    }
+    if (offsets.length === 0) return;
+    this.#acksSinceCommit = 0;
+    await this.#host.beforeCommit();
+    const t0 = performance.now();
+    this.#committing = consumer.commit(offsets).then(() => {
+      for (const [t, c] of trackers) t.committed = c;
+      for (const o of offsets) this.#host.monitor.partition(o).committed = o.offset;
+      this.#host.monitor.count("commits");
+      for (const s of this.#host.monitor.sensors) s.onCommitCompleted?.(performance.now() - t0);
+    }, (error) => {
+      this.#host.monitor.count("commitErrors");
+      this.#host.log.error("Commit failed (will retry at the next interval): {error}", { error });
+    }).finally(() => this.#committing = undefined);
+    await this.#committing;
+  }
+
+  /** @internal Rebalance: commit the revoked partitions, then forget them. */
+  async onPartitionsRevoked(revoked: readonly TP[]): Promise<void> {
+    await this.commit(revoked);
+    for (const tp of revoked) {
+      this.#trackers.delete(tpKey(tp));
+      this.#blocked.delete(tpKey(tp));
+    }
+    await this.#host.revoked(revoked);
+  }
+
+  /** @internal Rebalance: track new partitions from their committed offsets. */
+  async onPartitionsAssigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void> {
+    const fresh = assigned.filter((tp) => !this.#trackers.has(tpKey(tp)));
+    const committed = fresh.length > 0 ? await this.#consumer!.committed(fresh) : new Map<string, number>();
+    for (const tp of fresh) {
+      const c = committed.get(tpKey(tp));
+      const start = c ?? -1;
+      const tracker = new PartitionTracker(Math.max(0, start));
+      if (c === undefined) tracker.committed = -1;
+      this.#trackers.set(tpKey(tp), tracker);
+      const stats = this.#host.monitor.partition(tp);
+      stats.committed = Math.max(0, start);
+      stats.read = Math.max(stats.read, stats.committed);
+      void this.#host.transport.highWatermark(tp).then((hw) => stats.end = Math.max(stats.end, hw), () => {});
+    }
+    for (const s of this.#host.monitor.sensors) s.onAssignment?.(assigned);
+    await this.#host.assigned(assigned, standbys);
+  }
+}
+
+function emptyInit(record: TransportRecord): EventInit<unknown, unknown> {
+  return {
+    key: null,
+    value: null,
+    headers: record.headers,
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    timestamp: record.timestamp,
+    rawKey: record.key,
+    rawValue: record.value,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * The event being processed, per actor. Each agent actor runs inside its own
+ * async context, so `currentEvent()` and table writes see that actor's event
+ * even with concurrency > 1 and several apps in one process.
+ *
+ * @module
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Event } from "./event.ts";
+
+/** Per-actor state. */
+export interface ActorContext {
+  /** The event being processed, if any. */
+  event: Event | undefined;
+  /** Name of the agent the actor belongs to. */
+  readonly agent: string;
+  /** Concurrency of that agent (table writes need 1). */
+  readonly concurrency: number;
+  /** Aborted when the actor must stop: its streams end. */
+  readonly signal: AbortSignal;
+}
+
+const storage = new AsyncLocalStorage<ActorContext>();
+
+/** Run `fn` as an actor with its own context. */
+export function runAsActor<T>(context: ActorContext, fn: () => T): T {
+  return storage.run(context, fn);
+}
+
+/** The context of the running actor, if any. */
+export function actorContext(): ActorContext | undefined {
+  return storage.getStore();
+}
+
+/**
+ * The event the current agent actor is processing, or `undefined` outside
+ * an agent.
+ *
+ * @returns The current event.
+ */
+export function currentEvent(): Event | undefined {
+  return storage.getStore()?.event;
+}

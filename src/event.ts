@@ -1,0 +1,104 @@
+/**
+ * Events: one delivered message as one stream sees it. A message delivered
+ * to several streams has one `Delivery` shared by their events; it is done
+ * when every stream has acked its event.
+ *
+ * @module
+ */
+import type { RawHeaders } from "./types.ts";
+
+/** Reference count of one delivered message across the streams that got it. */
+export class Delivery {
+  #refs: number;
+  readonly #onDone: (() => void) | undefined;
+
+  /** A delivery to `refs` streams; `onDone` runs when the last acks. */
+  constructor(refs: number, onDone?: () => void) {
+    this.#refs = refs;
+    this.#onDone = onDone;
+    if (refs === 0) onDone?.();
+  }
+
+  /** One stream is done with the message. */
+  release(): void {
+    if (--this.#refs === 0) this.#onDone?.();
+  }
+}
+
+/** What an {@linkcode Event} is made from. */
+export interface EventInit<K, V> {
+  /** Decoded key. */
+  readonly key: K;
+  /** Decoded value. */
+  readonly value: V;
+  /** Headers as bytes. */
+  readonly headers: RawHeaders;
+  /** Source topic, or the channel label for in-memory channels. */
+  readonly topic: string;
+  /** Source partition (0 for channels). */
+  readonly partition: number;
+  /** Source offset (-1 for channels). */
+  readonly offset: number;
+  /** Timestamp in milliseconds since the epoch. */
+  readonly timestamp: number;
+  /** Encoded key, when the event came from a topic. */
+  readonly rawKey?: Uint8Array | null;
+  /** Encoded value, when the event came from a topic. */
+  readonly rawValue?: Uint8Array | null;
+  /** Set when the message could not be decoded and the policy is "fail": the stream throws it. */
+  readonly error?: Error;
+}
+
+/** One message as seen by one stream: key, value, headers and where it came from. */
+export class Event<K = unknown, V = unknown> {
+  /** Decoded key. */
+  readonly key: K;
+  /** Decoded value. */
+  readonly value: V;
+  /** Headers as bytes. */
+  readonly headers: RawHeaders;
+  /** Source topic (or channel label). */
+  readonly topic: string;
+  /** Source partition. */
+  readonly partition: number;
+  /** Source offset (-1 for in-memory channels). */
+  readonly offset: number;
+  /** Timestamp in milliseconds since the epoch. */
+  readonly timestamp: number;
+  /** Encoded key as received (`undefined` for in-memory channels). */
+  readonly rawKey: Uint8Array | null | undefined;
+  /** Encoded value as received (`undefined` for in-memory channels). */
+  readonly rawValue: Uint8Array | null | undefined;
+  /** @internal Decode failure to raise in the stream (policy "fail"). */
+  readonly error: Error | undefined;
+  readonly #delivery: Delivery;
+  #acked = false;
+
+  /** Create an event sharing `delivery` with the other streams that got the message. */
+  constructor(init: EventInit<K, V>, delivery: Delivery) {
+    this.key = init.key;
+    this.value = init.value;
+    this.headers = init.headers;
+    this.topic = init.topic;
+    this.partition = init.partition;
+    this.offset = init.offset;
+    this.timestamp = init.timestamp;
+    this.rawKey = init.rawKey;
+    this.rawValue = init.rawValue;
+    this.error = init.error;
+    this.#delivery = delivery;
+  }
+
+  /** True once acked. */
+  get acked(): boolean {
+    return this.#acked;
+  }
+
+  /** Acknowledge the event; returns false when it was already acked. */
+  ack(): boolean {
+    if (this.#acked) return false;
+    this.#acked = true;
+    this.#delivery.release();
+    return true;
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * What channels, topics, streams and agents need from their app, as an
+ * interface so that those layers do not import the app (imports point down).
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Settings } from "./settings.ts";
+import type { RecordMetadata, TopicSpec } from "./transport/transport.ts";
+import type { ProduceRecord } from "./transport/transport.ts";
+import type { Topic, TopicOptions } from "./topic.ts";
+import type { Monitor } from "./monitor.ts";
+import type { AgentHost } from "./agent_host.ts";
+
+/** The app as seen from below. */
+export interface AppHost extends AgentHost {
+  /** Resolved settings. */
+  readonly conf: Settings;
+  /** Logger for the `faust` category. */
+  readonly log: Logger;
+  /** Counters. */
+  readonly monitor: Monitor;
+  /** Append an encoded record (batched by the producer). */
+  produce(record: ProduceRecord): Promise<RecordMetadata>;
+  /** Partition count of a topic, creating it when the app declares it. */
+  partitionsOf(topic: string): Promise<number>;
+  /** Declare a topic with the broker now if the app is running (else at start). */
+  declare(spec: TopicSpec): Promise<void>;
+  /** A topic has a new subscribed stream: consume it. */
+  subscribed(topic: Topic<unknown, unknown>): void;
+  /** Create a topic description (used by `groupBy` for repartition topics). */
+  makeTopic<K, V>(name: string, options: TopicOptions): Topic<K, V>;
+  /** Whether the app is running (started and not stopping). */
+  readonly running: boolean;
+}

@@ -1,0 +1,126 @@
+/**
+ * The monitor: counters and per-partition positions the app keeps while
+ * running, read by the web views and the CLI. Sensors receive the same
+ * hooks (`app.sensors.add`).
+ *
+ * @module
+ */
+import type { TP } from "./types.ts";
+import { tpKey } from "./types.ts";
+
+/** Hooks a sensor may implement; every one is optional. */
+export interface Sensor {
+  /** A record was read from the broker. */
+  onMessageIn?(tp: TP, offset: number): void;
+  /** An event was handed to a stream. */
+  onStreamEventIn?(tp: TP, offset: number, stream: string): void;
+  /** A stream acked an event. */
+  onStreamEventOut?(tp: TP, offset: number, stream: string): void;
+  /** A record was produced. */
+  onSendCompleted?(topic: string, latencyMs: number): void;
+  /** A send failed. */
+  onSendError?(topic: string, error: unknown): void;
+  /** Offsets were committed. */
+  onCommitCompleted?(latencyMs: number): void;
+  /** A table key was read, written or deleted. */
+  onTableOp?(table: string, op: "get" | "set" | "del"): void;
+  /** Partitions were assigned. */
+  onAssignment?(assigned: readonly TP[]): void;
+  /** A web request finished. */
+  onWebRequest?(method: string, path: string, status: number, latencyMs: number): void;
+}
+
+/** Per-partition positions. */
+export interface PartitionStats {
+  /** Topic. */
+  readonly topic: string;
+  /** Partition. */
+  readonly partition: number;
+  /** Next offset to read (consumer position). */
+  read: number;
+  /** Last committed offset. */
+  committed: number;
+  /** High-water mark last seen. */
+  end: number;
+}
+
+/** Counters kept by the app. */
+export class Monitor {
+  /** Named counters (messagesReceived, messagesSent, decodeErrors, ...). */
+  readonly counters: Map<string, number> = new Map();
+  /** Messages received per topic. */
+  readonly receivedByTopic: Map<string, number> = new Map();
+  /** Messages sent per topic. */
+  readonly sentByTopic: Map<string, number> = new Map();
+  /** Positions per partition. */
+  readonly partitions: Map<string, PartitionStats> = new Map();
+  /** Sensors receiving hooks. */
+  readonly sensors: Set<Sensor> = new Set();
+  /** When the monitor was created (ms). */
+  readonly startedAt: number = Date.now();
+  #rateWindow: Array<[number, number]> = [];
+
+  /** Add `n` to a counter. */
+  count(name: string, n = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
+  }
+
+  /** Value of a counter (0 when never counted). */
+  get(name: string): number {
+    return this.counters.get(name) ?? 0;
+  }
+
+  /** @internal A record came in. */
+  messageIn(tp: TP, offset: number): void {
+    this.count("messagesReceived");
+    this.receivedByTopic.set(tp.topic, (this.receivedByTopic.get(tp.topic) ?? 0) + 1);
+    const s = this.partition(tp);
+    s.read = offset + 1;
+    if (s.end < s.read) s.end = s.read;
+    for (const sensor of this.sensors) sensor.onMessageIn?.(tp, offset);
+  }
+
+  /** @internal A record went out. */
+  messageOut(topic: string, latencyMs: number): void {
+    this.count("messagesSent");
+    this.sentByTopic.set(topic, (this.sentByTopic.get(topic) ?? 0) + 1);
+    for (const sensor of this.sensors) sensor.onSendCompleted?.(topic, latencyMs);
+  }
+
+  /** @internal An event finished processing. */
+  eventDone(): void {
+    this.count("eventsProcessed");
+  }
+
+  /** Stats of one partition (created on first use). */
+  partition(tp: TP): PartitionStats {
+    const k = tpKey(tp);
+    let s = this.partitions.get(k);
+    if (s === undefined) {
+      s = { topic: tp.topic, partition: tp.partition, read: 0, committed: 0, end: 0 };
+      this.partitions.set(k, s);
+    }
+    return s;
+  }
+
+  /** Events processed per second over the last ~10 seconds. */
+  eventsPerSecond(): number {
+    const now = Date.now();
+    const total = this.get("eventsProcessed");
+    this.#rateWindow.push([now, total]);
+    while (this.#rateWindow.length > 2 && now - this.#rateWindow[0]![0] > 10_000) this.#rateWindow.shift();
+    const [t0, n0] = this.#rateWindow[0]!;
+    return now > t0 ? ((total - n0) * 1000) / (now - t0) : 0;
+  }
+
+  /** A JSON-friendly snapshot. */
+  snapshot(): Record<string, unknown> {
+    return {
+      uptimeSeconds: (Date.now() - this.startedAt) / 1000,
+      counters: Object.fromEntries(this.counters),
+      receivedByTopic: Object.fromEntries(this.receivedByTopic),
+      sentByTopic: Object.fromEntries(this.sentByTopic),
+      partitions: [...this.partitions.values()].map((p) => ({ ...p, lag: Math.max(0, p.end - p.committed) })),
+    };
+  }
+}

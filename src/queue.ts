@@ -1,0 +1,130 @@
+/**
+ * A bounded FIFO queue with async `put` (waits while full) and `get` (waits
+ * while empty). It is the only buffer between a sender and an agent's loop.
+ *
+ * @module
+ */
+import { ClosedError } from "./errors.ts";
+
+/** Bounded async FIFO queue. */
+export class AsyncQueue<T> {
+  readonly #items: T[] = [];
+  #head = 0;
+  readonly #getters: Array<(item: T | undefined) => void> = [];
+  readonly #putters: Array<() => void> = [];
+  readonly #spaceListeners: Array<() => void> = [];
+  #closed = false;
+  /** Maximum number of items held. */
+  readonly maxsize: number;
+
+  /** Create a queue holding at most `maxsize` items. */
+  constructor(maxsize: number) {
+    this.maxsize = Math.max(1, maxsize);
+  }
+
+  /** Items waiting. */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** True when another item would have to wait. */
+  get full(): boolean {
+    return this.size >= this.maxsize;
+  }
+
+  /** True after `close()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Add an item if there is room (or a getter waiting); false when full. */
+  tryPut(item: T): boolean {
+    if (this.#closed) throw new ClosedError("Cannot put into a closed queue");
+    const getter = this.#getters.shift();
+    if (getter !== undefined) {
+      getter(item);
+      return true;
+    }
+    if (this.full) return false;
+    this.#items.push(item);
+    return true;
+  }
+
+  /** Add an item even when full (used for items already counted elsewhere). */
+  forcePut(item: T): void {
+    if (!this.tryPut(item)) this.#items.push(item);
+  }
+
+  /** Add an item, waiting while the queue is full. */
+  async put(item: T, signal?: AbortSignal): Promise<void> {
+    while (!this.tryPut(item)) {
+      if (signal?.aborted) throw new ClosedError("Put aborted: the receiver is stopping");
+      await new Promise<void>((resolve) => {
+        this.#putters.push(resolve);
+        signal?.addEventListener("abort", () => resolve(), { once: true });
+      });
+    }
+  }
+
+  /** Call `fn` once when room frees up. */
+  onSpace(fn: () => void): void {
+    if (!this.full) fn();
+    else this.#spaceListeners.push(fn);
+  }
+
+  /** Take the next item, waiting while empty; `undefined` once closed or aborted. */
+  get(signal?: AbortSignal): Promise<T | undefined> {
+    if (this.size > 0) return Promise.resolve(this.#shift());
+    if (this.#closed || signal?.aborted) return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const getter = (item: T | undefined) => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve(item);
+      };
+      const onAbort = () => {
+        const i = this.#getters.indexOf(getter);
+        if (i >= 0) this.#getters.splice(i, 1);
+        resolve(undefined);
+      };
+      this.#getters.push(getter);
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Wake every waiting getter with `undefined` and refuse new items. */
+  close(): void {
+    this.#closed = true;
+    for (const g of this.#getters.splice(0)) g(undefined);
+    for (const p of this.#putters.splice(0)) p();
+  }
+
+  /** Remove and return every waiting item. */
+  drain(): T[] {
+    const out = this.#items.slice(this.#head);
+    this.#items.length = 0;
+    this.#head = 0;
+    this.#wakeSpace();
+    return out;
+  }
+
+  #shift(): T {
+    const item = this.#items[this.#head]!;
+    this.#items[this.#head] = undefined as T;
+    this.#head++;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    this.#wakeSpace();
+    return item;
+  }
+
+  #wakeSpace(): void {
+    if (this.full) return;
+    const putter = this.#putters.shift();
+    if (putter !== undefined) putter();
+    if (this.#spaceListeners.length > 0) {
+      for (const fn of this.#spaceListeners.splice(0)) fn();
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * Agent RPC: `ask` sends a request carrying Faust's reply headers
+ * (`Faust-Ag-ReplyTo`, `Faust-Ag-CorrelationId`); the agent sends what it
+ * yields to that reply topic as `{ key, value, correlation_id }`; a separate
+ * consumer reads the app's reply topic (`{replyToPrefix}{uuid}`, one
+ * partition) and resolves the waiting call.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Consumer, Transport } from "./transport/transport.ts";
+import { headerText } from "./types.ts";
+import type { Event } from "./event.ts";
+import type { Settings } from "./settings.ts";
+import type { Producer } from "./producer.ts";
+import { ClosedError, FaustError } from "./errors.ts";
+
+/** Header naming the reply topic. */
+export const REPLY_TO_HEADER = "Faust-Ag-ReplyTo";
+/** Header carrying the correlation id. */
+export const CORRELATION_HEADER = "Faust-Ag-CorrelationId";
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Sends replies and waits for them. */
+export class Replies {
+  /** The reply topic of this app. */
+  readonly topic: string;
+  readonly #transport: () => Transport;
+  readonly #producer: () => Producer;
+  readonly #log: Logger;
+  readonly #waiters = new Map<string, Waiter>();
+  #consumer: Consumer | undefined;
+  #started: Promise<void> | undefined;
+  readonly #controller = new AbortController();
+  #loop: Promise<void> | undefined;
+
+  /** Create the reply machinery of an app. */
+  constructor(conf: Settings, transport: () => Transport, producer: () => Producer, log: Logger) {
+    this.topic = `${conf.replyToPrefix}${crypto.randomUUID()}`;
+    this.#transport = transport;
+    this.#producer = producer;
+    this.#log = log;
+  }
+
+  /** Headers to put on a request; starts the reply consumer on first use. */
+  async request(timeoutSeconds?: number): Promise<{ headers: Record<string, string>; reply: Promise<unknown> }> {
+    if (this.#controller.signal.aborted) throw new ClosedError("Cannot ask: the app is stopping");
+    this.#started ??= this.#start();
+    await this.#started;
+    const id = crypto.randomUUID();
+    const reply = new Promise<unknown>((resolve, reject) => {
+      const waiter: Waiter = { resolve, reject, timer: undefined };
+      if (timeoutSeconds !== undefined) {
+        waiter.timer = setTimeout(() => {
+          this.#waiters.delete(id);
+          reject(new FaustError(`No reply within ${timeoutSeconds}s (correlation id ${id})`));
+        }, timeoutSeconds * 1000);
+      }
+      this.#waiters.set(id, waiter);
+    });
+    return { headers: { [REPLY_TO_HEADER]: this.topic, [CORRELATION_HEADER]: id }, reply };
+  }
+
+  /** If `event` is a request, send `value` to its reply topic. */
+  async reply(event: Event, value: unknown): Promise<void> {
+    const to = headerText(event.headers, REPLY_TO_HEADER);
+    const id = headerText(event.headers, CORRELATION_HEADER);
+    if (to === undefined || id === undefined) return;
+    const body = JSON.stringify({ key: event.key ?? null, value: value ?? null, correlation_id: id });
+    await this.#producer().send({ topic: to, partition: 0, key: null, value: encoder.encode(body) });
+  }
+
+  async #start(): Promise<void> {
+    const transport = this.#transport();
+    await transport.createTopic({ name: this.topic, partitions: 1, internal: true });
+    const consumer = transport.createConsumer({
+      groupId: this.topic,
+      autoOffsetReset: "earliest",
+      listener: { onPartitionsAssigned: () => Promise.resolve(), onPartitionsRevoked: () => Promise.resolve() },
+    });
+    this.#consumer = consumer;
+    await consumer.subscribe([this.topic]);
+    this.#loop = this.#run(consumer);
+  }
+
+  async #run(consumer: Consumer): Promise<void> {
+    const signal = this.#controller.signal;
+    while (!signal.aborted) {
+      const records = await consumer.poll(500, 1000, signal).catch((error) => {
+        this.#log.error("Reading replies failed: {error}", { error });
+        return [];
+      });
+      for (const r of records) {
+        if (r.value === null) continue;
+        try {
+          const body = JSON.parse(decoder.decode(r.value)) as { value: unknown; correlation_id: string };
+          const waiter = this.#waiters.get(body.correlation_id);
+          if (waiter === undefined) continue;
+          this.#waiters.delete(body.correlation_id);
+          clearTimeout(waiter.timer);
+          waiter.resolve(body.value);
+        } catch (error) {
+          this.#log.error("Bad reply at {topic}@{offset}: {error}", { topic: r.topic, offset: r.offset, error });
+        }
+      }
+      if (records.length > 0) {
+        const last = records[records.length - 1]!;
+        await consumer.commit([{ topic: last.topic, partition: last.partition, offset: last.offset + 1 }]).catch(
+          () => {},
+        );
+      }
+    }
+  }
+
+  /** Stop reading replies; pending asks fail. */
+  async stop(): Promise<void> {
+    this.#controller.abort();
+    await this.#started?.catch(() => {});
+    await this.#loop;
+    await this.#consumer?.close();
+    for (const [id, w] of this.#waiters) {
+      clearTimeout(w.timer);
+      w.reject(new ClosedError(`The app stopped before the reply to ${id} arrived`));
+    }
+    this.#waiters.clear();
+    if (this.#consumer !== undefined) await this.#transport().deleteTopic(this.topic).catch(() => {});
+  }
+}

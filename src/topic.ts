@@ -1,0 +1,152 @@
+/**
+ * Topics: named, partitioned logs on the broker. Sending encodes the key and
+ * value with the topic's codecs, picks the partition (explicit, else
+ * murmur2 of the key bytes as Kafka's default partitioner, else round-robin)
+ * and hands the record to the app's producer.
+ *
+ * @module
+ */
+import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
+import type { AppHost } from "./host.ts";
+import { type Codec } from "./codecs.ts";
+import { makeSerde, type Serde, type TypeSpec } from "./models.ts";
+import { partitionForKey } from "./partitioner.ts";
+import { toRawHeaders } from "./types.ts";
+import type { RecordMetadata, TopicSpec, TransportRecord } from "./transport/transport.ts";
+import { toMillis, type Duration } from "./duration.ts";
+import { ConfigError } from "./errors.ts";
+import type { EventInit } from "./event.ts";
+
+/** Options of `app.topic()`. */
+export interface TopicOptions extends ChannelOptions {
+  /** Codec for keys (default: the app's `keySerializer`). */
+  readonly keySerializer?: string | Codec;
+  /** Codec for values (default: the app's `valueSerializer`). */
+  readonly valueSerializer?: string | Codec;
+  /** Partitions (default `topicPartitions` for topics the app declares). */
+  readonly partitions?: number;
+  /** Keep records this long (seconds or `"7d"`). */
+  readonly retention?: Duration;
+  /** Keep only the latest value per key. */
+  readonly compacting?: boolean;
+  /** Delete by retention (with `compacting`: both). */
+  readonly deleting?: boolean;
+  /** Events are acked automatically when the loop advances (default true). */
+  readonly acks?: boolean;
+  /** The app owns the topic and creates it. */
+  readonly internal?: boolean;
+  /** Replication factor (Kafka). */
+  readonly replicas?: number;
+  /** Extra broker topic configuration. */
+  readonly config?: Readonly<Record<string, string>>;
+}
+
+/** A topic description: where to send, and what streams iterate. */
+export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
+  /** Topic name. */
+  readonly name: string;
+  /** Declared options. */
+  readonly options: TopicOptions;
+  /** @internal Key codec+schema. */
+  readonly keySerde: Serde<K>;
+  /** @internal Value codec+schema. */
+  readonly valueSerde: Serde<V>;
+  #rr = 0;
+
+  /** Create a topic description. Use `app.topic()`. */
+  constructor(host: AppHost, name: string, options: TopicOptions = {}) {
+    super(host, options, name);
+    if (name === "" || !/^[a-zA-Z0-9._-]+$/.test(name)) {
+      throw new ConfigError(
+        `Invalid topic name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`,
+      );
+    }
+    if (options.partitions !== undefined && !(Number.isInteger(options.partitions) && options.partitions >= 1)) {
+      throw new ConfigError(
+        `Invalid option "partitions" of topic "${name}": ${options.partitions}; expected an integer >= 1`,
+      );
+    }
+    this.name = name;
+    this.options = options;
+    this.keySerde = makeSerde<K>(options.keyType, options.keySerializer, host.conf.keySerializer);
+    this.valueSerde = makeSerde<V>(options.valueType, options.valueSerializer, host.conf.valueSerializer);
+  }
+
+  /** True: topics are broker-backed. */
+  override get isTopic(): boolean {
+    return true;
+  }
+
+  /** Whether streams ack automatically. */
+  get autoAck(): boolean {
+    return this.options.acks ?? true;
+  }
+
+  /** The spec used to create this topic on the broker. */
+  spec(): TopicSpec {
+    const o = this.options;
+    return {
+      name: this.name,
+      partitions: o.partitions ?? this.host.conf.topicPartitions,
+      ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
+      ...(o.retention !== undefined ? { retentionMs: toMillis(o.retention, `retention of topic "${this.name}"`) } : {}),
+      ...(o.compacting !== undefined ? { compacting: o.compacting } : {}),
+      ...(o.deleting !== undefined ? { deleting: o.deleting } : {}),
+      ...(o.config !== undefined ? { config: o.config } : {}),
+      ...(o.internal !== undefined ? { internal: o.internal } : {}),
+    };
+  }
+
+  /** @internal Subscribe a stream buffer and tell the app to consume this topic. */
+  override subscribe(): ReturnType<Channel<K, V>["subscribe"]> {
+    const q = super.subscribe();
+    this.host.subscribed(this as Topic<unknown, unknown>);
+    return q;
+  }
+
+  /**
+   * Send a record to the broker. Resolves with its metadata once the broker
+   * acknowledged it.
+   */
+  override async send(message: SendMessage<K, V>): Promise<RecordMetadata> {
+    const key = message.key === undefined || message.key === null ? null : this.keySerde.encode(message.key);
+    const value = message.value === null ? null : this.valueSerde.encode(message.value);
+    return await this.sendRaw(key, value, message);
+  }
+
+  /** @internal Send already encoded key and value. */
+  async sendRaw(
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    message: Omit<SendMessage<K, V>, "value" | "key">,
+  ): Promise<RecordMetadata> {
+    let partition = message.partition;
+    if (partition === undefined) {
+      const n = await this.host.partitionsOf(this.name);
+      partition = key !== null ? partitionForKey(key, n) : (this.#rr++ % n);
+    }
+    return await this.host.produce({
+      topic: this.name,
+      partition,
+      key,
+      value,
+      headers: toRawHeaders(message.headers),
+      ...(message.timestamp !== undefined ? { timestamp: message.timestamp } : {}),
+    });
+  }
+
+  /** @internal Decode a record into what an event is made of. Throws DecodeError. */
+  decode(record: TransportRecord): EventInit<K, V> {
+    return {
+      key: (record.key === null ? null : this.keySerde.decode(record.key)) as K,
+      value: (record.value === null ? null : this.valueSerde.decode(record.value)) as V,
+      headers: record.headers,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      timestamp: record.timestamp,
+      rawKey: record.key,
+      rawValue: record.value,
+    };
+  }
+}
