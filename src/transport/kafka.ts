@@ -1,0 +1,348 @@
+/**
+ * The `kafka://host:port[;host:port]` transport: Apache Kafka through
+ * kafkajs. This directory (`kafka.ts`, `kafka/*.ts`) is the only place that
+ * imports kafkajs; the app loads it with a dynamic `import()`.
+ *
+ * Settings come as `TransportOptions.extra` (see `kafka/options.ts` for the
+ * table: `producerAcks`, `producerLinger`, `producerCompressionType`,
+ * `idempotence`, `brokerCredentials`, `brokerRequestTimeout`,
+ * `brokerSessionTimeout`, `brokerHeartbeatInterval`,
+ * `brokerRebalanceTimeout`, `consumerMaxFetchSize`,
+ * `consumerMaxBufferedRecords`, `consumerIsolationLevel`,
+ * `topicReplicationFactor`, `topicAllowDeclare`).
+ *
+ * Watermarks come from ListOffsets with `read_committed`: `highWatermark()`
+ * is the last stable offset, equal to the high-water mark unless a
+ * transaction is open on the partition.
+ *
+ * @module
+ */
+import { type Admin, Kafka, type Producer } from "kafkajs";
+import { ClosedError, ConfigError, FaustError } from "../errors.ts";
+import { type TP, tpString } from "../types.ts";
+import { KafkaConsumer } from "./kafka/consumer.ts";
+import { kafkaLogCreator } from "./kafka/log.ts";
+import { type KafkaSettings, readKafkaSettings } from "./kafka/options.ts";
+import { LingeringSender, sendRecords } from "./kafka/producer.ts";
+import { PartitionReader } from "./kafka/reader.ts";
+import { KafkaTransactionalProducer } from "./kafka/transactions.ts";
+import type {
+  Consumer,
+  ConsumerOptions,
+  ProduceRecord,
+  RecordMetadata,
+  TopicSpec,
+  Transport,
+  TransportOptions,
+  TransportRecord,
+} from "./transport.ts";
+
+export { setKafkaLogSink } from "./kafka/log.ts";
+export { parseKafkaUrl } from "./kafka/options.ts";
+
+/** Topic configuration for a spec: retention, cleanup policy, extra config. */
+function topicConfig(spec: TopicSpec): { name: string; value: string }[] {
+  const config: Record<string, string> = {};
+  if (spec.retentionMs !== undefined) {
+    config["retention.ms"] = String(spec.retentionMs);
+  }
+  if (spec.compacting === true) {
+    config["cleanup.policy"] = spec.deleting === true
+      ? "compact,delete"
+      : "compact";
+  } else if (spec.deleting === true) config["cleanup.policy"] = "delete";
+  Object.assign(config, spec.config ?? {});
+  return Object.entries(config).map(([name, value]) => ({ name, value }));
+}
+
+/** A {@linkcode Transport} on Apache Kafka (kafkajs 2.2). */
+export class KafkaTransport implements Transport {
+  /** Driver name. */
+  readonly driver = "kafka";
+  /** The URL it was created from. */
+  readonly url: string;
+  #options: TransportOptions;
+  #settings: KafkaSettings;
+  #kafka: Kafka;
+  #admin: Admin | undefined;
+  #producer: Producer | undefined;
+  #sender: LingeringSender;
+  #reader: PartitionReader | undefined;
+  #partitions = new Map<string, number>();
+  #creating = new Map<string, Promise<void>>();
+  #closeables = new Set<{ close(): Promise<void> }>();
+  #state: "new" | "started" | "stopped" = "new";
+
+  /**
+   * Check the URL and settings; opens nothing.
+   *
+   * @param url `kafka://host:port[;host:port]` (port defaults to 9092).
+   * @param options Default partitions, client id and the Kafka settings in `extra`.
+   * @throws {ConfigError} For a malformed URL or setting.
+   */
+  constructor(url: string, options: TransportOptions) {
+    this.url = url;
+    this.#options = options;
+    this.#settings = readKafkaSettings(url, options.extra);
+    const s = this.#settings;
+    this.#kafka = new Kafka({
+      clientId: options.clientId,
+      brokers: s.brokers,
+      requestTimeout: s.requestTimeoutMs,
+      logCreator: kafkaLogCreator,
+      ...(s.sasl === undefined ? {} : { sasl: s.sasl }),
+      ...(s.ssl === undefined ? {} : { ssl: s.ssl }),
+    });
+    this.#sender = new LingeringSender(
+      (records) => this.#sendNow(records),
+      s.lingerMs,
+    );
+  }
+
+  /** Connect the admin client and the producer. */
+  async start(): Promise<void> {
+    if (this.#state === "started") return;
+    if (this.#state === "stopped") {
+      throw new ClosedError(
+        `Cannot start: Kafka transport ${this.url} was stopped`,
+      );
+    }
+    this.#state = "started";
+    this.#admin = this.#kafka.admin();
+    this.#producer = this.#kafka.producer({
+      allowAutoTopicCreation: false,
+      idempotent: this.#settings.idempotent,
+      ...(this.#settings.idempotent ? { maxInFlightRequests: 1 } : {}),
+    });
+    try {
+      await this.#admin.connect();
+      await this.#producer.connect();
+    } catch (e) {
+      await this.stop();
+      throw new FaustError(
+        `Cannot connect to Kafka at ${this.#settings.brokers.join(", ")}: ${
+          (e as Error).message
+        }`,
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+
+  /** Flush lingering sends, close consumers and producers, disconnect. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === "stopped") return;
+    this.#state = "stopped";
+    this.#sender.flush();
+    for (const c of [...this.#closeables]) await c.close().catch(() => {});
+    this.#closeables.clear();
+    await this.#reader?.close().catch(() => {});
+    await this.#producer?.disconnect().catch(() => {});
+    await this.#admin?.disconnect().catch(() => {});
+  }
+
+  #requireAdmin(what: string): Admin {
+    if (this.#state !== "started" || this.#admin === undefined) {
+      throw new ClosedError(
+        `Cannot ${what}: Kafka transport ${this.url} is ${
+          this.#state === "new" ? "not started" : "stopped"
+        }`,
+      );
+    }
+    return this.#admin;
+  }
+
+  /** Create a topic if missing; an existing one with another partition count is a ConfigError. */
+  async createTopic(spec: TopicSpec): Promise<void> {
+    const admin = this.#requireAdmin(`create topic "${spec.name}"`);
+    if (this.#settings.allowDeclare) {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicas ?? this.#settings.replicationFactor,
+          configEntries: topicConfig(spec),
+        }],
+      });
+    }
+    const actual = await this.partitionCount(spec.name);
+    if (actual === undefined) {
+      throw new ConfigError(
+        `Topic "${spec.name}" does not exist and topicAllowDeclare is false; create it on the broker`,
+      );
+    }
+    if (actual !== spec.partitions) {
+      throw new ConfigError(
+        `Topic "${spec.name}" exists with ${actual} partitions but ${spec.partitions} were asked for; ` +
+          `use partitions: ${actual} or delete the topic`,
+      );
+    }
+  }
+
+  /** Partition count from the topic's metadata, or `undefined` when it does not exist. */
+  async partitionCount(topic: string): Promise<number | undefined> {
+    const admin = this.#requireAdmin(`read metadata of topic "${topic}"`);
+    const names = await admin.listTopics();
+    if (!names.includes(topic)) return undefined;
+    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    const n = meta.topics.find((t) => t.name === topic)?.partitions.length;
+    if (n !== undefined) this.#partitions.set(topic, n);
+    return n;
+  }
+
+  /** Delete a topic; a missing topic is ignored. */
+  async deleteTopic(topic: string): Promise<void> {
+    const admin = this.#requireAdmin(`delete topic "${topic}"`);
+    this.#partitions.delete(topic);
+    try {
+      await admin.deleteTopics({ topics: [topic] });
+    } catch (e) {
+      const type = (e as { type?: string }).type ??
+        (e as { errors?: { type?: string }[] }).errors?.[0]?.type;
+      if (type !== "UNKNOWN_TOPIC_OR_PARTITION") throw e;
+    }
+  }
+
+  /** Append records (creating unknown topics with `defaultPartitions`); metadata in input order. */
+  async send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    this.#requireAdmin("send");
+    if (records.length === 0) return [];
+    await this.#ensureTopics(records);
+    return this.#sender.send(records);
+  }
+
+  #sendNow(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    const producer = this.#producer;
+    if (this.#state !== "started" || producer === undefined) {
+      return Promise.reject(
+        new ClosedError(`Cannot send: Kafka transport ${this.url} is stopped`),
+      );
+    }
+    return sendRecords(producer, records, {
+      acks: this.#settings.acks,
+      compression: this.#settings.compression,
+    });
+  }
+
+  async #ensureTopics(records: readonly ProduceRecord[]): Promise<void> {
+    const wanted = new Map<string, number>();
+    for (const r of records) {
+      wanted.set(r.topic, Math.max(wanted.get(r.topic) ?? 0, r.partition));
+    }
+    for (const [topic, maxPartition] of wanted) {
+      let count = this.#partitions.get(topic);
+      if (count === undefined) {
+        let creating = this.#creating.get(topic);
+        if (creating === undefined) {
+          creating = this.#createForSend(topic).finally(() =>
+            this.#creating.delete(topic)
+          );
+          this.#creating.set(topic, creating);
+        }
+        await creating;
+        count = this.#partitions.get(topic);
+      }
+      if (count !== undefined && maxPartition >= count) {
+        throw new ConfigError(
+          `Cannot send to ${
+            tpString({ topic, partition: maxPartition })
+          }: topic "${topic}" has ${count} partitions (0-${count - 1})`,
+        );
+      }
+    }
+  }
+
+  async #createForSend(topic: string): Promise<void> {
+    if (
+      await this.partitionCount(topic) !== undefined ||
+      !this.#settings.allowDeclare
+    ) return;
+    await this.createTopic({
+      name: topic,
+      partitions: this.#options.defaultPartitions,
+    });
+  }
+
+  async #offsets(tp: TP): Promise<{ high: number; low: number }> {
+    const admin = this.#requireAdmin(`read offsets of ${tpString(tp)}`);
+    const all = await admin.fetchTopicOffsets(tp.topic);
+    const p = all.find((o) => o.partition === tp.partition);
+    if (p === undefined) {
+      throw new ConfigError(`Partition ${tpString(tp)} does not exist`);
+    }
+    return { high: Number(p.high), low: Number(p.low) };
+  }
+
+  /** Offset the next record of the partition will get (the last stable offset). */
+  async highWatermark(tp: TP): Promise<number> {
+    return (await this.#offsets(tp)).high;
+  }
+
+  /** Oldest offset still present in the partition. */
+  async lowWatermark(tp: TP): Promise<number> {
+    return (await this.#offsets(tp)).low;
+  }
+
+  /** Read a partition by offset outside any group (see `kafka/reader.ts`). */
+  read(tp: TP, offset: number, maxRecords: number): Promise<TransportRecord[]> {
+    this.#requireAdmin(`read ${tpString(tp)}`);
+    this.#reader ??= new PartitionReader(this.#kafka, {
+      readCommitted: this.#settings.readCommitted,
+      maxBytes: this.#settings.maxFetchBytes,
+      lowWatermark: (p) => this.lowWatermark(p),
+    });
+    return this.#reader.read(tp, offset, maxRecords);
+  }
+
+  /** Create the group consumer (not subscribed yet). */
+  createConsumer(options: ConsumerOptions): Consumer {
+    this.#requireAdmin(`create a consumer for group "${options.groupId}"`);
+    const consumer: KafkaConsumer = new KafkaConsumer(
+      this.#kafka,
+      () => Promise.resolve(this.#requireAdmin("read committed offsets")),
+      this.#settings,
+      options,
+      () => this.#closeables.delete(consumer),
+    );
+    this.#closeables.add(consumer);
+    return consumer;
+  }
+
+  /** A connected transactional producer (idempotent, one in-flight request). */
+  async createTransactionalProducer(
+    transactionalId: string,
+  ): Promise<KafkaTransactionalProducer> {
+    this.#requireAdmin(`create transactional producer "${transactionalId}"`);
+    const producer = this.#kafka.producer({
+      transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect();
+    const tx = new KafkaTransactionalProducer(
+      producer,
+      transactionalId,
+      this.#settings.compression,
+    );
+    const closeable = { close: () => tx.close() };
+    this.#closeables.add(closeable);
+    return tx;
+  }
+}
+
+/**
+ * Create a Kafka transport (the factory the app's driver loader calls).
+ *
+ * @param url `kafka://host:port[;host:port]`.
+ * @param options Transport options.
+ * @returns A transport; call `start()` before use.
+ */
+export function createKafkaTransport(
+  url: string,
+  options: TransportOptions,
+): KafkaTransport {
+  return new KafkaTransport(url, options);
+}

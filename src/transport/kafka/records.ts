@@ -1,0 +1,66 @@
+/**
+ * Conversions between our records and kafkajs messages.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { IHeaders, KafkaMessage, Message } from "kafkajs";
+import type { RawHeaders } from "../../types.ts";
+import type { ProduceRecord, TransportRecord } from "../transport.ts";
+
+/** A view of bytes as a Buffer, without copying. */
+export function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A plain Uint8Array view of a Buffer (or the UTF-8 bytes of a string), without copying. */
+export function toBytes(value: Buffer | string): Uint8Array {
+  const b = typeof value === "string" ? Buffer.from(value) : value;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The kafkajs message for a record; `timestamp` is the one to send. */
+export function toMessage(record: ProduceRecord, timestamp: number): Message {
+  const headers: IHeaders = {};
+  if (record.headers !== undefined) {
+    for (const [name, value] of Object.entries(record.headers)) {
+      headers[name] = toBuffer(value);
+    }
+  }
+  return {
+    partition: record.partition,
+    key: record.key === null ? null : toBuffer(record.key),
+    value: record.value === null ? null : toBuffer(record.value),
+    headers,
+    timestamp: String(timestamp),
+  };
+}
+
+/** Headers of a fetched message; for a repeated name the last value wins. */
+export function fromHeaders(headers: IHeaders | undefined): RawHeaders {
+  const out: RawHeaders = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined) continue;
+    const last = Array.isArray(value) ? value[value.length - 1] : value;
+    if (last !== undefined) out[name] = toBytes(last);
+  }
+  return out;
+}
+
+/** A fetched kafkajs message as a transport record. */
+export function fromMessage(
+  topic: string,
+  partition: number,
+  m: KafkaMessage,
+): TransportRecord {
+  return {
+    topic,
+    partition,
+    offset: Number(m.offset),
+    key: m.key === null || m.key === undefined ? null : toBytes(m.key),
+    value: m.value === null ? null : toBytes(m.value),
+    headers: fromHeaders(m.headers),
+    timestamp: Number(m.timestamp),
+  };
+}

@@ -1,0 +1,113 @@
+/**
+ * The `local://` broker's LMDB environment: one per path per process,
+ * reference-counted, so every transport of the process on one path shares
+ * the same open environment and doorbell.
+ *
+ * Databases of `{path}/broker.lmdb`:
+ * - `records`: chunk key (tp id u32 + last offset u64) -> chunk bytes (codec.ts)
+ * - `topics`: topic name -> {@linkcode TopicMeta}
+ * - `marks`: tp id (u32) -> high-water mark
+ * - `groups`: [groupId, topic, partition] -> committed offset
+ * - `seq`: "tp" -> next free tp id (ids are never reused)
+ *
+ * @module
+ */
+import { type Database, open, type RootDatabase } from "lmdb";
+import { Doorbell } from "./doorbell.ts";
+
+/** What the broker stores about a topic. */
+export interface TopicMeta {
+  /** Partition count. */
+  readonly partitions: number;
+  /** Id of partition 0; partition p has id `base + p`. */
+  readonly base: number;
+  /** Keep only the latest value per key. */
+  readonly compacting?: boolean;
+  /** Delete by retention even when compacting. */
+  readonly deleting?: boolean;
+  /** Retention in milliseconds. */
+  readonly retentionMs?: number;
+  /** Creation time, ms since the epoch. */
+  readonly created: number;
+}
+
+/** An open broker environment shared inside the process. */
+export interface BrokerEnv {
+  /** Broker directory. */
+  readonly path: string;
+  /** The LMDB root. */
+  readonly root: RootDatabase;
+  /** Record chunks. */
+  readonly records: Database<Uint8Array, Uint8Array>;
+  /** Topic metadata. */
+  readonly topics: Database<TopicMeta, string>;
+  /** High-water marks by tp id. */
+  readonly marks: Database<number, number>;
+  /** Committed offsets. */
+  readonly groups: Database<number, [string, string, number]>;
+  /** Counters. */
+  readonly seq: Database<number, string>;
+  /** Cross-process wake-ups. */
+  readonly doorbell: Doorbell;
+}
+
+interface Entry {
+  env: BrokerEnv;
+  refs: number;
+}
+
+const opened = new Map<string, Entry>();
+
+/**
+ * Open (or share) the environment of a broker directory.
+ *
+ * @param path Absolute broker directory; created when missing.
+ * @returns The shared environment; give it back with {@linkcode releaseEnv}.
+ */
+export function acquireEnv(path: string): BrokerEnv {
+  const entry = opened.get(path);
+  if (entry !== undefined) {
+    entry.refs++;
+    return entry.env;
+  }
+  Deno.mkdirSync(`${path}/groups`, { recursive: true });
+  const root = open({
+    path: `${path}/broker.lmdb`,
+    noSubdir: true,
+    maxDbs: 8,
+  });
+  // Readers of killed processes would pin old pages forever.
+  root.readerCheck();
+  const env: BrokerEnv = {
+    path,
+    root,
+    records: root.openDB<Uint8Array, Uint8Array>({
+      name: "records",
+      encoding: "binary",
+      keyEncoding: "binary",
+    }),
+    topics: root.openDB<TopicMeta, string>({ name: "topics" }),
+    marks: root.openDB<number, number>({ name: "marks", keyEncoding: "uint32" }),
+    groups: root.openDB<number, [string, string, number]>({ name: "groups" }),
+    seq: root.openDB<number, string>({ name: "seq" }),
+    doorbell: new Doorbell(`${path}/doorbell`),
+  };
+  opened.set(path, { env, refs: 1 });
+  return env;
+}
+
+/**
+ * Give back an environment; the last release closes it and its doorbell.
+ *
+ * @param env An environment from {@linkcode acquireEnv}.
+ */
+export async function releaseEnv(env: BrokerEnv): Promise<void> {
+  const entry = opened.get(env.path);
+  if (entry === undefined || entry.env !== env) return;
+  if (--entry.refs > 0) return;
+  opened.delete(env.path);
+  await env.doorbell.close();
+  await env.root.close();
+  // lmdb-js renews its read transaction with a 0 ms timer; let it run.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
