@@ -409,8 +409,13 @@ export class App implements AppHost {
         crash: (e) => this.crash(e),
         beforeCommit: () => this.#flushForCommit(),
       });
+      // Agents may have declared topics while starting (groupBy's repartition topics).
       for (const list of this.topics.values()) {
-        for (const t of list) if (t.queues.length > 0) this.#conductor.add(t);
+        for (const t of list) {
+          if (t.queues.length === 0) continue;
+          if (t.options.internal === true) await this.declare(t.spec());
+          this.#conductor.add(t);
+        }
       }
       await this.#conductor.start();
       this.#state = "running";

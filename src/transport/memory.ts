@@ -83,7 +83,10 @@ export class MemoryTransport implements Transport {
   readonly #consumers = new Set<MemoryConsumer>();
 
   /** Open the broker named by `url` (`memory://` or `memory://NAME`). */
-  constructor(url: string, options: Pick<TransportOptions, "defaultPartitions">) {
+  constructor(
+    url: string,
+    options: Pick<TransportOptions, "defaultPartitions">,
+  ) {
     this.url = url;
     this.#defaultPartitions = options.defaultPartitions;
     const name = url.slice("memory://".length);
@@ -129,7 +132,10 @@ export class MemoryTransport implements Transport {
     const now = Date.now();
     for (const r of records) {
       const t = this.#broker.topic(r.topic) ??
-        this.#broker.create({ name: r.topic, partitions: this.#defaultPartitions });
+        this.#broker.create({
+          name: r.topic,
+          partitions: this.#defaultPartitions,
+        });
       const log = t.logs[r.partition];
       if (log === undefined) {
         throw new ConfigError(
@@ -168,12 +174,19 @@ export class MemoryTransport implements Transport {
   /** Read a partition from an offset. */
   read(tp: TP, offset: number, maxRecords: number): Promise<TransportRecord[]> {
     const log = this.#log(tp) ?? [];
-    return Promise.resolve(log.slice(Math.max(0, offset), Math.max(0, offset) + maxRecords));
+    return Promise.resolve(
+      log.slice(Math.max(0, offset), Math.max(0, offset) + maxRecords),
+    );
   }
 
   /** Create the group consumer. */
   createConsumer(options: ConsumerOptions): Consumer {
-    const c = new MemoryConsumer(this.#broker, options, (x) => this.#consumers.delete(x));
+    const c = new MemoryConsumer(
+      this.#broker,
+      options,
+      this.#defaultPartitions,
+      (x) => this.#consumers.delete(x),
+    );
     this.#consumers.add(c);
     return c;
   }
@@ -193,15 +206,25 @@ class MemoryConsumer implements Consumer {
   #rr = 0;
   #closed = false;
 
-  constructor(broker: MemoryBroker, options: ConsumerOptions, onClose: (c: MemoryConsumer) => void) {
+  readonly #defaultPartitions: number;
+
+  constructor(
+    broker: MemoryBroker,
+    options: ConsumerOptions,
+    defaultPartitions: number,
+    onClose: (c: MemoryConsumer) => void,
+  ) {
     this.#broker = broker;
+    this.#defaultPartitions = defaultPartitions;
     this.#options = options;
     this.#onClose = onClose;
   }
 
   get #commits(): Map<string, number> {
     let m = this.#broker.commits.get(this.#options.groupId);
-    if (m === undefined) this.#broker.commits.set(this.#options.groupId, m = new Map());
+    if (m === undefined) {
+      this.#broker.commits.set(this.#options.groupId, m = new Map());
+    }
     return m;
   }
 
@@ -214,7 +237,7 @@ class MemoryConsumer implements Consumer {
     const wanted = new Map<string, TP>();
     for (const name of this.#topics) {
       const t = this.#broker.topic(name) ??
-        this.#broker.create({ name, partitions: 1 });
+        this.#broker.create({ name, partitions: this.#defaultPartitions });
       for (let p = 0; p < t.spec.partitions; p++) {
         const tp = { topic: name, partition: p };
         wanted.set(tpKey(tp), tp);
@@ -231,7 +254,8 @@ class MemoryConsumer implements Consumer {
       if (this.#positions.has(k)) continue;
       const committed = this.#commits.get(k);
       const hw = this.#broker.topic(tp.topic)?.logs[tp.partition]?.length ?? 0;
-      const start = committed ?? (this.#options.autoOffsetReset === "latest" ? hw : 0);
+      const start = committed ??
+        (this.#options.autoOffsetReset === "latest" ? hw : 0);
       this.#positions.set(k, { tp, offset: start });
       assigned.push(tp);
     }
@@ -240,7 +264,11 @@ class MemoryConsumer implements Consumer {
     }
   }
 
-  async poll(maxRecords: number, timeoutMs: number, signal?: AbortSignal): Promise<TransportRecord[]> {
+  async poll(
+    maxRecords: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<TransportRecord[]> {
     const deadline = Date.now() + timeoutMs;
     while (!this.#closed && !(signal?.aborted ?? false)) {
       const out = this.#take(maxRecords);
@@ -291,7 +319,9 @@ class MemoryConsumer implements Consumer {
       const k = tpKey(o);
       if (!this.#positions.has(k)) {
         return Promise.reject(
-          new ConfigError(`Cannot commit ${o.topic}[${o.partition}]: the partition is not assigned to this consumer`),
+          new ConfigError(
+            `Cannot commit ${o.topic}[${o.partition}]: the partition is not assigned to this consumer`,
+          ),
         );
       }
     }
@@ -311,7 +341,9 @@ class MemoryConsumer implements Consumer {
   seek(tp: TP, offset: number): void {
     const pos = this.#positions.get(tpKey(tp));
     if (pos === undefined) {
-      throw new ConfigError(`Cannot seek ${tp.topic}[${tp.partition}]: the partition is not assigned to this consumer`);
+      throw new ConfigError(
+        `Cannot seek ${tp.topic}[${tp.partition}]: the partition is not assigned to this consumer`,
+      );
     }
     pos.offset = offset;
     this.#broker.notify();

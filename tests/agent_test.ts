@@ -1,0 +1,213 @@
+import assert from "node:assert/strict";
+import { type Agent, App, currentEvent, Record } from "../mod.ts";
+import { z } from "zod";
+import { memApp, waitFor } from "./helpers.ts";
+
+Deno.test("Agent on a channel with a timer populating it (seed channel example)", async () => {
+  const app = memApp("channel");
+  const MyModel = Record("MyModel", { x: z.number() });
+  const channel = app.channel({ valueType: MyModel });
+  const received: unknown[] = [];
+  app.agent(channel, async function process(stream) {
+    for await (const event of stream) received.push(event);
+  });
+  app.timer(0.02, async function populate() {
+    await channel.send({ value: { x: 303 } });
+  });
+  await app.start();
+  await waitFor(() => received.length >= 2, 3000, "two timer sends");
+  await app.stop();
+  assert.deepEqual(received[0], { x: 303 });
+});
+
+Deno.test("app.task() runs once the app is operational (seed task example)", async () => {
+  const app = memApp("task");
+  const calls: boolean[] = [];
+  app.task(async function mytask() {
+    calls.push(app.running);
+  });
+  await app.start();
+  await waitFor(() => calls.length === 1);
+  await app.stop();
+  assert.deepEqual(calls, [true]);
+});
+
+Deno.test("Agent.ask(), map(), kvmap(), join() and kvjoin() get replies through the reply topic", async () => {
+  const app = memApp("rpc");
+  const double = app.agent(undefined, async function* (stream) {
+    for await (const n of stream) yield n * 2;
+  }, { name: "double", valueType: "number" });
+  await app.start();
+  assert.equal(await double.ask({ value: 21 }), 42);
+  assert.deepEqual(await double.join([1, 2, 3]), [2, 4, 6]);
+  assert.deepEqual(await double.kvjoin([["a", 1], ["b", 5]]), [2, 10]);
+  const mapped: unknown[] = [];
+  for await (const r of double.map([1, 2])) mapped.push(r);
+  assert.deepEqual(mapped.sort(), [2, 4]);
+  const kv: unknown[] = [];
+  for await (const r of double.kvmap([["x", 3]])) kv.push(r);
+  assert.deepEqual(kv, [6]);
+  await app.stop();
+});
+
+Deno.test("Agent requests carry Faust's reply headers", async () => {
+  const app = memApp("hdrs");
+  const seen: string[] = [];
+  const echo = app.agent(undefined, async function* (stream) {
+    for await (const v of stream) {
+      const e = currentEvent()!;
+      seen.push(...Object.keys(e.headers));
+      yield v;
+    }
+  }, { name: "echo" });
+  await app.start();
+  await echo.ask({ value: 1 });
+  await app.stop();
+  assert.ok(seen.includes("Faust-Ag-ReplyTo"));
+  assert.ok(seen.includes("Faust-Ag-CorrelationId"));
+});
+
+Deno.test("Agent sinks receive every yielded value: agent, topic and callback", async () => {
+  const app = memApp("sinks");
+  const toAgent: unknown[] = [];
+  const toTopic: unknown[] = [];
+  const toFn: unknown[] = [];
+  const out = app.topic("out", { valueType: "number" });
+  app.agent(out, async (s) => {
+    for await (const v of s) toTopic.push(v);
+  }, { name: "outReader" });
+  const collector: Agent<unknown, unknown, unknown> = app.agent(app.channel(), async (s) => {
+    for await (const v of s) toAgent.push(v);
+  }, { name: "collector" });
+  const src = app.agent(app.channel(), async function* (s) {
+    for await (const v of s) yield (v as number) + 1;
+  }, { name: "src", sink: [collector, out as never, (v: unknown) => void toFn.push(v)] });
+  await app.start();
+  await src.send({ value: 1 });
+  await src.send({ value: 2 });
+  await waitFor(() => toAgent.length === 2 && toTopic.length === 2 && toFn.length === 2);
+  await app.stop();
+  assert.deepEqual(toAgent, [2, 3]);
+  assert.deepEqual(toTopic, [2, 3]);
+  assert.deepEqual(toFn, [2, 3]);
+});
+
+Deno.test("Agent names: options.name, function name, then {channel}-agent{n}; duplicates and anonymous need names", () => {
+  const app = memApp("names");
+  const t = app.topic("t");
+  assert.equal(app.agent(t, async () => {}, { name: "given" }).name, "given");
+  assert.equal(app.agent(t, async function fnName() {}).name, "fnName");
+  assert.equal(app.agent(t, async () => {}).name, "t-agent1");
+  assert.equal(app.agent(t, async () => {}).name, "t-agent2");
+  assert.throws(() => app.agent(t, async () => {}, { name: "given" }), /Duplicate agent name "given"/);
+  assert.throws(() => app.agent(undefined, async () => {}), /anonymous topic needs a name/);
+  assert.equal(app.agent("by-name", async function onName() {}).channel.label, "by-name");
+});
+
+Deno.test("Agent with concurrency 3 processes events in parallel actors", async () => {
+  const app = memApp("conc");
+  let active = 0;
+  let peak = 0;
+  let done = 0;
+  const a = app.agent(app.channel(), async (s) => {
+    for await (const _ of s) {
+      active++;
+      peak = Math.max(peak, active);
+      await new Promise((r) => setTimeout(r, 20));
+      active--;
+      done++;
+    }
+  }, { name: "slow", concurrency: 3 });
+  await app.start();
+  for (let i = 0; i < 6; i++) await a.send({ value: i });
+  await waitFor(() => done === 6);
+  await app.stop();
+  assert.equal(peak, 3);
+});
+
+async function crashingRun(strategy: "one_for_one" | "one_for_all" | "crashing") {
+  const app = memApp(`sup-${strategy}`);
+  const starts: number[] = [];
+  const errors: string[] = [];
+  const processed: unknown[] = [];
+  let actorStarts = 0;
+  const a = app.agent(app.channel(), async (s) => {
+    starts.push(++actorStarts);
+    for await (const v of s) {
+      if (v === "boom") throw new Error("boom!");
+      processed.push(v);
+    }
+  }, {
+    name: "fragile",
+    concurrency: 2,
+    supervisorStrategy: strategy,
+    onError: (_agent, error) => void errors.push(error.message),
+  });
+  await app.start();
+  await a.send({ value: "boom" });
+  return { app, a, starts, errors, processed };
+}
+
+Deno.test("Supervisor one_for_one restarts only the crashed actor", async () => {
+  const { app, a, starts, errors, processed } = await crashingRun("one_for_one");
+  await waitFor(() => starts.length === 3);
+  await a.send({ value: "after" });
+  await waitFor(() => processed.length === 1);
+  await app.stop();
+  assert.deepEqual(errors, ["boom!"]);
+  assert.equal(app.monitor.get("agentRestarts"), 1);
+});
+
+Deno.test("Supervisor one_for_all restarts every actor of the agent", async () => {
+  const { app, a, starts, processed } = await crashingRun("one_for_all");
+  await waitFor(() => starts.length === 4);
+  await a.send({ value: "after" });
+  await waitFor(() => processed.length === 1);
+  await app.stop();
+  assert.equal(app.monitor.get("agentRestarts"), 1);
+});
+
+Deno.test("Supervisor crashing stops the app and resolves app.crashed with the error", async () => {
+  const { app, errors } = await crashingRun("crashing");
+  const error = await app.crashed;
+  assert.match(error.message, /Agent "fragile" crashed: boom!/);
+  await waitFor(() => !app.running);
+  assert.deepEqual(errors, ["boom!"]);
+  await app.stop();
+});
+
+Deno.test("Agent.testContext() runs the agent without a broker; put() waits for processing", async () => {
+  const app = new App("tc", { broker: "memory://" });
+  const upper = app.agent(undefined, async function* upper(stream) {
+    for await (const s of stream) yield (s as string).toUpperCase();
+  });
+  const ctx = await upper.testContext().start();
+  const e1 = await ctx.put("hello");
+  const e2 = await ctx.put("world");
+  assert.equal(ctx.results.get(e1.offset), "HELLO");
+  assert.equal(ctx.results.get(e2.offset), "WORLD");
+  await ctx.stop();
+});
+
+Deno.test("Two apps in one process are isolated (memory:// is private per app)", async () => {
+  const app1 = memApp("demo1");
+  const app2 = memApp("demo2");
+  const got1: unknown[] = [];
+  const got2: unknown[] = [];
+  app1.agent("shared-name", async (s) => {
+    for await (const v of s) got1.push(v);
+  }, { name: "a1" });
+  app2.agent("shared-name", async (s) => {
+    for await (const v of s) got2.push(v);
+  }, { name: "a1" });
+  await app1.start();
+  await app2.start();
+  await app1.send("shared-name", { value: "only-1" });
+  await waitFor(() => got1.length === 1);
+  await new Promise((r) => setTimeout(r, 50));
+  await app1.stop();
+  await app2.stop();
+  assert.deepEqual(got1, ["only-1"]);
+  assert.deepEqual(got2, []);
+  assert.notEqual(app1.conf, app2.conf);
+});

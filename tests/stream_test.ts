@@ -1,0 +1,314 @@
+import assert from "node:assert/strict";
+import { App, currentEvent, type Event, Record } from "../mod.ts";
+import { z } from "zod";
+import { memApp, waitFor } from "./helpers.ts";
+import { PartitionTracker } from "../src/acks.ts";
+import { partitionForKey } from "../src/partitioner.ts";
+import { tpKey } from "../src/types.ts";
+
+Deno.test("PartitionTracker.committable() never passes the lowest unacked offset, with out-of-order acks", () => {
+  const t = new PartitionTracker(10);
+  for (let o = 10; o < 15; o++) t.delivered(o);
+  assert.equal(t.committable(), 10);
+  t.acked(12);
+  t.acked(13);
+  assert.equal(t.committable(), 10);
+  t.acked(10);
+  assert.equal(t.committable(), 11);
+  t.acked(14);
+  assert.equal(t.committable(), 11);
+  t.acked(11);
+  assert.equal(t.committable(), 15);
+});
+
+Deno.test("Topic.send() partitions by murmur2 of the key bytes and keeps headers, timestamp and explicit partition", async () => {
+  const app = memApp("parts", { topicPartitions: 8 });
+  const t = app.topic("p", { keyType: "string", valueType: "json" });
+  await app.start();
+  const m = await t.send({ key: "foobar", value: { a: 1 } });
+  assert.equal(m.partition, partitionForKey(new TextEncoder().encode("foobar"), 8));
+  const m2 = await t.send({ key: "k", value: 1, partition: 5, timestamp: 1234, headers: { h: "v" } });
+  assert.equal(m2.partition, 5);
+  const [r] = await app.transport.read({ topic: "p", partition: 5 }, m2.offset, 1);
+  assert.equal(r!.timestamp, 1234);
+  assert.equal(new TextDecoder().decode(r!.headers.h), "v");
+  assert.equal(new TextDecoder().decode(r!.value!), "1");
+  await app.stop();
+});
+
+Deno.test("Stream acks are reference-counted across streams and commits wait for the slowest stream", async () => {
+  const app = memApp("refcount", { topicPartitions: 1, brokerCommitInterval: 0.01 });
+  const t = app.topic("rc", { valueType: "number" });
+  let releaseSlow!: () => void;
+  const gate = new Promise<void>((r) => releaseSlow = r);
+  let fast = 0;
+  app.agent(t, async (s) => {
+    for await (const _ of s) fast++;
+  }, { name: "fast" });
+  app.agent(t, async (s) => {
+    for await (const v of s) if (v === 0) await gate;
+  }, { name: "slow" });
+  await app.start();
+  for (let i = 0; i < 5; i++) await t.send({ value: i, partition: 0 });
+  await waitFor(() => fast === 5);
+  await new Promise((r) => setTimeout(r, 60));
+  const consumer = app.monitor.partition({ topic: "rc", partition: 0 });
+  assert.ok(consumer.committed <= 0, `committed ${consumer.committed} passed the unacked offset 0`);
+  releaseSlow();
+  await waitFor(() => app.monitor.partition({ topic: "rc", partition: 0 }).committed === 5, 3000, "commit of 5");
+  await app.stop();
+});
+
+Deno.test("Commits with concurrency > 1 and out-of-order completion never pass an unacked offset (faust-streaming#606)", async () => {
+  const app = memApp("ooo", { topicPartitions: 1, brokerCommitInterval: 0.005 });
+  const t = app.topic("ooo", { valueType: "number" });
+  const gates = new Map<number, () => void>();
+  const done = new Set<number>();
+  app.agent(t, async (s) => {
+    for await (const v of s) {
+      if (v === 0) await new Promise<void>((r) => gates.set(0, r));
+      done.add(v as number);
+    }
+  }, { name: "workers", concurrency: 4 });
+  await app.start();
+  for (let i = 0; i < 8; i++) await t.send({ value: i, partition: 0 });
+  await waitFor(() => done.size === 7);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(app.monitor.partition({ topic: "ooo", partition: 0 }).committed, 0);
+  gates.get(0)!();
+  await waitFor(() => app.monitor.partition({ topic: "ooo", partition: 0 }).committed === 8);
+  await app.stop();
+});
+
+Deno.test("A full stream buffer holds the sender (back-pressure) and nothing is dropped", async () => {
+  const app = memApp("bp");
+  const ch = app.channel({ maxsize: 2 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const seen: unknown[] = [];
+  app.agent(ch, async (s) => {
+    for await (const v of s) {
+      await gate;
+      seen.push(v);
+    }
+  }, { name: "blocked" });
+  await app.start();
+  let sent = 0;
+  const sender = (async () => {
+    for (let i = 0; i < 6; i++) {
+      await ch.send({ value: i });
+      sent++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 50));
+  // One event in the agent's hand plus two buffered: the sender waits on the fourth.
+  assert.equal(sent, 3);
+  release();
+  await sender;
+  await waitFor(() => seen.length === 6);
+  await app.stop();
+  assert.deepEqual(seen, [0, 1, 2, 3, 4, 5]);
+});
+
+Deno.test("A topic whose stream buffer is full pauses delivery without losing records", async () => {
+  const app = memApp("bp-topic", { topicPartitions: 1 });
+  const t = app.topic("bt", { valueType: "number", maxsize: 3 });
+  const seen: number[] = [];
+  app.agent(t, async (s) => {
+    for await (const v of s) {
+      await new Promise((r) => setTimeout(r, 1));
+      seen.push(v as number);
+    }
+  }, { name: "slowreader" });
+  await app.start();
+  await Promise.all(Array.from({ length: 200 }, (_, i) => t.send({ value: i, partition: 0 })));
+  await waitFor(() => seen.length === 200, 10000, "200 records");
+  await app.stop();
+  assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
+  assert.ok(app.monitor.get("topicBufferFull") > 0);
+});
+
+async function decodeRun(policy: "skip" | "fail" | "dead-letter") {
+  const app = memApp(`dec-${policy}`, { topicPartitions: 1, decodeErrorPolicy: policy, agentSupervisor: "crashing" });
+  const Point = Record("Point", { x: z.number() });
+  const t = app.topic("points", { valueType: Point });
+  const seen: unknown[] = [];
+  app.agent(t, async (s) => {
+    for await (const v of s) seen.push(v);
+  }, { name: "points" });
+  await app.start();
+  const raw = app.topic("points", { valueSerializer: "raw" });
+  await raw.send({ value: new TextEncoder().encode("{not json"), partition: 0 });
+  await t.send({ value: { x: 1 }, partition: 0 });
+  return { app, seen };
+}
+
+Deno.test("A message that fails to decode is logged, counted and skipped by default", async () => {
+  const { app, seen } = await decodeRun("skip");
+  await waitFor(() => seen.length === 1);
+  assert.deepEqual(seen, [{ x: 1 }]);
+  assert.equal(app.monitor.get("decodeErrors"), 1);
+  await app.stop();
+});
+
+Deno.test("decodeErrorPolicy fail makes the agent raise the decode error", async () => {
+  const { app, seen } = await decodeRun("fail");
+  const error = await app.crashed;
+  assert.match(error.message, /points/);
+  assert.equal((error.cause as Error).name, "DecodeError");
+  assert.deepEqual(seen, []);
+  await app.stop();
+});
+
+Deno.test("decodeErrorPolicy dead-letter sends the record with its source position to {appId}-dead-letter", async () => {
+  const { app, seen } = await decodeRun("dead-letter");
+  await waitFor(() => seen.length === 1);
+  const [r] = await app.transport.read({ topic: "dec-dead-letter-dead-letter", partition: 0 }, 0, 10);
+  assert.equal(new TextDecoder().decode(r!.value!), "{not json");
+  assert.equal(new TextDecoder().decode(r!.headers["faust-dead-letter-offset"]), "0");
+  assert.equal(new TextDecoder().decode(r!.headers["faust-dead-letter-topic"]), "points");
+  await app.stop();
+});
+
+Deno.test("Stream operators: filter, enumerate, items, events, take and currentEvent()", async () => {
+  const app = memApp("ops");
+  const ch = app.channel();
+  const out: unknown[] = [];
+  app.agent(ch, async (s) => {
+    for await (const [i, v] of s.filter((v) => (v as number) % 2 === 0).enumerate(10)) {
+      out.push([i, v, currentEvent()?.value]);
+    }
+  }, { name: "ops" });
+  await app.start();
+  for (let i = 0; i < 5; i++) await ch.send({ value: i });
+  await waitFor(() => out.length === 3);
+  await app.stop();
+  assert.deepEqual(out, [[10, 0, 0], [11, 2, 2], [12, 4, 4]]);
+
+  const app2 = memApp("ops2");
+  const ch2 = app2.channel();
+  const batches: unknown[] = [];
+  const items: unknown[] = [];
+  const evs: Event[] = [];
+  app2.agent(ch2, async (s) => {
+    for await (const batch of s.take(3, 0.05)) batches.push(batch);
+  }, { name: "batcher" });
+  const ch3 = app2.channel();
+  app2.agent(ch3, async (s) => {
+    for await (const [k, v] of s.items()) items.push([k, v]);
+  }, { name: "items" });
+  const ch4 = app2.channel();
+  app2.agent(ch4, async (s) => {
+    for await (const e of s.events()) evs.push(e);
+  }, { name: "events" });
+  await app2.start();
+  for (let i = 0; i < 4; i++) await ch2.send({ value: i });
+  await ch3.send({ key: "k", value: "v" });
+  await ch4.send({ key: "k2", value: "v2", headers: { a: "b" } });
+  await waitFor(() => batches.length === 2 && items.length === 1 && evs.length === 1);
+  await app2.stop();
+  assert.deepEqual(batches, [[0, 1, 2], [3]]);
+  assert.deepEqual(items, [["k", "v"]]);
+  assert.equal(evs[0]!.key, "k2");
+  assert.equal(new TextDecoder().decode(evs[0]!.headers.a), "b");
+});
+
+Deno.test("Stream.noack() leaves acking to the caller; through() and echo() forward values", async () => {
+  const app = memApp("noack", { topicPartitions: 1, brokerCommitInterval: 0.005 });
+  const t = app.topic("na", { valueType: "number" });
+  const held: Event[] = [];
+  app.agent(t, async (s) => {
+    for await (const e of s.noack().events()) held.push(e as Event);
+  }, { name: "holder" });
+  const echoed: unknown[] = [];
+  const through: unknown[] = [];
+  const target = app.channel();
+  const echoCh = app.channel();
+  app.agent(echoCh, async (s) => {
+    for await (const v of s) echoed.push(v);
+  }, { name: "echoReader" });
+  const src = app.channel();
+  app.agent(src, async (s) => {
+    for await (const v of s.echo(echoCh).through(target)) through.push(v);
+  }, { name: "chain" });
+  await app.start();
+  await t.send({ value: 1, partition: 0 });
+  await t.send({ value: 2, partition: 0 });
+  await src.send({ value: "x" });
+  await waitFor(() => held.length === 2 && echoed.length === 1 && through.length === 1);
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(app.monitor.partition({ topic: "na", partition: 0 }).committed, 0);
+  held[0]!.ack();
+  held[1]!.ack();
+  await waitFor(() => app.monitor.partition({ topic: "na", partition: 0 }).committed === 2);
+  await app.stop();
+  assert.deepEqual(echoed, ["x"]);
+  assert.deepEqual(through, ["x"]);
+});
+
+Deno.test("Stream.groupBy() re-keys through {agent}-{source}-{Model.field}-repartition", async () => {
+  const app = memApp("gb", { topicPartitions: 4 });
+  const Transfer = Record("Transfer", { account: z.string(), amount: z.number() });
+  const transfers = app.topic("transfers", { valueType: Transfer });
+  const seen: Array<[unknown, number]> = [];
+  app.agent(transfers, async (s) => {
+    for await (const t of s.groupBy(Transfer.fields.account)) {
+      const e = currentEvent()!;
+      seen.push([e.key, e.partition]);
+      assert.equal(e.topic, "tally-transfers-Transfer.account-repartition");
+      void t;
+    }
+  }, { name: "tally" });
+  await app.start();
+  for (const account of ["a", "b", "a", "c"]) await transfers.send({ value: { account, amount: 1 } });
+  await waitFor(() => seen.length === 4);
+  await app.stop();
+  const byKey = new Map<unknown, Set<number>>();
+  for (const [k, p] of seen) byKey.set(k, (byKey.get(k) ?? new Set()).add(p));
+  for (const [k, parts] of byKey) {
+    assert.equal(parts.size, 1);
+    assert.equal([...parts][0], partitionForKey(k as Uint8Array, 4));
+  }
+  assert.ok(tpKey({ topic: "x", partition: 1 }));
+});
+
+Deno.test("Stream.combine() interleaves several streams", async () => {
+  const app = memApp("combine");
+  const a = app.channel();
+  const b = app.channel();
+  const out: unknown[] = [];
+  app.agent(a, async (s) => {
+    for await (const v of s.combine(b.stream())) out.push(v);
+  }, { name: "both" });
+  await app.start();
+  await a.send({ value: "a" });
+  await b.send({ value: "b" });
+  await waitFor(() => out.length === 2);
+  await app.stop();
+  assert.deepEqual(out.sort(), ["a", "b"]);
+});
+
+Deno.test("App.start() and App.stop() leave nothing behind (sanitizers) and can restart with memory://NAME", async () => {
+  const name = `memory://restart-${crypto.randomUUID()}`;
+  const run = async (expect: number[]) => {
+    const app = new App("restart", { broker: name, store: "memory://", topicPartitions: 1 });
+    const t = app.topic("r", { valueType: "number" });
+    const seen: number[] = [];
+    app.agent(t, async (s) => {
+      for await (const v of s) seen.push(v as number);
+    }, { name: "r" });
+    await app.start();
+    return { app, t, seen, expect };
+  };
+  const first = await run([]);
+  await first.t.send({ value: 1 });
+  await first.t.send({ value: 2 });
+  await waitFor(() => first.seen.length === 2);
+  await first.app.stop();
+  const second = await run([]);
+  await second.t.send({ value: 3 });
+  await waitFor(() => second.seen.length === 1);
+  await new Promise((r) => setTimeout(r, 20));
+  await second.app.stop();
+  assert.deepEqual(second.seen, [3], "committed events are not reprocessed after a graceful stop");
+});
