@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { App, Service } from "../mod.ts";
+import { memApp, waitFor } from "./helpers.ts";
+
+class MyService extends Service {
+  readonly log: string[] = [];
+  wakes = 0;
+  ticks = 0;
+  override onStart(): void {
+    this.log.push("MYSERVICE IS STARTING");
+  }
+  override onStarted(): void {
+    this.log.push("started");
+  }
+  override onStop(): void {
+    this.log.push("MYSERVICE IS STOPPING");
+  }
+  override onShutdown(): void {
+    this.log.push("shutdown");
+  }
+  @Service.task
+  async backgroundTask(): Promise<void> {
+    while (!this.shouldStop) {
+      this.wakes++;
+      await this.sleep(0.01);
+    }
+  }
+  @Service.timer(0.01)
+  async tick(): Promise<void> {
+    this.ticks++;
+  }
+}
+
+Deno.test("app.service() starts a Service with its background task and timer, and stops it (seed service example)", async () => {
+  const app = memApp("service-example");
+  const svc = app.service(new MyService());
+  await app.start();
+  await waitFor(() => svc.wakes >= 3 && svc.ticks >= 2);
+  assert.ok(svc.running);
+  await app.stop();
+  assert.ok(!svc.running);
+  assert.deepEqual(svc.log, ["MYSERVICE IS STARTING", "started", "MYSERVICE IS STOPPING", "shutdown"]);
+});
+
+Deno.test("Service children start first and stop last, in reverse order", async () => {
+  const order: string[] = [];
+  class Named extends Service {
+    constructor(readonly n: string) {
+      super();
+    }
+    override onStart(): void {
+      order.push(`start ${this.n}`);
+    }
+    override onShutdown(): void {
+      order.push(`stop ${this.n}`);
+    }
+  }
+  const parent = new Named("parent");
+  parent.addDependency(new Named("a"));
+  parent.addDependency(new Named("b"));
+  await parent.start();
+  await parent.stop();
+  assert.deepEqual(order, ["start a", "start b", "start parent", "stop b", "stop a", "stop parent"]);
+});
+
+Deno.test("Signals: instance handlers see only their app, class handlers every app; sender comes first", async () => {
+  const seen: string[] = [];
+  const offClass = App.onPartitionsAssigned.connect((app, assigned) => {
+    seen.push(`class:${app.id}:${assigned.length}`);
+  });
+  const offSync = App.onAfterConfigured.connect((app) => void seen.push(`configured:${app.id}`));
+  try {
+    const app1 = memApp("sig1", { topicPartitions: 2 });
+    const app2 = memApp("sig2", { topicPartitions: 2 });
+    app1.onPartitionsAssigned.connect((app, assigned) => void seen.push(`inst:${app.id}:${assigned.length}`));
+    app1.onConfigured.connect(() => seen.push("never: already configured"));
+    app1.agent(app1.topic("s1"), async (s) => {
+      for await (const _ of s);
+    }, { name: "s1" });
+    app2.agent(app2.topic("s2"), async (s) => {
+      for await (const _ of s);
+    }, { name: "s2" });
+    let shutdown = 0;
+    app1.onBeforeShutdown.connect(() => void shutdown++);
+    await app1.start();
+    await app2.start();
+    await app1.stop();
+    await app2.stop();
+    assert.equal(shutdown, 1);
+    assert.deepEqual(seen, [
+      "configured:sig1",
+      "configured:sig2",
+      "class:sig1:2",
+      "inst:sig1:2",
+      "class:sig2:2",
+    ]);
+  } finally {
+    offClass();
+    offSync();
+  }
+});
+
+Deno.test("App.onConfigured lets a handler see the settings before they become app.conf", () => {
+  const seen: string[] = [];
+  const off = App.onConfigured.connect((app, conf) => void seen.push(`${app.id}:${conf.broker}`));
+  try {
+    memApp("configured");
+  } finally {
+    off();
+  }
+  assert.deepEqual(seen, ["configured:memory://"]);
+});
+
+Deno.test("app.timer() runs on its interval, onLeader on the single worker, and survives an exception", async () => {
+  const app = memApp("timers");
+  let n = 0;
+  let leader = 0;
+  app.timer(0.01, () => {
+    n++;
+    if (n === 1) throw new Error("first call fails");
+  });
+  app.timer("10ms", () => void leader++, { onLeader: true });
+  await app.start();
+  await waitFor(() => n >= 3 && leader >= 2);
+  await app.stop();
+  assert.equal(app.monitor.get("timerErrors"), 1);
+});
+
+Deno.test("app.crontab() validates the expression and honours the timezone", () => {
+  const app = memApp("cron");
+  assert.throws(() => app.crontab("not a cron", () => {}), /Invalid crontab "not a cron"/);
+  const job = app.crontab("*/5 * * * *", () => {}, { timezone: "Europe/Oslo", name: "every5" });
+  assert.equal(job.name, "every5");
+  assert.throws(() => app.timer(0, () => {}), /Invalid timer interval/);
+});
+
+Deno.test("app.crontab() fires on a per-second schedule and keeps running after an exception", async () => {
+  const app = memApp("cron2");
+  let n = 0;
+  app.crontab("* * * * * *", () => {
+    n++;
+    throw new Error("cron failure is logged, not fatal");
+  });
+  await app.start();
+  await waitFor(() => n >= 2, 4000, "two cron runs");
+  await app.stop();
+  assert.ok(app.monitor.get("crontabErrors") >= 2);
+});
+
+Deno.test("new App() opens nothing and app.startClient() can send without consuming", async () => {
+  const app = memApp("client");
+  const t = app.topic("c");
+  await assert.rejects(() => t.send({ value: 1 }), /not started/);
+  await app.startClient();
+  const m = await t.send({ value: 1 });
+  assert.equal(m.offset, 0);
+  assert.deepEqual(app.assignment(), []);
+  await app.stop();
+});
