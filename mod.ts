@@ -28,10 +28,9 @@ export { type GroupByOptions, Stream } from "./src/stream.ts";
 export { Event } from "./src/event.ts";
 export { currentEvent } from "./src/context.ts";
 export { Service, sleep } from "./src/service.ts";
-export { type SupervisorStrategy } from "./src/supervisor.ts";
-export { AsyncSignal, SyncSignal } from "./src/signals.ts";
-export { Monitor, type PartitionStats, type Sensor } from "./src/monitor.ts";
-export { type Job, type TimerOptions } from "./src/timer.ts";
+export { Supervisor, type SupervisorDecision, type SupervisorOptions, type SupervisorStrategy } from "./src/supervisor.ts";
+export { type AsyncHandler, AsyncSignal, type SyncHandler, SyncSignal } from "./src/signals.ts";
+export { type LatencyStats, Monitor, type PartitionStats, type Sensor } from "./src/monitor.ts";
 export {
   type AnyRecordType,
   type FieldDescriptor,
@@ -42,8 +41,14 @@ export {
   type Serde,
   type TypeSpec,
 } from "./src/models.ts";
-export { type Codec, codecs } from "./src/codecs.ts";
-export { type BrokerCredentials, type Settings, type SettingsInput } from "./src/settings.ts";
+export { type Codec, type CodecRegistry, codecs } from "./src/codecs.ts";
+export {
+  type BrokerCredentials,
+  type LogLevel,
+  type Settings,
+  type SettingsInput,
+  type WebCorsOptions,
+} from "./src/settings.ts";
 export { type Duration } from "./src/duration.ts";
 export { ClosedError, ConfigError, DecodeError, FaustError, KeyError, LockError, StateError } from "./src/errors.ts";
 export { type HeadersInput, type RawHeaders, type TP } from "./src/types.ts";
@@ -51,8 +56,26 @@ export type {
   CommandContext,
   CommandOption,
   CommandOptions,
+  CommandRegistration,
   PageHandler,
+  PageRegistration,
+  TableLike,
   View,
 } from "./src/app_types.ts";
-export type { RecordMetadata } from "./src/transport/transport.ts";
+export type {
+  CommitOffset,
+  Consumer,
+  ConsumerOptions,
+  ProduceRecord,
+  RebalanceListener,
+  RecordMetadata,
+  TopicSpec,
+  TransactionalProducer,
+  Transport,
+  TransportOptions,
+  TransportRecord,
+} from "./src/transport/transport.ts";
+export type { AppHost } from "./src/host.ts";
+export type { AgentHost } from "./src/agent_host.ts";
+export { type Job, type TimerOptions } from "./src/timer.ts";
 export { VERSION } from "./src/version.ts";
