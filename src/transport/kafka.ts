@@ -32,12 +32,32 @@ import type {
   ProduceRecord,
   RecordMetadata,
   TopicSpec,
+  TransactionalProducer,
   Transport,
   TransportOptions,
   TransportRecord,
 } from "./transport.ts";
 
-export { setKafkaLogSink } from "./kafka/log.ts";
+export {
+  type KafkaLogEntry,
+  type KafkaLogSink,
+  setKafkaLogSink,
+} from "./kafka/log.ts";
+// Re-exported so this module documents on its own (`deno doc --lint`).
+export type {
+  CommitOffset,
+  Consumer,
+  ConsumerOptions,
+  ProduceRecord,
+  RebalanceListener,
+  RecordMetadata,
+  TopicSpec,
+  TransactionalProducer,
+  Transport,
+  TransportOptions,
+  TransportRecord,
+} from "./transport.ts";
+export type { RawHeaders, TP } from "../types.ts";
 export { parseKafkaUrl } from "./kafka/options.ts";
 
 /** Topic configuration for a spec: retention, cleanup policy, extra config. */
@@ -196,12 +216,19 @@ export class KafkaTransport implements Transport {
   async deleteTopic(topic: string): Promise<void> {
     const admin = this.#requireAdmin(`delete topic "${topic}"`);
     this.#partitions.delete(topic);
+    if (!(await admin.listTopics()).includes(topic)) return;
     try {
       await admin.deleteTopics({ topics: [topic] });
     } catch (e) {
-      const type = (e as { type?: string }).type ??
-        (e as { errors?: { type?: string }[] }).errors?.[0]?.type;
-      if (type !== "UNKNOWN_TOPIC_OR_PARTITION") throw e;
+      // kafkajs wraps the protocol error (after retries) in `cause`.
+      let err: unknown = e;
+      while (
+        err !== undefined &&
+        (err as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION"
+      ) {
+        err = (err as { cause?: unknown }).cause;
+      }
+      if (err === undefined) throw e;
     }
   }
 
@@ -313,7 +340,7 @@ export class KafkaTransport implements Transport {
   /** A connected transactional producer (idempotent, one in-flight request). */
   async createTransactionalProducer(
     transactionalId: string,
-  ): Promise<KafkaTransactionalProducer> {
+  ): Promise<TransactionalProducer> {
     this.#requireAdmin(`create transactional producer "${transactionalId}"`);
     const producer = this.#kafka.producer({
       transactionalId,

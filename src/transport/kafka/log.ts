@@ -4,23 +4,44 @@
  * spam: ERROR lines go to `console.error` (so failures stay visible), except
  * the per-request `[Connection] Response ...` lines that kafkajs logs at
  * ERROR even for retriable answers (coordinator loading, rebalance in
- * progress); the operation that fails for good is logged or thrown on its
- * own. Everything else is dropped for now: the app's logging layer can
+ * progress) and lines with a `retryCount` (logged before kafkajs retries);
+ * the operation that fails for good is thrown to the caller or logged on
+ * its own. Everything else is dropped for now: the app's logging layer can
  * replace {@linkcode setKafkaLogSink} later.
  *
  * @module
  */
 import { type LogEntry, logLevel } from "kafkajs";
 
-/** A function that receives kafkajs log entries. */
-export type KafkaLogSink = (entry: LogEntry) => void;
+/** A kafkajs log entry (kafkajs' `LogEntry`). */
+export interface KafkaLogEntry {
+  /** kafkajs component, e.g. `"Consumer"`, `"Connection"`. */
+  readonly namespace: string;
+  /** kafkajs level: 1 error, 2 warn, 4 info, 5 debug. */
+  readonly level: number;
+  /** Level name. */
+  readonly label: string;
+  /** The message and its fields. */
+  readonly log: {
+    readonly message: string;
+    readonly timestamp: string;
+    readonly [field: string]: unknown;
+  };
+}
 
-function defaultSink(entry: LogEntry): void {
+/** A function that receives kafkajs log entries. */
+export type KafkaLogSink = (entry: KafkaLogEntry) => void;
+
+function defaultSink(entry: KafkaLogEntry): void {
   if (entry.level !== logLevel.ERROR && entry.level !== logLevel.NOTHING) {
     return;
   }
   const { message, timestamp: _t, ...rest } = entry.log;
-  if (message.startsWith("[Connection] Response")) return;
+  if (entry.namespace === "Connection" && message.startsWith("Response")) {
+    return;
+  }
+  // Logged before kafkajs retries; a final failure reaches the caller.
+  if (rest.retryCount !== undefined) return;
   console.error(`kafkajs ${entry.namespace}: ${message}`, rest);
 }
 

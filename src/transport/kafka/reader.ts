@@ -207,8 +207,10 @@ export class PartitionReader {
       }
       position = ahead.next;
     }
-    // Each round either returns or moves `position` forward past filtered
-    // records; a partition that keeps failing gives up after 50 rounds.
+    // Each round moves `position` past the records it fetched; the broker
+    // may answer with fewer batches than there are, so fetch again while
+    // below the end and below `maxRecords`. At most 50 rounds per read.
+    const out: TransportRecord[] = [];
     for (let round = 0; round < 50; round++) {
       let fetched: FetchedPartition;
       try {
@@ -222,7 +224,7 @@ export class PartitionReader {
             position = low;
             continue;
           }
-          return [];
+          return out;
         }
         if (RETRIABLE.has(type) && round < 49) {
           await new Promise((r) =>
@@ -236,7 +238,7 @@ export class PartitionReader {
       const within = fetched.messages.filter((m) =>
         Number(m.offset) >= position
       );
-      if (within.length === 0) return [];
+      if (within.length === 0) return out;
       const next = Number(within[within.length - 1]!.offset) + 1;
       const visible = (this.#readCommitted
         ? dropAborted(within, fetched.abortedTransactions)
@@ -245,16 +247,24 @@ export class PartitionReader {
           m.isControlRecord !== true
         )
         .map((m) => fromMessage(tp.topic, tp.partition, m));
-      if (visible.length > 0) {
+      out.push(...visible);
+      const lso = Number(fetched.lastStableOffset ?? -1);
+      const end = this.#readCommitted && lso >= 0
+        ? lso
+        : Number(fetched.highWatermark);
+      if (out.length >= maxRecords || next >= end) {
         return this.#take(
           key,
-          position,
+          offset,
           next,
-          visible,
+          out,
           maxRecords,
         );
       }
       position = next;
+    }
+    if (out.length > 0) {
+      return this.#take(key, offset, position, out, maxRecords);
     }
     throw new FaustError(
       `Cannot read ${

@@ -61,8 +61,8 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   }
 
   /** Append within the transaction (acks are always -1). */
-  send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    return sendRecords(this.#current("send"), records, {
+  async send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    return await sendRecords(this.#current("send"), records, {
       acks: -1,
       compression: this.#compression,
     });

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { ConfigError } from "../../src/errors.ts";
+import { KafkaTransport, parseKafkaUrl } from "../../src/transport/kafka.ts";
+import { bytes, startTransport, text, unique } from "./_helpers.ts";
+
+Deno.test("parseKafkaUrl() reads host lists and default ports", () => {
+  assert.deepEqual(parseKafkaUrl("kafka://localhost"), ["localhost:9092"]);
+  assert.deepEqual(parseKafkaUrl("kafka://a:1;b:2"), ["a:1", "b:2"]);
+  assert.throws(() => parseKafkaUrl("kafka://"), ConfigError);
+  assert.throws(() => parseKafkaUrl("local://x"), /kafka:\/\/host:port/);
+  assert.throws(() => parseKafkaUrl("kafka://a:99999"), /a:99999/);
+});
+
+Deno.test("KafkaTransport rejects unsupported compression with the accepted values", () => {
+  const options = { defaultPartitions: 1, datadir: "/x", clientId: "t" };
+  assert.throws(
+    () =>
+      new KafkaTransport("kafka://127.0.0.1:1", {
+        ...options,
+        extra: { producerCompressionType: "snappy" },
+      }),
+    /producerCompressionType.*"gzip"/,
+  );
+  assert.throws(
+    () =>
+      new KafkaTransport("kafka://127.0.0.1:1", {
+        ...options,
+        extra: { producerAcks: 2 },
+      }),
+    /producerAcks: 2; expected -1, 0 or 1/,
+  );
+});
+
+Deno.test("KafkaTransport.createTopic() creates, is idempotent and names a partition mismatch", async () => {
+  const t = await startTransport();
+  const name = unique("create");
+  try {
+    assert.equal(await t.partitionCount(name), undefined);
+    await t.createTopic({
+      name,
+      partitions: 4,
+      compacting: true,
+      deleting: true,
+      retentionMs: 3_600_000,
+    });
+    assert.equal(await t.partitionCount(name), 4);
+    await t.createTopic({ name, partitions: 4 });
+    await assert.rejects(
+      t.createTopic({ name, partitions: 6 }),
+      (e: Error) =>
+        e instanceof ConfigError && e.message.includes(name) &&
+        /4 partitions/.test(e.message) && /6/.test(e.message),
+    );
+    await t.deleteTopic(name);
+    await t.deleteTopic(name); // missing: ignored
+  } finally {
+    await t.stop();
+  }
+});
+
+Deno.test("KafkaTransport.send() + read() round trip keys, headers, timestamps and offsets", async () => {
+  const t = await startTransport({ producerCompressionType: "gzip" });
+  const name = unique("roundtrip");
+  try {
+    await t.createTopic({ name, partitions: 2 });
+    const meta = await t.send([
+      {
+        topic: name,
+        partition: 0,
+        key: bytes("k0"),
+        value: bytes("v0"),
+        headers: { h: bytes("x") },
+        timestamp: 1_000,
+      },
+      {
+        topic: name,
+        partition: 1,
+        key: null,
+        value: bytes("v1"),
+        timestamp: 2_000,
+      },
+      {
+        topic: name,
+        partition: 0,
+        key: bytes("k2"),
+        value: null,
+        timestamp: 3_000,
+      },
+    ]);
+    assert.deepEqual(meta.map((m) => [m.partition, m.offset, m.timestamp]), [
+      [0, 0, 1_000],
+      [1, 0, 2_000],
+      [0, 1, 3_000],
+    ]);
+    const more = await t.send([{
+      topic: name,
+      partition: 0,
+      key: null,
+      value: bytes("v3"),
+    }]);
+    assert.equal(more[0]!.offset, 2);
+
+    const p0 = await t.read({ topic: name, partition: 0 }, 0, 100);
+    assert.deepEqual(p0.map((r) => r.offset), [0, 1, 2]);
+    assert.equal(text(p0[0]!.key), "k0");
+    assert.equal(text(p0[0]!.value), "v0");
+    assert.equal(text(p0[0]!.headers.h!), "x");
+    assert.equal(p0[0]!.timestamp, 1_000);
+    assert.equal(p0[1]!.value, null);
+    assert.ok(p0[0]!.value instanceof Uint8Array);
+    // Paging through with a small max, and reading at the end.
+    assert.deepEqual(
+      (await t.read({ topic: name, partition: 0 }, 1, 1)).map((r) => r.offset),
+      [1],
+    );
+    assert.deepEqual(
+      (await t.read({ topic: name, partition: 0 }, 2, 1)).map((r) => r.offset),
+      [2],
+    );
+    assert.deepEqual(await t.read({ topic: name, partition: 0 }, 3, 10), []);
+    const p1 = await t.read({ topic: name, partition: 1 }, 0, 10);
+    assert.equal(p1.length, 1);
+    assert.equal(p1[0]!.key, null);
+  } finally {
+    await t.deleteTopic(name);
+    await t.stop();
+  }
+});
+
+Deno.test("KafkaTransport.send() auto-creates unknown topics with defaultPartitions and checks partitions", async () => {
+  const t = await startTransport();
+  const name = unique("autocreate");
+  try {
+    const meta = await t.send([{
+      topic: name,
+      partition: 2,
+      key: null,
+      value: bytes("x"),
+    }]);
+    assert.equal(meta[0]!.offset, 0);
+    assert.equal(await t.partitionCount(name), 3);
+    await assert.rejects(
+      t.send([{ topic: name, partition: 7, key: null, value: bytes("x") }]),
+      /has 3 partitions/,
+    );
+  } finally {
+    await t.deleteTopic(name);
+    await t.stop();
+  }
+});
+
+Deno.test("KafkaTransport watermarks follow appends", async () => {
+  const t = await startTransport({ producerLinger: "5ms" });
+  const name = unique("watermarks");
+  try {
+    await t.createTopic({ name, partitions: 1 });
+    const tp = { topic: name, partition: 0 };
+    assert.equal(await t.highWatermark(tp), 0);
+    assert.equal(await t.lowWatermark(tp), 0);
+    // Lingering merges concurrent sends; each call still gets its own offsets.
+    const [a, b] = await Promise.all([
+      t.send([{ topic: name, partition: 0, key: null, value: bytes("a") }]),
+      t.send([
+        { topic: name, partition: 0, key: null, value: bytes("b") },
+        { topic: name, partition: 0, key: null, value: bytes("c") },
+      ]),
+    ]);
+    assert.deepEqual([...a!, ...b!].map((m) => m.offset).sort(), [0, 1, 2]);
+    assert.equal(await t.highWatermark(tp), 3);
+    assert.equal(await t.lowWatermark(tp), 0);
+  } finally {
+    await t.deleteTopic(name);
+    await t.stop();
+  }
+});
