@@ -32,9 +32,9 @@ type Db = ReturnType<RootDb["openDB"]>;
  * waiting for the disk flush. Chosen over `await env.transaction(() =>
  * put(...))` because a throw inside that async form does NOT abort: writes
  * made before the throw are committed (checked with lmdb 3.5.6), which would
- * break "data and offset together". Speed is comparable (bench/store_bench.ts:
- * 0.5-0.7M puts/s either way, noisy on 2 shared cores), and a sync commit of
- * a 1000-op batch blocks the event loop for about a millisecond.
+ * break "data and offset together". Speed: with random keys the sync form
+ * was as fast or faster in every alternating round (bench/store_bench.ts);
+ * with sequential keys the async form sometimes won (2 busy shared cores).
  */
 const TXN_FLAGS = TransactionFlags.ABORTABLE |
   TransactionFlags.SYNCHRONOUS_COMMIT |
