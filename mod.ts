@@ -21,16 +21,42 @@
  * @module
  */
 export { App, type AppOptions } from "./src/app.ts";
-export { Agent, type AgentFn, type AgentOptions, AgentTestContext, type AskMessage, type Sink } from "./src/agent.ts";
-export { Channel, type ChannelOptions, type SendMessage } from "./src/channel.ts";
+export {
+  Agent,
+  type AgentFn,
+  type AgentOptions,
+  AgentTestContext,
+  type AskMessage,
+  type Sink,
+} from "./src/agent.ts";
+export {
+  Channel,
+  type ChannelOptions,
+  type SendMessage,
+} from "./src/channel.ts";
 export { Topic, type TopicOptions } from "./src/topic.ts";
 export { type GroupByOptions, Stream } from "./src/stream.ts";
 export { Event } from "./src/event.ts";
 export { currentEvent } from "./src/context.ts";
 export { Service, sleep } from "./src/service.ts";
-export { Supervisor, type SupervisorDecision, type SupervisorOptions, type SupervisorStrategy } from "./src/supervisor.ts";
-export { type AsyncHandler, AsyncSignal, type SyncHandler, SyncSignal } from "./src/signals.ts";
-export { type LatencyStats, Monitor, type PartitionStats, type Sensor } from "./src/monitor.ts";
+export {
+  Supervisor,
+  type SupervisorDecision,
+  type SupervisorOptions,
+  type SupervisorStrategy,
+} from "./src/supervisor.ts";
+export {
+  type AsyncHandler,
+  AsyncSignal,
+  type SyncHandler,
+  SyncSignal,
+} from "./src/signals.ts";
+export {
+  type LatencyStats,
+  Monitor,
+  type PartitionStats,
+  type Sensor,
+} from "./src/monitor.ts";
 export {
   type AnyRecordType,
   type FieldDescriptor,
@@ -50,7 +76,15 @@ export {
   type WebCorsOptions,
 } from "./src/settings.ts";
 export { type Duration } from "./src/duration.ts";
-export { ClosedError, ConfigError, DecodeError, FaustError, KeyError, LockError, StateError } from "./src/errors.ts";
+export {
+  ClosedError,
+  ConfigError,
+  DecodeError,
+  FaustError,
+  KeyError,
+  LockError,
+  StateError,
+} from "./src/errors.ts";
 export { type HeadersInput, type RawHeaders, type TP } from "./src/types.ts";
 export type {
   CommandContext,

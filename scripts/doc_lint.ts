@@ -29,17 +29,25 @@ const out = await new Deno.Command("deno", {
   stdout: "piped",
   stderr: "piped",
 }).output();
-const text = (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr))
-  // deno-lint-ignore no-control-regex
-  .replace(/\x1b\[[0-9;]*m/g, "");
+const text =
+  (new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr))
+    // deno-lint-ignore no-control-regex
+    .replace(/\x1b\[[0-9;]*m/g, "");
 const errors = text.split("\n").filter((l) => /^error\[/.test(l));
 const real = errors.filter((l) => {
   const m = /references private type '([^']+)'/.exec(l);
-  return !(l.startsWith("error[private-type-ref]") && m !== null && NPM_TYPES.has(m[1]!));
+  return !(l.startsWith("error[private-type-ref]") && m !== null &&
+    NPM_TYPES.has(m[1]!));
 });
 if (real.length > 0 || (out.code !== 0 && errors.length === 0)) {
   console.log(text);
-  console.error(`doc lint: ${real.length} error(s) besides npm type references:\n${real.join("\n")}`);
+  console.error(
+    `doc lint: ${real.length} error(s) besides npm type references:\n${
+      real.join("\n")
+    }`,
+  );
   Deno.exit(1);
 }
-console.log(`doc lint: clean (${errors.length} npm type reference(s) tolerated, see scripts/doc_lint.ts)`);
+console.log(
+  `doc lint: clean (${errors.length} npm type reference(s) tolerated, see scripts/doc_lint.ts)`,
+);

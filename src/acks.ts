@@ -37,7 +37,10 @@ export class PartitionTracker {
   acked(offset: number): void {
     if (this.#pending[this.#head] === offset) {
       this.#head++;
-      while (this.#head < this.#pending.length && this.#ackedAhead.delete(this.#pending[this.#head]!)) {
+      while (
+        this.#head < this.#pending.length &&
+        this.#ackedAhead.delete(this.#pending[this.#head]!)
+      ) {
         this.#head++;
       }
       if (this.#head > 4096 && this.#head * 2 > this.#pending.length) {
@@ -51,6 +54,8 @@ export class PartitionTracker {
 
   /** The offset to commit: the lowest unacked offset, or the next to deliver when all are acked. */
   committable(): number {
-    return this.#head < this.#pending.length ? this.#pending[this.#head]! : this.#next;
+    return this.#head < this.#pending.length
+      ? this.#pending[this.#head]!
+      : this.#next;
   }
 }

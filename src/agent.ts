@@ -40,7 +40,10 @@ export interface AgentOptions<R = unknown> extends TopicOptions {
   /** Where yielded values go. */
   readonly sink?: readonly Sink<R>[];
   /** Called when an actor raises, before the supervisor acts. */
-  readonly onError?: (agent: Agent<unknown, unknown, R>, error: Error) => void | Promise<void>;
+  readonly onError?: (
+    agent: Agent<unknown, unknown, R>,
+    error: Error,
+  ) => void | Promise<void>;
   /** Restart policy (default: the app's `agentSupervisor`). */
   readonly supervisorStrategy?: SupervisorStrategy;
   /** One actor per partition (accepted; actors still share one buffer). */
@@ -78,7 +81,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   #yieldListener: ((event: Event | undefined, value: R) => void) | undefined;
 
   /** @internal Use `app.agent()`. */
-  constructor(host: AgentHost, channel: Channel<K, V>, fn: AgentFn<V, K, R>, name: string, options: AgentOptions<R>) {
+  constructor(
+    host: AgentHost,
+    channel: Channel<K, V>,
+    fn: AgentFn<V, K, R>,
+    name: string,
+    options: AgentOptions<R>,
+  ) {
     const concurrency = options.concurrency ?? 1;
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
       throw new ConfigError(
@@ -93,7 +102,9 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     this.#options = options;
     this.#host = host;
     this.#sinks = [...(options.sink ?? [])];
-    this.supervisor = new Supervisor(options.supervisorStrategy ?? host.conf.agentSupervisor);
+    this.supervisor = new Supervisor(
+      options.supervisorStrategy ?? host.conf.agentSupervisor,
+    );
   }
 
   /** Add a sink after creation. */
@@ -116,7 +127,9 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     if (this.#running) return;
     this.subscribe();
     this.#running = true;
-    for (let i = 0; i < this.concurrency; i++) this.#actors.push(this.#spawn(i));
+    for (let i = 0; i < this.concurrency; i++) {
+      this.#actors.push(this.#spawn(i));
+    }
   }
 
   /** @internal Stop the actors: their streams end; wait for them to return. */
@@ -140,10 +153,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     actor.done = runAsActor(context, () => this.#run(context)).then(
       () => {
         if (this.#running && !controller.signal.aborted) {
-          this.#host.log.warn("Agent {agent} actor {index} returned while the app runs", {
-            agent: this.name,
-            index,
-          });
+          this.#host.log.warn(
+            "Agent {agent} actor {index} returned while the app runs",
+            {
+              agent: this.name,
+              index,
+            },
+          );
         }
       },
       (error) => this.#crashed(actor, error),
@@ -154,7 +170,10 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   async #run(context: ActorContext): Promise<void> {
     const stream = Stream.fromChannel(this.channel, this.#queue!);
     const result = this.#fn(stream);
-    if (result !== undefined && typeof (result as AsyncIterable<R>)[Symbol.asyncIterator] === "function") {
+    if (
+      result !== undefined &&
+      typeof (result as AsyncIterable<R>)[Symbol.asyncIterator] === "function"
+    ) {
       for await (const value of result as AsyncIterable<R>) {
         await this.#deliver(context.event, value);
       }
@@ -184,7 +203,10 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     try {
       await this.#options.onError?.(this as Agent<unknown, unknown, R>, err);
     } catch (hookError) {
-      this.#host.log.error("onError of agent {agent} raised: {error}", { agent: this.name, error: hookError });
+      this.#host.log.error("onError of agent {agent} raised: {error}", {
+        agent: this.name,
+        error: hookError,
+      });
     }
     if (!this.#running) return;
     const decision = this.supervisor.decide(this.name, err);
@@ -197,10 +219,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     const i = this.#actors.indexOf(actor);
     if (decision.which === "one") {
       if (i >= 0) this.#actors[i] = this.#spawn(actor.index);
-      this.#host.log.warn("Restarted agent {agent} actor {index} (one_for_one)", {
-        agent: this.name,
-        index: actor.index,
-      });
+      this.#host.log.warn(
+        "Restarted agent {agent} actor {index} (one_for_one)",
+        {
+          agent: this.name,
+          index: actor.index,
+        },
+      );
       return;
     }
     const others = this.#actors.filter((a) => a !== actor);
@@ -208,11 +233,16 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     await Promise.allSettled(others.map((a) => a.done));
     if (!this.#running) return;
     this.#actors = [];
-    for (let k = 0; k < this.concurrency; k++) this.#actors.push(this.#spawn(k));
-    this.#host.log.warn("Restarted all {n} actors of agent {agent} (one_for_all)", {
-      agent: this.name,
-      n: this.concurrency,
-    });
+    for (let k = 0; k < this.concurrency; k++) {
+      this.#actors.push(this.#spawn(k));
+    }
+    this.#host.log.warn(
+      "Restarted all {n} actors of agent {agent} (one_for_all)",
+      {
+        agent: this.name,
+        n: this.concurrency,
+      },
+    );
   }
 
   /** Send a value to the agent's channel. */
@@ -230,8 +260,15 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
    * The request carries Faust's reply headers; the reply comes back on the
    * app's reply topic.
    */
-  async ask(message: AskMessage<V, K>, options: { timeout?: number } = {}): Promise<R> {
-    return await this.#host.ask(this as Agent<unknown, unknown, unknown>, message, options.timeout) as R;
+  async ask(
+    message: AskMessage<V, K>,
+    options: { timeout?: number } = {},
+  ): Promise<R> {
+    return await this.#host.ask(
+      this as Agent<unknown, unknown, unknown>,
+      message,
+      options.timeout,
+    ) as R;
   }
 
   /** Ask for each value; yields replies as they come (not in input order). */
@@ -242,9 +279,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   }
 
   /** Ask for each `[key, value]`; yields replies as they come. */
-  async *kvmap(pairs: Iterable<[K, V]> | AsyncIterable<[K, V]>): AsyncGenerator<R> {
+  async *kvmap(
+    pairs: Iterable<[K, V]> | AsyncIterable<[K, V]>,
+  ): AsyncGenerator<R> {
     const replies: Promise<R>[] = [];
-    for await (const [key, value] of pairs) replies.push(this.ask({ key, value }));
+    for await (const [key, value] of pairs) {
+      replies.push(this.ask({ key, value }));
+    }
     yield* settleAsTheyCome(replies);
   }
 
@@ -258,7 +299,9 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   /** Ask for each `[key, value]`; resolves with the replies in input order. */
   async kvjoin(pairs: Iterable<[K, V]> | AsyncIterable<[K, V]>): Promise<R[]> {
     const replies: Promise<R>[] = [];
-    for await (const [key, value] of pairs) replies.push(this.ask({ key, value }));
+    for await (const [key, value] of pairs) {
+      replies.push(this.ask({ key, value }));
+    }
     return await Promise.all(replies);
   }
 
@@ -272,14 +315,19 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   }
 
   /** @internal Swap the buffer for a test context. */
-  useQueue(queue: AsyncQueue<Event<K, V>>, onYield: (event: Event | undefined, value: R) => void): void {
+  useQueue(
+    queue: AsyncQueue<Event<K, V>>,
+    onYield: (event: Event | undefined, value: R) => void,
+  ): void {
     this.#queue = queue;
     this.#yieldListener = onYield;
   }
 }
 
 async function* settleAsTheyCome<R>(promises: Promise<R>[]): AsyncGenerator<R> {
-  const pending = new Map(promises.map((p, i) => [i, p.then((v) => [i, v] as const)]));
+  const pending = new Map(
+    promises.map((p, i) => [i, p.then((v) => [i, v] as const)]),
+  );
   while (pending.size > 0) {
     const [i, v] = await Promise.race(pending.values());
     pending.delete(i);
@@ -318,7 +366,10 @@ export class AgentTestContext<V, K, R> {
   }
 
   /** Put a value (with optional key/headers) and wait until the agent processed it. */
-  async put(value: V, options: { key?: K; headers?: Record<string, string> } = {}): Promise<Event<K, V>> {
+  async put(
+    value: V,
+    options: { key?: K; headers?: Record<string, string> } = {},
+  ): Promise<Event<K, V>> {
     await this.start();
     const offset = this.#offset++;
     let processed!: () => void;

@@ -22,5 +22,9 @@ export interface AgentHost {
   /** Send `value` back if `event` is an RPC request. */
   reply(event: Event, value: unknown): Promise<void>;
   /** Send an RPC request to `agent` and wait for the reply. */
-  ask(agent: Agent<unknown, unknown, unknown>, message: AskMessage<unknown, unknown>, timeout?: number): Promise<unknown>;
+  ask(
+    agent: Agent<unknown, unknown, unknown>,
+    message: AskMessage<unknown, unknown>,
+    timeout?: number,
+  ): Promise<unknown>;
 }

@@ -9,7 +9,12 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Agent, type AgentFn, type AgentOptions, type AskMessage } from "./agent.ts";
+import {
+  Agent,
+  type AgentFn,
+  type AgentOptions,
+  type AskMessage,
+} from "./agent.ts";
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
 import { Conductor } from "./conductor.ts";
 import { ConfigError, StateError } from "./errors.ts";
@@ -20,12 +25,28 @@ import { Monitor, type Sensor } from "./monitor.ts";
 import { Producer } from "./producer.ts";
 import { Replies } from "./replies.ts";
 import type { Service } from "./service.ts";
-import { resolveSettings, type Settings, type SettingsInput } from "./settings.ts";
+import {
+  resolveSettings,
+  type Settings,
+  type SettingsInput,
+} from "./settings.ts";
 import { AsyncSignal, SyncSignal } from "./signals.ts";
-import { CronTimer, IntervalTimer, type Job, OneShotTask, type TimerOptions } from "./timer.ts";
+import {
+  CronTimer,
+  IntervalTimer,
+  type Job,
+  OneShotTask,
+  type TimerOptions,
+} from "./timer.ts";
 import { Topic, type TopicOptions } from "./topic.ts";
 import { createTransport } from "./transport/factory.ts";
-import type { ProduceRecord, RecordMetadata, TopicSpec, Transport, TransportRecord } from "./transport/transport.ts";
+import type {
+  ProduceRecord,
+  RecordMetadata,
+  TopicSpec,
+  Transport,
+  TransportRecord,
+} from "./transport/transport.ts";
 import type { TP } from "./types.ts";
 import { type Duration, toSeconds } from "./duration.ts";
 import type {
@@ -38,6 +59,17 @@ import type {
   View,
 } from "./app_types.ts";
 import type { Hono } from "hono";
+import {
+  createGlobalTable,
+  createSetTable,
+  createTable,
+  type TableKey,
+  type TableValue,
+  type TypedTableOptions,
+} from "./table/api.ts";
+import type { Table, TableOptions } from "./table/table.ts";
+import type { GlobalTable } from "./table/global_table.ts";
+import type { SetTable, SetTableOptions } from "./table/set_table.ts";
 
 /** Options of `new App()`: every setting, see {@linkcode SettingsInput}. */
 export type AppOptions = SettingsInput;
@@ -60,51 +92,86 @@ type AppState = "init" | "starting" | "running" | "stopping" | "stopped";
  */
 export class App implements AppHost {
   /** Called before the app reads its configuration (every app). */
-  static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal("onBeforeConfigured");
+  static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
+    "onBeforeConfigured",
+  );
   /** Called with the settings before they become `app.conf` (every app). */
-  static readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal("onConfigured");
+  static readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
+    "onConfigured",
+  );
   /** Called once the app is configured (every app). */
-  static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal("onAfterConfigured");
+  static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
+    "onAfterConfigured",
+  );
   /** Called by the worker before it starts the app (every app). */
-  static readonly onWorkerInit: SyncSignal<App> = new SyncSignal("onWorkerInit");
+  static readonly onWorkerInit: SyncSignal<App> = new SyncSignal(
+    "onWorkerInit",
+  );
   /** Called for every record the app produces (every app). */
-  static readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> = new SyncSignal("onProduceMessage");
+  static readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> =
+    new SyncSignal("onProduceMessage");
   /** Called after partitions are assigned (every app). */
-  static readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal("onPartitionsAssigned");
+  static readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> =
+    new AsyncSignal("onPartitionsAssigned");
   /** Called when partitions are revoked (every app). */
-  static readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal("onPartitionsRevoked");
+  static readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> =
+    new AsyncSignal("onPartitionsRevoked");
   /** Called when a rebalance finished and tables recovered (every app). */
-  static readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal("onRebalanceComplete");
+  static readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal(
+    "onRebalanceComplete",
+  );
   /** Called when the app begins to stop (every app). */
-  static readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal("onBeforeShutdown");
+  static readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal(
+    "onBeforeShutdown",
+  );
 
   /** This app's {@linkcode App.onBeforeConfigured}. */
-  readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal("onBeforeConfigured", App.onBeforeConfigured);
+  readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
+    "onBeforeConfigured",
+    App.onBeforeConfigured,
+  );
   /** This app's {@linkcode App.onConfigured}. */
-  readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal("onConfigured", App.onConfigured);
+  readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
+    "onConfigured",
+    App.onConfigured,
+  );
   /** This app's {@linkcode App.onAfterConfigured}. */
-  readonly onAfterConfigured: SyncSignal<App> = new SyncSignal("onAfterConfigured", App.onAfterConfigured);
+  readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
+    "onAfterConfigured",
+    App.onAfterConfigured,
+  );
   /** This app's {@linkcode App.onWorkerInit}. */
-  readonly onWorkerInit: SyncSignal<App> = new SyncSignal("onWorkerInit", App.onWorkerInit);
+  readonly onWorkerInit: SyncSignal<App> = new SyncSignal(
+    "onWorkerInit",
+    App.onWorkerInit,
+  );
   /** This app's {@linkcode App.onProduceMessage}. */
   readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> = new SyncSignal(
     "onProduceMessage",
     App.onProduceMessage,
   );
   /** This app's {@linkcode App.onPartitionsAssigned}. */
-  readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal(
-    "onPartitionsAssigned",
-    App.onPartitionsAssigned,
-  );
+  readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> =
+    new AsyncSignal(
+      "onPartitionsAssigned",
+      App.onPartitionsAssigned,
+    );
   /** This app's {@linkcode App.onPartitionsRevoked}. */
-  readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> = new AsyncSignal(
-    "onPartitionsRevoked",
-    App.onPartitionsRevoked,
-  );
+  readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> =
+    new AsyncSignal(
+      "onPartitionsRevoked",
+      App.onPartitionsRevoked,
+    );
   /** This app's {@linkcode App.onRebalanceComplete}. */
-  readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal("onRebalanceComplete", App.onRebalanceComplete);
+  readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal(
+    "onRebalanceComplete",
+    App.onRebalanceComplete,
+  );
   /** This app's {@linkcode App.onBeforeShutdown}. */
-  readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal("onBeforeShutdown", App.onBeforeShutdown);
+  readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal(
+    "onBeforeShutdown",
+    App.onBeforeShutdown,
+  );
 
   /** The id given to the constructor. */
   readonly id: string;
@@ -177,7 +244,10 @@ export class App implements AppHost {
   }
 
   /** Sensors receiving monitor hooks. */
-  get sensors(): { add(sensor: Sensor): void; delete(sensor: Sensor): boolean } {
+  get sensors(): {
+    add(sensor: Sensor): void;
+    delete(sensor: Sensor): boolean;
+  } {
     return this.monitor.sensors;
   }
 
@@ -189,7 +259,9 @@ export class App implements AppHost {
   /** The transport (after start). */
   get transport(): Transport {
     if (this.#transport === undefined) {
-      throw new StateError(`App "${this.id}" is not started: call app.start() or app.startClient() first`);
+      throw new StateError(
+        `App "${this.id}" is not started: call app.start() or app.startClient() first`,
+      );
     }
     return this.#transport;
   }
@@ -217,11 +289,20 @@ export class App implements AppHost {
    * @param name Topic name.
    * @param options Types, serializers, partitions, retention...
    */
-  topic<VT extends TypeSpec | undefined = undefined, KT extends TypeSpec | undefined = undefined>(
+  topic<
+    VT extends TypeSpec | undefined = undefined,
+    KT extends TypeSpec | undefined = undefined,
+  >(
     name: string,
     options: TopicOptions & { valueType?: VT; keyType?: KT } = {},
-  ): Topic<KT extends TypeSpec ? Infer<KT> : unknown, VT extends TypeSpec ? Infer<VT> : unknown> {
-    const topic = new Topic<KT extends TypeSpec ? Infer<KT> : unknown, VT extends TypeSpec ? Infer<VT> : unknown>(
+  ): Topic<
+    KT extends TypeSpec ? Infer<KT> : unknown,
+    VT extends TypeSpec ? Infer<VT> : unknown
+  > {
+    const topic = new Topic<
+      KT extends TypeSpec ? Infer<KT> : unknown,
+      VT extends TypeSpec ? Infer<VT> : unknown
+    >(
       this,
       name,
       options,
@@ -238,9 +319,15 @@ export class App implements AppHost {
   }
 
   /** Create an in-memory channel. */
-  channel<VT extends TypeSpec | undefined = undefined, KT extends TypeSpec | undefined = undefined>(
+  channel<
+    VT extends TypeSpec | undefined = undefined,
+    KT extends TypeSpec | undefined = undefined,
+  >(
     options: ChannelOptions & { valueType?: VT; keyType?: KT } = {},
-  ): Channel<KT extends TypeSpec ? Infer<KT> : unknown, VT extends TypeSpec ? Infer<VT> : unknown> {
+  ): Channel<
+    KT extends TypeSpec ? Infer<KT> : unknown,
+    VT extends TypeSpec ? Infer<VT> : unknown
+  > {
     return new Channel(this, options);
   }
 
@@ -285,14 +372,28 @@ export class App implements AppHost {
       name = `${label}-agent${++this.#unnamedAgents}`;
     }
     if (this.agents.has(name)) {
-      throw new ConfigError(`Duplicate agent name "${name}": every agent of an app needs its own name`);
+      throw new ConfigError(
+        `Duplicate agent name "${name}": every agent of an app needs its own name`,
+      );
     }
-    const { name: _n, help: _h, concurrency: _c, sink: _s, onError: _o, supervisorStrategy: _ss, isolatedPartitions: _ip, ...topicOptions } =
-      options;
+    const {
+      name: _n,
+      help: _h,
+      concurrency: _c,
+      sink: _s,
+      onError: _o,
+      supervisorStrategy: _ss,
+      isolatedPartitions: _ip,
+      ...topicOptions
+    } = options;
     let ch: Channel<unknown, unknown>;
     if (channel instanceof Channel) ch = channel;
-    else if (typeof channel === "string") ch = this.topic(channel, topicOptions);
-    else ch = this.topic(`${this.#conf.appId}-${name}`, { internal: true, ...topicOptions });
+    else if (typeof channel === "string") {
+      ch = this.topic(channel, topicOptions);
+    } else {ch = this.topic(`${this.#conf.appId}-${name}`, {
+        internal: true,
+        ...topicOptions,
+      });}
     const agent = new Agent(this, ch, fn, name, options);
     this.agents.set(name, agent);
     return agent;
@@ -302,21 +403,42 @@ export class App implements AppHost {
    * Call `fn` every `interval` (seconds or `"30s"`), starting one interval
    * after the app is operational.
    */
-  timer(interval: Duration, fn: () => unknown, options: TimerOptions = {}): Job {
+  timer(
+    interval: Duration,
+    fn: () => unknown,
+    options: TimerOptions = {},
+  ): Job {
     const seconds = toSeconds(interval, "timer interval");
-    if (seconds <= 0) throw new ConfigError(`Invalid timer interval: ${interval}; expected more than 0 seconds`);
+    if (seconds <= 0) {
+      throw new ConfigError(
+        `Invalid timer interval: ${interval}; expected more than 0 seconds`,
+      );
+    }
     const job = new IntervalTimer(this, seconds, fn, options);
     this.jobs.push(job);
     return job;
   }
 
   /** Call `fn` on a cron schedule (in `options.timezone`, default the app's `timezone`). */
-  crontab(spec: string, fn: () => unknown, options: TimerOptions & { timezone?: string } = {}): Job {
+  crontab(
+    spec: string,
+    fn: () => unknown,
+    options: TimerOptions & { timezone?: string } = {},
+  ): Job {
     let job: Job;
     try {
-      job = new CronTimer(this, spec, fn, options.timezone ?? this.#conf.timezone, options);
+      job = new CronTimer(
+        this,
+        spec,
+        fn,
+        options.timezone ?? this.#conf.timezone,
+        options,
+      );
     } catch (error) {
-      throw new ConfigError(`Invalid crontab ${JSON.stringify(spec)}: ${(error as Error).message}`, { cause: error });
+      throw new ConfigError(
+        `Invalid crontab ${JSON.stringify(spec)}: ${(error as Error).message}`,
+        { cause: error },
+      );
     }
     this.jobs.push(job);
     return job;
@@ -346,24 +468,121 @@ export class App implements AppHost {
   }
 
   /** Register a CLI command. */
-  command(name: string, fn: (ctx: CommandContext) => unknown, options: CommandOptions = {}): void {
-    if (this.commands.has(name)) throw new ConfigError(`Duplicate command "${name}"`);
+  command(
+    name: string,
+    fn: (ctx: CommandContext) => unknown,
+    options: CommandOptions = {},
+  ): void {
+    if (this.commands.has(name)) {
+      throw new ConfigError(`Duplicate command "${name}"`);
+    }
     this.commands.set(name, { name, fn, options });
   }
 
   // ---- tables: app.table(), app.globalTable(), app.setTable() go here (src/table/api.ts)
 
+  /**
+   * Define a table: Map-like state with a changelog, recovered on assignment.
+   * Key and value types are inferred from `keyType`/`valueType` (or the
+   * return type of `default`), or given explicitly: `app.table<string, number>(...)`.
+   *
+   * @param name Table name (also names the changelog `{appId}-{name}-changelog`).
+   * @param options Default, types, store, partitions, recovery options...
+   * @returns The table.
+   */
+  table<
+    KT extends TypeSpec | undefined = undefined,
+    VT extends TypeSpec | undefined = undefined,
+    D = never,
+  >(
+    name: string,
+    options?: TypedTableOptions<KT, VT, D>,
+  ): Table<TableKey<KT>, TableValue<VT, D>>;
+  /** Define a table with explicit key and value types. */
+  table<K, V>(name: string, options?: TableOptions<K, V>): Table<K, V>;
+  table(
+    name: string,
+    options: TableOptions<unknown, unknown> = {},
+  ): Table<unknown, unknown> {
+    return createTable(this, name, options);
+  }
+
+  /**
+   * Define a global table: every worker holds every partition.
+   *
+   * @param name Table name.
+   * @param options As for {@linkcode App.table}.
+   * @returns The table.
+   */
+  globalTable<
+    KT extends TypeSpec | undefined = undefined,
+    VT extends TypeSpec | undefined = undefined,
+    D = never,
+  >(
+    name: string,
+    options?: TypedTableOptions<KT, VT, D>,
+  ): GlobalTable<TableKey<KT>, TableValue<VT, D>>;
+  /** Define a global table with explicit key and value types. */
+  globalTable<K, V>(
+    name: string,
+    options?: TableOptions<K, V>,
+  ): GlobalTable<K, V>;
+  globalTable(
+    name: string,
+    options: TableOptions<unknown, unknown> = {},
+  ): GlobalTable<unknown, unknown> {
+    return createGlobalTable(this, name, options);
+  }
+
+  /**
+   * Define a table of sets (`add`, `discard`, `clear`, set algebra).
+   *
+   * @param name Table name.
+   * @param options As for {@linkcode App.table}; `valueType` is the member type.
+   * @returns The table.
+   */
+  setTable<
+    KT extends TypeSpec | undefined = undefined,
+    VT extends TypeSpec | undefined = undefined,
+  >(
+    name: string,
+    options?:
+      & Omit<
+        SetTableOptions<TableKey<KT>, TableKey<VT>>,
+        "keyType" | "valueType"
+      >
+      & {
+        readonly keyType?: KT;
+        readonly valueType?: VT;
+      },
+  ): SetTable<TableKey<KT>, TableKey<VT>>;
+  /** Define a set table with explicit key and member types. */
+  setTable<K, M>(name: string, options?: SetTableOptions<K, M>): SetTable<K, M>;
+  setTable(
+    name: string,
+    options: SetTableOptions<unknown, unknown> = {},
+  ): SetTable<unknown, unknown> {
+    return createSetTable(this, name, options);
+  }
+
   /** @internal Register a table (used by `app.table()`). */
   registerTable(table: TableLike): void {
     if (this.tables.has(table.name)) {
-      throw new ConfigError(`Duplicate table name "${table.name}": two tables would share a changelog topic`);
+      throw new ConfigError(
+        `Duplicate table name "${table.name}": two tables would share a changelog topic`,
+      );
     }
     this.tables.set(table.name, table);
   }
 
   /** Send to a channel, topic or topic name. */
-  async send<K, V>(channel: Channel<K, V> | string, message: SendMessage<K, V>): Promise<RecordMetadata | void> {
-    const ch = typeof channel === "string" ? (this.topics.get(channel)?.[0] ?? this.topic(channel)) : channel;
+  async send<K, V>(
+    channel: Channel<K, V> | string,
+    message: SendMessage<K, V>,
+  ): Promise<RecordMetadata | void> {
+    const ch = typeof channel === "string"
+      ? (this.topics.get(channel)?.[0] ?? this.topic(channel))
+      : channel;
     return await (ch as Channel<K, V>).send(message);
   }
 
@@ -393,7 +612,9 @@ export class App implements AppHost {
     try {
       await this.#openTransport();
       for (const topic of this.#declarable()) await this.declare(topic);
-      for (const t of this.tables.values()) await this.declare(t.changelogSpec());
+      for (const t of this.tables.values()) {
+        await this.declare(t.changelogSpec());
+      }
       for (const t of this.tables.values()) await t.open();
       for (const s of this.services) await s.start();
       for (const a of this.agents.values()) a.subscribe();
@@ -476,9 +697,14 @@ export class App implements AppHost {
   crash(error: Error): void {
     if (this.#crashError !== undefined) return;
     this.#crashError = error;
-    this.log.fatal("App {id} crashed: {error}", { id: this.#conf.appId, error });
+    this.log.fatal("App {id} crashed: {error}", {
+      id: this.#conf.appId,
+      error,
+    });
     this.#crash(error);
-    void this.stop().catch((e) => this.log.error("Stopping after a crash failed: {error}", { error: e }));
+    void this.stop().catch((e) =>
+      this.log.error("Stopping after a crash failed: {error}", { error: e })
+    );
   }
 
   async #openTransport(): Promise<void> {
@@ -490,7 +716,11 @@ export class App implements AppHost {
       extra: { ...conf, app: this },
     });
     await this.#transport.start();
-    this.#producer = new Producer(this.#transport, conf.producerLinger, this.monitor);
+    this.#producer = new Producer(
+      this.#transport,
+      conf.producerLinger,
+      this.monitor,
+    );
   }
 
   *#declarable(): Iterable<TopicSpec> {
@@ -504,7 +734,10 @@ export class App implements AppHost {
     }
   }
 
-  async #assigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void> {
+  async #assigned(
+    assigned: readonly TP[],
+    standbys: readonly TP[],
+  ): Promise<void> {
     for (const t of this.tables.values()) await t.assigned(assigned, standbys);
     await this.onPartitionsAssigned.send(this, assigned);
     await this.onRebalanceComplete.send(this);
@@ -525,7 +758,10 @@ export class App implements AppHost {
       try {
         await t.tick?.();
       } catch (error) {
-        this.log.error("Table {table} cleanup raised: {error}", { table: t.name, error });
+        this.log.error("Table {table} cleanup raised: {error}", {
+          table: t.name,
+          error,
+        });
       }
     }
   }
@@ -572,7 +808,8 @@ export class App implements AppHost {
         const n = await this.transport.partitionCount(topic);
         if (n !== undefined) return n;
         const desc = this.topics.get(topic)?.[0];
-        const spec = desc?.spec() ?? { name: topic, partitions: this.#conf.topicPartitions };
+        const spec = desc?.spec() ??
+          { name: topic, partitions: this.#conf.topicPartitions };
         await this.transport.createTopic(spec);
         return spec.partitions;
       })();
@@ -595,7 +832,12 @@ export class App implements AppHost {
     void (async () => {
       if (topic.options.internal === true) await this.declare(topic.spec());
       this.#conductor?.add(topic);
-    })().catch((error) => this.log.error("Subscribing to {topic} failed: {error}", { topic: topic.name, error }));
+    })().catch((error) =>
+      this.log.error("Subscribing to {topic} failed: {error}", {
+        topic: topic.name,
+        error,
+      })
+    );
   }
 
   /** @internal Reply to an RPC request. */
@@ -605,14 +847,26 @@ export class App implements AppHost {
   }
 
   /** @internal Send an RPC request and wait for the reply. */
-  async ask(agent: Agent<unknown, unknown, unknown>, message: AskMessage<unknown, unknown>, timeout?: number): Promise<unknown> {
+  async ask(
+    agent: Agent<unknown, unknown, unknown>,
+    message: AskMessage<unknown, unknown>,
+    timeout?: number,
+  ): Promise<unknown> {
     const { headers, reply } = await this.#repliesOf().request(timeout);
-    await agent.channel.send({ ...message, headers: { ...(message.headers ?? {}), ...headers } });
+    await agent.channel.send({
+      ...message,
+      headers: { ...(message.headers ?? {}), ...headers },
+    });
     return await reply;
   }
 
   #repliesOf(): Replies {
-    return this.#replies ??= new Replies(this.#conf, () => this.transport, () => this.#producer!, this.log);
+    return this.#replies ??= new Replies(
+      this.#conf,
+      () => this.transport,
+      () => this.#producer!,
+      this.log,
+    );
   }
 
   /** True when started with `startClient()`. */

@@ -13,7 +13,12 @@ import { Delivery, Event, type EventInit } from "./event.ts";
 import type { Monitor } from "./monitor.ts";
 import type { Settings } from "./settings.ts";
 import type { Topic } from "./topic.ts";
-import type { Consumer, RebalanceListener, Transport, TransportRecord } from "./transport/transport.ts";
+import type {
+  Consumer,
+  RebalanceListener,
+  Transport,
+  TransportRecord,
+} from "./transport/transport.ts";
 import { type TP, tpKey, tpString } from "./types.ts";
 
 /** What the conductor needs from the app. */
@@ -77,8 +82,13 @@ export class Conductor implements RebalanceListener {
     set.add(topic);
     if (isNew && this.#consumer !== undefined) {
       const previous = this.#resubscribe ?? Promise.resolve();
-      this.#resubscribe = previous.then(() => this.#consumer?.subscribe(this.topicNames)).catch((error) => {
-        this.#host.log.error("Subscribing to {topic} failed: {error}", { topic: topic.name, error });
+      this.#resubscribe = previous.then(() =>
+        this.#consumer?.subscribe(this.topicNames)
+      ).catch((error) => {
+        this.#host.log.error("Subscribing to {topic} failed: {error}", {
+          topic: topic.name,
+          error,
+        });
       });
     }
   }
@@ -126,7 +136,10 @@ export class Conductor implements RebalanceListener {
         records = await this.#consumer!.poll(max, 1000, signal);
       } catch (error) {
         if (signal.aborted) return;
-        this.#host.log.error("Polling the broker failed, retrying in 1s: {error}", { error });
+        this.#host.log.error(
+          "Polling the broker failed, retrying in 1s: {error}",
+          { error },
+        );
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
@@ -171,10 +184,16 @@ export class Conductor implements RebalanceListener {
         this.#host.monitor.count("decodeErrors");
         this.#host.log.error(
           "Cannot decode {tp}@{offset} ({policy}): {error}",
-          { tp: tpString(record), offset: record.offset, policy, error: err.message },
+          {
+            tp: tpString(record),
+            offset: record.offset,
+            policy,
+            error: err.message,
+          },
         );
-        if (policy === "fail") targets.push([t, { ...emptyInit(record), error: err }]);
-        else if (policy === "dead-letter") deadLetter = err;
+        if (policy === "fail") {
+          targets.push([t, { ...emptyInit(record), error: err }]);
+        } else if (policy === "dead-letter") deadLetter = err;
       }
     }
     let refs = deadLetter !== undefined ? 1 : 0;
@@ -186,7 +205,12 @@ export class Conductor implements RebalanceListener {
     if (deadLetter !== undefined) {
       this.#host.deadLetter(record, deadLetter).then(
         () => delivery.release(),
-        (error) => this.#host.crash(new Error(`Cannot write to the dead-letter topic: ${error}`, { cause: error })),
+        (error) =>
+          this.#host.crash(
+            new Error(`Cannot write to the dead-letter topic: ${error}`, {
+              cause: error,
+            }),
+          ),
       );
     }
   }
@@ -211,7 +235,9 @@ export class Conductor implements RebalanceListener {
     if (tracker === undefined) return;
     tracker.acked(offset);
     this.#host.monitor.eventDone();
-    if (++this.#acksSinceCommit >= this.#host.conf.brokerCommitEvery) void this.commit();
+    if (++this.#acksSinceCommit >= this.#host.conf.brokerCommitEvery) {
+      void this.commit();
+    }
   }
 
   /** Commit, for every partition, up to its lowest unacked offset. */
@@ -227,7 +253,11 @@ export class Conductor implements RebalanceListener {
       const c = t.committable();
       if (c > t.committed) {
         const i = k.lastIndexOf("\u0000");
-        offsets.push({ topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: c });
+        offsets.push({
+          topic: k.slice(0, i),
+          partition: Number(k.slice(i + 1)),
+          offset: c,
+        });
         trackers.push([t, c]);
       }
     }
@@ -237,12 +267,19 @@ export class Conductor implements RebalanceListener {
     const t0 = performance.now();
     this.#committing = consumer.commit(offsets).then(() => {
       for (const [t, c] of trackers) t.committed = c;
-      for (const o of offsets) this.#host.monitor.partition(o).committed = o.offset;
+      for (const o of offsets) {
+        this.#host.monitor.partition(o).committed = o.offset;
+      }
       this.#host.monitor.count("commits");
-      for (const s of this.#host.monitor.sensors) s.onCommitCompleted?.(performance.now() - t0);
+      for (const s of this.#host.monitor.sensors) {
+        s.onCommitCompleted?.(performance.now() - t0);
+      }
     }, (error) => {
       this.#host.monitor.count("commitErrors");
-      this.#host.log.error("Commit failed (will retry at the next interval): {error}", { error });
+      this.#host.log.error(
+        "Commit failed (will retry at the next interval): {error}",
+        { error },
+      );
     }).finally(() => this.#committing = undefined);
     await this.#committing;
   }
@@ -258,9 +295,14 @@ export class Conductor implements RebalanceListener {
   }
 
   /** @internal Rebalance: track new partitions from their committed offsets. */
-  async onPartitionsAssigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void> {
+  async onPartitionsAssigned(
+    assigned: readonly TP[],
+    standbys: readonly TP[],
+  ): Promise<void> {
     const fresh = assigned.filter((tp) => !this.#trackers.has(tpKey(tp)));
-    const committed = fresh.length > 0 ? await this.#consumer!.committed(fresh) : new Map<string, number>();
+    const committed = fresh.length > 0
+      ? await this.#consumer!.committed(fresh)
+      : new Map<string, number>();
     for (const tp of fresh) {
       const c = committed.get(tpKey(tp));
       const start = c ?? -1;
@@ -270,7 +312,10 @@ export class Conductor implements RebalanceListener {
       const stats = this.#host.monitor.partition(tp);
       stats.committed = Math.max(0, start);
       stats.read = Math.max(stats.read, stats.committed);
-      void this.#host.transport.highWatermark(tp).then((hw) => stats.end = Math.max(stats.end, hw), () => {});
+      void this.#host.transport.highWatermark(tp).then(
+        (hw) => stats.end = Math.max(stats.end, hw),
+        () => {},
+      );
     }
     for (const s of this.#host.monitor.sensors) s.onAssignment?.(assigned);
     await this.#host.assigned(assigned, standbys);

@@ -9,7 +9,13 @@ import { ConfigError } from "./errors.ts";
 /** A duration in seconds, or a string with a unit (`ms`, `s`, `m`, `h`, `d`). */
 export type Duration = number | string;
 
-const UNITS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+const UNITS: Record<string, number> = {
+  ms: 0.001,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+};
 const PATTERN = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/;
 
 /**
@@ -32,7 +38,9 @@ export function toSeconds(value: Duration, what = "duration"): number {
   const m = PATTERN.exec(value);
   if (m === null) {
     throw new ConfigError(
-      `Invalid ${what}: ${JSON.stringify(value)}; expected seconds >= 0 or a string such as "500ms", "30s", "1h"`,
+      `Invalid ${what}: ${
+        JSON.stringify(value)
+      }; expected seconds >= 0 or a string such as "500ms", "30s", "1h"`,
     );
   }
   return Number(m[1]) * UNITS[m[2] ?? "s"]!;

@@ -27,7 +27,12 @@ export interface Sensor {
   /** Partitions were assigned. */
   onAssignment?(assigned: readonly TP[]): void;
   /** A web request finished. */
-  onWebRequest?(method: string, path: string, status: number, latencyMs: number): void;
+  onWebRequest?(
+    method: string,
+    path: string,
+    status: number,
+    latencyMs: number,
+  ): void;
 }
 
 /** Per-partition positions. */
@@ -44,6 +49,32 @@ export interface PartitionStats {
   end: number;
 }
 
+/** Count, sum and maximum of observed latencies (milliseconds). */
+export interface LatencyStats {
+  /** Number of observations. */
+  count: number;
+  /** Sum of the observations. */
+  sum: number;
+  /** Largest observation. */
+  max: number;
+}
+
+function observe(stats: LatencyStats, ms: number): void {
+  stats.count++;
+  stats.sum += ms;
+  if (ms > stats.max) stats.max = ms;
+}
+
+function summary(
+  stats: LatencyStats,
+): { count: number; avg: number; max: number } {
+  return {
+    count: stats.count,
+    avg: stats.count > 0 ? stats.sum / stats.count : 0,
+    max: stats.max,
+  };
+}
+
 /** Counters kept by the app. */
 export class Monitor {
   /** Named counters (messagesReceived, messagesSent, decodeErrors, ...). */
@@ -58,6 +89,12 @@ export class Monitor {
   readonly sensors: Set<Sensor> = new Set();
   /** When the monitor was created (ms). */
   readonly startedAt: number = Date.now();
+  /** Web responses by status code. */
+  readonly httpResponses: Map<number, number> = new Map();
+  /** Send latency in milliseconds: count, sum and maximum. */
+  readonly sendLatency: LatencyStats = { count: 0, sum: 0, max: 0 };
+  /** Web request latency in milliseconds: count, sum and maximum. */
+  readonly webLatency: LatencyStats = { count: 0, sum: 0, max: 0 };
   #rateWindow: Array<[number, number]> = [];
 
   /** Add `n` to a counter. */
@@ -73,7 +110,10 @@ export class Monitor {
   /** @internal A record came in. */
   messageIn(tp: TP, offset: number): void {
     this.count("messagesReceived");
-    this.receivedByTopic.set(tp.topic, (this.receivedByTopic.get(tp.topic) ?? 0) + 1);
+    this.receivedByTopic.set(
+      tp.topic,
+      (this.receivedByTopic.get(tp.topic) ?? 0) + 1,
+    );
     const s = this.partition(tp);
     s.read = offset + 1;
     if (s.end < s.read) s.end = s.read;
@@ -84,7 +124,25 @@ export class Monitor {
   messageOut(topic: string, latencyMs: number): void {
     this.count("messagesSent");
     this.sentByTopic.set(topic, (this.sentByTopic.get(topic) ?? 0) + 1);
-    for (const sensor of this.sensors) sensor.onSendCompleted?.(topic, latencyMs);
+    observe(this.sendLatency, latencyMs);
+    for (const sensor of this.sensors) {
+      sensor.onSendCompleted?.(topic, latencyMs);
+    }
+  }
+
+  /** @internal A web request finished (called by the web server). */
+  webRequest(
+    method: string,
+    path: string,
+    status: number,
+    latencyMs: number,
+  ): void {
+    this.count("webRequests");
+    this.httpResponses.set(status, (this.httpResponses.get(status) ?? 0) + 1);
+    observe(this.webLatency, latencyMs);
+    for (const sensor of this.sensors) {
+      sensor.onWebRequest?.(method, path, status, latencyMs);
+    }
   }
 
   /** @internal An event finished processing. */
@@ -97,7 +155,13 @@ export class Monitor {
     const k = tpKey(tp);
     let s = this.partitions.get(k);
     if (s === undefined) {
-      s = { topic: tp.topic, partition: tp.partition, read: 0, committed: 0, end: 0 };
+      s = {
+        topic: tp.topic,
+        partition: tp.partition,
+        read: 0,
+        committed: 0,
+        end: 0,
+      };
       this.partitions.set(k, s);
     }
     return s;
@@ -108,7 +172,9 @@ export class Monitor {
     const now = Date.now();
     const total = this.get("eventsProcessed");
     this.#rateWindow.push([now, total]);
-    while (this.#rateWindow.length > 2 && now - this.#rateWindow[0]![0] > 10_000) this.#rateWindow.shift();
+    while (
+      this.#rateWindow.length > 2 && now - this.#rateWindow[0]![0] > 10_000
+    ) this.#rateWindow.shift();
     const [t0, n0] = this.#rateWindow[0]!;
     return now > t0 ? ((total - n0) * 1000) / (now - t0) : 0;
   }
@@ -120,7 +186,13 @@ export class Monitor {
       counters: Object.fromEntries(this.counters),
       receivedByTopic: Object.fromEntries(this.receivedByTopic),
       sentByTopic: Object.fromEntries(this.sentByTopic),
-      partitions: [...this.partitions.values()].map((p) => ({ ...p, lag: Math.max(0, p.end - p.committed) })),
+      httpResponses: Object.fromEntries(this.httpResponses),
+      sendLatencyMs: summary(this.sendLatency),
+      webLatencyMs: summary(this.webLatency),
+      partitions: [...this.partitions.values()].map((p) => ({
+        ...p,
+        lag: Math.max(0, p.end - p.committed),
+      })),
     };
   }
 }

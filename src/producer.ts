@@ -5,7 +5,11 @@
  *
  * @module
  */
-import type { ProduceRecord, RecordMetadata, Transport } from "./transport/transport.ts";
+import type {
+  ProduceRecord,
+  RecordMetadata,
+  Transport,
+} from "./transport/transport.ts";
 import { ClosedError } from "./errors.ts";
 import type { Monitor } from "./monitor.ts";
 
@@ -38,7 +42,11 @@ export class Producer {
   /** Queue a record; resolves once the broker acknowledged it. */
   send(record: ProduceRecord): Promise<RecordMetadata> {
     if (this.#closed) {
-      return Promise.reject(new ClosedError(`Cannot send to topic "${record.topic}": the producer is closed`));
+      return Promise.reject(
+        new ClosedError(
+          `Cannot send to topic "${record.topic}": the producer is closed`,
+        ),
+      );
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ record, resolve, reject, t0: performance.now() });
@@ -72,7 +80,9 @@ export class Producer {
   /** Send everything queued and wait for every in-flight batch. */
   async flush(): Promise<void> {
     this.#flushNow();
-    while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+    while (this.#inflight.size > 0) {
+      await Promise.allSettled([...this.#inflight]);
+    }
   }
 
   /** Flush, then refuse further sends. */

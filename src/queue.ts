@@ -58,7 +58,9 @@ export class AsyncQueue<T> {
   /** Add an item, waiting while the queue is full. */
   async put(item: T, signal?: AbortSignal): Promise<void> {
     while (!this.tryPut(item)) {
-      if (signal?.aborted) throw new ClosedError("Put aborted: the receiver is stopping");
+      if (signal?.aborted) {
+        throw new ClosedError("Put aborted: the receiver is stopping");
+      }
       await new Promise<void>((resolve) => {
         this.#putters.push(resolve);
         signal?.addEventListener("abort", () => resolve(), { once: true });

@@ -43,7 +43,12 @@ export class Replies {
   #loop: Promise<void> | undefined;
 
   /** Create the reply machinery of an app. */
-  constructor(conf: Settings, transport: () => Transport, producer: () => Producer, log: Logger) {
+  constructor(
+    conf: Settings,
+    transport: () => Transport,
+    producer: () => Producer,
+    log: Logger,
+  ) {
     this.topic = `${conf.replyToPrefix}${crypto.randomUUID()}`;
     this.#transport = transport;
     this.#producer = producer;
@@ -51,8 +56,12 @@ export class Replies {
   }
 
   /** Headers to put on a request; starts the reply consumer on first use. */
-  async request(timeoutSeconds?: number): Promise<{ headers: Record<string, string>; reply: Promise<unknown> }> {
-    if (this.#controller.signal.aborted) throw new ClosedError("Cannot ask: the app is stopping");
+  async request(
+    timeoutSeconds?: number,
+  ): Promise<{ headers: Record<string, string>; reply: Promise<unknown> }> {
+    if (this.#controller.signal.aborted) {
+      throw new ClosedError("Cannot ask: the app is stopping");
+    }
     this.#started ??= this.#start();
     await this.#started;
     const id = crypto.randomUUID();
@@ -61,12 +70,19 @@ export class Replies {
       if (timeoutSeconds !== undefined) {
         waiter.timer = setTimeout(() => {
           this.#waiters.delete(id);
-          reject(new FaustError(`No reply within ${timeoutSeconds}s (correlation id ${id})`));
+          reject(
+            new FaustError(
+              `No reply within ${timeoutSeconds}s (correlation id ${id})`,
+            ),
+          );
         }, timeoutSeconds * 1000);
       }
       this.#waiters.set(id, waiter);
     });
-    return { headers: { [REPLY_TO_HEADER]: this.topic, [CORRELATION_HEADER]: id }, reply };
+    return {
+      headers: { [REPLY_TO_HEADER]: this.topic, [CORRELATION_HEADER]: id },
+      reply,
+    };
   }
 
   /** If `event` is a request, send `value` to its reply topic. */
@@ -74,17 +90,33 @@ export class Replies {
     const to = headerText(event.headers, REPLY_TO_HEADER);
     const id = headerText(event.headers, CORRELATION_HEADER);
     if (to === undefined || id === undefined) return;
-    const body = JSON.stringify({ key: event.key ?? null, value: value ?? null, correlation_id: id });
-    await this.#producer().send({ topic: to, partition: 0, key: null, value: encoder.encode(body) });
+    const body = JSON.stringify({
+      key: event.key ?? null,
+      value: value ?? null,
+      correlation_id: id,
+    });
+    await this.#producer().send({
+      topic: to,
+      partition: 0,
+      key: null,
+      value: encoder.encode(body),
+    });
   }
 
   async #start(): Promise<void> {
     const transport = this.#transport();
-    await transport.createTopic({ name: this.topic, partitions: 1, internal: true });
+    await transport.createTopic({
+      name: this.topic,
+      partitions: 1,
+      internal: true,
+    });
     const consumer = transport.createConsumer({
       groupId: this.topic,
       autoOffsetReset: "earliest",
-      listener: { onPartitionsAssigned: () => Promise.resolve(), onPartitionsRevoked: () => Promise.resolve() },
+      listener: {
+        onPartitionsAssigned: () => Promise.resolve(),
+        onPartitionsRevoked: () => Promise.resolve(),
+      },
     });
     this.#consumer = consumer;
     await consumer.subscribe([this.topic]);
@@ -101,19 +133,30 @@ export class Replies {
       for (const r of records) {
         if (r.value === null) continue;
         try {
-          const body = JSON.parse(decoder.decode(r.value)) as { value: unknown; correlation_id: string };
+          const body = JSON.parse(decoder.decode(r.value)) as {
+            value: unknown;
+            correlation_id: string;
+          };
           const waiter = this.#waiters.get(body.correlation_id);
           if (waiter === undefined) continue;
           this.#waiters.delete(body.correlation_id);
           clearTimeout(waiter.timer);
           waiter.resolve(body.value);
         } catch (error) {
-          this.#log.error("Bad reply at {topic}@{offset}: {error}", { topic: r.topic, offset: r.offset, error });
+          this.#log.error("Bad reply at {topic}@{offset}: {error}", {
+            topic: r.topic,
+            offset: r.offset,
+            error,
+          });
         }
       }
       if (records.length > 0) {
         const last = records[records.length - 1]!;
-        await consumer.commit([{ topic: last.topic, partition: last.partition, offset: last.offset + 1 }]).catch(
+        await consumer.commit([{
+          topic: last.topic,
+          partition: last.partition,
+          offset: last.offset + 1,
+        }]).catch(
           () => {},
         );
       }
@@ -128,9 +171,13 @@ export class Replies {
     await this.#consumer?.close();
     for (const [id, w] of this.#waiters) {
       clearTimeout(w.timer);
-      w.reject(new ClosedError(`The app stopped before the reply to ${id} arrived`));
+      w.reject(
+        new ClosedError(`The app stopped before the reply to ${id} arrived`),
+      );
     }
     this.#waiters.clear();
-    if (this.#consumer !== undefined) await this.#transport().deleteTopic(this.topic).catch(() => {});
+    if (this.#consumer !== undefined) {
+      await this.#transport().deleteTopic(this.topic).catch(() => {});
+    }
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { toSeconds, type Duration } from "./duration.ts";
+import { type Duration, toSeconds } from "./duration.ts";
 
 type BackgroundMethod = (this: Service) => Promise<void>;
 interface BackgroundSpec {
@@ -47,20 +47,36 @@ export class Service {
    * Mark a method as a background task, started with the service and
    * expected to return once `shouldStop` is true.
    */
-  static task(method: BackgroundMethod, context: ClassMethodDecoratorContext<Service>): void {
+  static task(
+    method: BackgroundMethod,
+    context: ClassMethodDecoratorContext<Service>,
+  ): void {
     context.addInitializer(function (this: Service) {
-      backgroundOf(this).push({ kind: "task", method, interval: 0, name: String(context.name) });
+      backgroundOf(this).push({
+        kind: "task",
+        method,
+        interval: 0,
+        name: String(context.name),
+      });
     });
   }
 
   /** Mark a method as a timer called every `interval` (seconds or `"30s"`) while running. */
   static timer(
     interval: Duration,
-  ): (method: BackgroundMethod, context: ClassMethodDecoratorContext<Service>) => void {
+  ): (
+    method: BackgroundMethod,
+    context: ClassMethodDecoratorContext<Service>,
+  ) => void {
     const seconds = toSeconds(interval, "Service.timer interval");
     return (method, context) => {
       context.addInitializer(function (this: Service) {
-        backgroundOf(this).push({ kind: "timer", method, interval: seconds, name: String(context.name) });
+        backgroundOf(this).push({
+          kind: "timer",
+          method,
+          interval: seconds,
+          name: String(context.name),
+        });
       });
     };
   }
@@ -103,7 +119,11 @@ export class Service {
     this.#controller = new AbortController();
     for (const child of this.#children) await child.start();
     await this.onStart();
-    for (const bg of (this as unknown as { [BACKGROUND]?: BackgroundSpec[] })[BACKGROUND] ?? []) {
+    for (
+      const bg of (this as unknown as { [BACKGROUND]?: BackgroundSpec[] })[
+        BACKGROUND
+      ] ?? []
+    ) {
       this.#running.push(this.#runBackground(bg));
     }
     this.#state = "running";
@@ -154,9 +174,12 @@ export class Service {
       }
     } catch (error) {
       const err = error instanceof Error ? error : new Error(String(error));
-      const wrapped = new Error(`Background ${bg.kind} ${this.label}.${bg.name} crashed: ${err.message}`, {
-        cause: err,
-      });
+      const wrapped = new Error(
+        `Background ${bg.kind} ${this.label}.${bg.name} crashed: ${err.message}`,
+        {
+          cause: err,
+        },
+      );
       if (this.#crash !== undefined) this.#crash(wrapped);
       else throw wrapped;
     }

@@ -8,9 +8,15 @@
  */
 
 /** A synchronous signal handler: sender first, then the arguments. */
-export type SyncHandler<S, A extends unknown[]> = (sender: S, ...args: A) => void;
+export type SyncHandler<S, A extends unknown[]> = (
+  sender: S,
+  ...args: A
+) => void;
 /** An asynchronous signal handler. */
-export type AsyncHandler<S, A extends unknown[]> = (sender: S, ...args: A) => void | Promise<void>;
+export type AsyncHandler<S, A extends unknown[]> = (
+  sender: S,
+  ...args: A
+) => void | Promise<void>;
 
 /** A synchronous signal (handlers must not be async). */
 export class SyncSignal<S, A extends unknown[] = []> {

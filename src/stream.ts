@@ -52,17 +52,30 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   readonly channel: Channel<unknown, unknown> | undefined;
 
   /** @internal Use `channel.stream()` or the stream an agent receives. */
-  constructor(source: Source, channel: Channel<unknown, unknown> | undefined, autoAck = true) {
+  constructor(
+    source: Source,
+    channel: Channel<unknown, unknown> | undefined,
+    autoAck = true,
+  ) {
     this.#source = source;
     this.channel = channel;
     this.#autoAck = autoAck;
   }
 
   /** @internal A stream reading a new buffer of `channel`. */
-  static fromChannel<K, V>(channel: Channel<K, V>, queue?: AsyncQueue<Event<K, V>>): Stream<V, K> {
+  static fromChannel<K, V>(
+    channel: Channel<K, V>,
+    queue?: AsyncQueue<Event<K, V>>,
+  ): Stream<V, K> {
     const q = queue ?? channel.subscribe();
-    const autoAck = channel.isTopic ? (channel as unknown as Topic<K, V>).autoAck : true;
-    return new Stream<V, K>(() => queueSource(q as AsyncQueue<Event>), channel as Channel<unknown, unknown>, autoAck);
+    const autoAck = channel.isTopic
+      ? (channel as unknown as Topic<K, V>).autoAck
+      : true;
+    return new Stream<V, K>(
+      () => queueSource(q as AsyncQueue<Event>),
+      channel as Channel<unknown, unknown>,
+      autoAck,
+    );
   }
 
   /** Iterate values; each is acked when the loop asks for the next. */
@@ -162,7 +175,9 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
    */
   take(max: number, within?: number): Stream<V[], K> {
     if (!(Number.isInteger(max) && max >= 1)) {
-      throw new ConfigError(`Invalid max for take(): ${max}; expected an integer >= 1`);
+      throw new ConfigError(
+        `Invalid max for take(): ${max}; expected an integer >= 1`,
+      );
     }
     const up = this.#source;
     return this.#derive<V[]>(() => {
@@ -185,7 +200,9 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
               const left = Math.max(0, deadline - Date.now());
               r = await Promise.race([
                 pending,
-                new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), left)),
+                new Promise<"timeout">((resolve) =>
+                  timer = setTimeout(() => resolve("timeout"), left)
+                ),
               ]);
               clearTimeout(timer);
             }
@@ -195,7 +212,9 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
               ended = true;
               break;
             }
-            if (values.length === 0 && within !== undefined) deadline = Date.now() + within * 1000;
+            if (values.length === 0 && within !== undefined) {
+              deadline = Date.now() + within * 1000;
+            }
             values.push(r.value.value);
             events.push(...r.value.events);
           }
@@ -248,7 +267,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
           const r = await it.next();
           if (r.done === true) return;
           const e = r.value.events[r.value.events.length - 1];
-          await channel.send({ value: r.value.value as U, key: (e?.key ?? null) as K });
+          await channel.send({
+            value: r.value.value as U,
+            key: (e?.key ?? null) as K,
+          });
           ackUnit(r.value);
         }
       } finally {
@@ -277,20 +299,29 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const isField = typeof key !== "function";
     const name = options.name ?? (isField ? key.qualifiedName : undefined);
     if (name === undefined) {
-      throw new ConfigError("groupBy() with a key function needs options.name (it names the repartition topic)");
+      throw new ConfigError(
+        "groupBy() with a key function needs options.name (it names the repartition topic)",
+      );
     }
     const agent = actorContext()?.agent ?? topic.host.conf.appId;
     const host = topic.host;
-    const repartition = host.makeTopic<NK, V>(`${agent}-${topic.name}-${name}-repartition`, {
-      ...(topic.valueType !== undefined ? { valueType: topic.valueType } : {}),
-      ...(topic.options.valueSerializer !== undefined ? { valueSerializer: topic.options.valueSerializer } : {}),
-      internal: true,
-      ...(options.partitions !== undefined
-        ? { partitions: options.partitions }
-        : topic.options.partitions !== undefined
-        ? { partitions: topic.options.partitions }
-        : {}),
-    });
+    const repartition = host.makeTopic<NK, V>(
+      `${agent}-${topic.name}-${name}-repartition`,
+      {
+        ...(topic.valueType !== undefined
+          ? { valueType: topic.valueType }
+          : {}),
+        ...(topic.options.valueSerializer !== undefined
+          ? { valueSerializer: topic.options.valueSerializer }
+          : {}),
+        internal: true,
+        ...(options.partitions !== undefined
+          ? { partitions: options.partitions }
+          : topic.options.partitions !== undefined
+          ? { partitions: topic.options.partitions }
+          : {}),
+      },
+    );
     const getKey = isField ? (v: V) => key.get(v) as NK : key;
     const up = this.#source;
     const target = repartition.stream();
@@ -308,12 +339,21 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
             host.monitor.count("groupByKeyErrors");
             host.log.error(
               "groupBy key of {topic}[{partition}]@{offset} failed, value skipped: {error}",
-              { topic: e?.topic, partition: e?.partition, offset: e?.offset, error },
+              {
+                topic: e?.topic,
+                partition: e?.partition,
+                offset: e?.offset,
+                error,
+              },
             );
             ackUnit(r.value);
             continue;
           }
-          await repartition.send({ key: newKey, value: r.value.value as V, ...(e ? { headers: e.headers } : {}) });
+          await repartition.send({
+            key: newKey,
+            value: r.value.value as V,
+            ...(e ? { headers: e.headers } : {}),
+          });
           ackUnit(r.value);
         }
       } finally {
@@ -328,8 +368,12 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const sources = [this.#source, ...others.map((s) => s.#source)];
     return this.#derive<V>(() => {
       const its = sources.map((s) => s());
-      const pending = new Map<number, Promise<[number, IteratorResult<Unit>]>>();
-      const pull = (i: number) => pending.set(i, its[i]!.next().then((r) => [i, r]));
+      const pending = new Map<
+        number,
+        Promise<[number, IteratorResult<Unit>]>
+      >();
+      const pull = (i: number) =>
+        pending.set(i, its[i]!.next().then((r) => [i, r]));
       its.forEach((_, i) => pull(i));
       return {
         async next(): Promise<IteratorResult<Unit>> {
@@ -358,7 +402,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         async next(): Promise<IteratorResult<Unit>> {
           const r = await it.next();
           if (r.done === true) return r;
-          return { done: false, value: { value: fn(r.value), events: r.value.events } };
+          return {
+            done: false,
+            value: { value: fn(r.value), events: r.value.events },
+          };
         },
         async return(): Promise<IteratorResult<Unit>> {
           await it.return?.();
@@ -393,32 +440,42 @@ function streamSignal(): AbortSignal | undefined {
 }
 
 /** A stream whose iteration also runs `forward` in the background until the loop ends. */
-function withForwarder<V, K>(target: Stream<V, K>, forward: (signal: AbortSignal) => Promise<void>): Stream<V, K> {
-  return new Stream<V, K>(() => {
-    const it = target.units();
-    const controller = new AbortController();
-    const outer = actorContext()?.signal;
-    outer?.addEventListener("abort", () => controller.abort(), { once: true });
-    const running = forward(controller.signal).catch((error) => {
-      target.channel?.host.log.error("Stream forwarder failed: {error}", { error });
-      throw error;
-    });
-    const failed = running.then(() => new Promise<never>(() => {}));
-    let pending: Promise<IteratorResult<Unit>> | undefined;
-    return {
-      async next(): Promise<IteratorResult<Unit>> {
-        pending ??= it.next();
-        const r = await Promise.race([pending, failed]);
-        pending = undefined;
-        return r;
-      },
-      async return(): Promise<IteratorResult<Unit>> {
-        controller.abort();
-        await it.return?.();
-        await running.catch(() => {});
-        return { done: true, value: undefined };
-      },
-    };
-  }, target.channel, true);
+function withForwarder<V, K>(
+  target: Stream<V, K>,
+  forward: (signal: AbortSignal) => Promise<void>,
+): Stream<V, K> {
+  return new Stream<V, K>(
+    () => {
+      const it = target.units();
+      const controller = new AbortController();
+      const outer = actorContext()?.signal;
+      outer?.addEventListener("abort", () => controller.abort(), {
+        once: true,
+      });
+      const running = forward(controller.signal).catch((error) => {
+        target.channel?.host.log.error("Stream forwarder failed: {error}", {
+          error,
+        });
+        throw error;
+      });
+      const failed = running.then(() => new Promise<never>(() => {}));
+      let pending: Promise<IteratorResult<Unit>> | undefined;
+      return {
+        async next(): Promise<IteratorResult<Unit>> {
+          pending ??= it.next();
+          const r = await Promise.race([pending, failed]);
+          pending = undefined;
+          return r;
+        },
+        async return(): Promise<IteratorResult<Unit>> {
+          controller.abort();
+          await it.return?.();
+          await running.catch(() => {});
+          return { done: true, value: undefined };
+        },
+      };
+    },
+    target.channel,
+    true,
+  );
 }
-

@@ -47,11 +47,18 @@ export class Supervisor {
   /** Decide what to do about `error` from an actor of `agent`. */
   decide(agent: string, error: Error): SupervisorDecision {
     if (this.strategy === "crashing") {
-      return { action: "crash", error: new Error(`Agent "${agent}" crashed: ${error.message}`, { cause: error }) };
+      return {
+        action: "crash",
+        error: new Error(`Agent "${agent}" crashed: ${error.message}`, {
+          cause: error,
+        }),
+      };
     }
     const now = Date.now();
     this.#restarts.push(now);
-    while (this.#restarts.length > 0 && now - this.#restarts[0]! > this.#windowMs) this.#restarts.shift();
+    while (
+      this.#restarts.length > 0 && now - this.#restarts[0]! > this.#windowMs
+    ) this.#restarts.shift();
     if (this.#restarts.length > this.#maxRestarts) {
       return {
         action: "crash",
@@ -63,6 +70,9 @@ export class Supervisor {
         ),
       };
     }
-    return { action: "restart", which: this.strategy === "one_for_all" ? "all" : "one" };
+    return {
+      action: "restart",
+      which: this.strategy === "one_for_all" ? "all" : "one",
+    };
   }
 }

@@ -38,7 +38,12 @@ export interface JobHost {
   isLeader(): boolean;
 }
 
-async function runGuarded(host: JobHost, kind: string, name: string, fn: () => unknown): Promise<void> {
+async function runGuarded(
+  host: JobHost,
+  kind: string,
+  name: string,
+  fn: () => unknown,
+): Promise<void> {
   try {
     await fn();
   } catch (error) {
@@ -58,7 +63,12 @@ export class IntervalTimer implements Job {
   #loop: Promise<void> | undefined;
 
   /** Create a timer. */
-  constructor(host: JobHost, interval: number, fn: () => unknown, options: TimerOptions) {
+  constructor(
+    host: JobHost,
+    interval: number,
+    fn: () => unknown,
+    options: TimerOptions,
+  ) {
     this.#host = host;
     this.#interval = interval;
     this.#fn = fn;
@@ -78,7 +88,9 @@ export class IntervalTimer implements Job {
       await sleep(Math.max(0, next - performance.now()) / 1000, signal);
       if (signal.aborted) return;
       next += this.#interval * 1000;
-      if (next < performance.now()) next = performance.now() + this.#interval * 1000;
+      if (next < performance.now()) {
+        next = performance.now() + this.#interval * 1000;
+      }
       if (this.#onLeader && !this.#host.isLeader()) continue;
       await runGuarded(this.#host, "timer", this.name, this.#fn);
     }
@@ -102,7 +114,13 @@ export class CronTimer implements Job {
   #running: Promise<void> | undefined;
 
   /** Create a crontab job. */
-  constructor(host: JobHost, spec: string, fn: () => unknown, timezone: string, options: TimerOptions) {
+  constructor(
+    host: JobHost,
+    spec: string,
+    fn: () => unknown,
+    timezone: string,
+    options: TimerOptions,
+  ) {
     this.#host = host;
     this.#spec = spec;
     this.#timezone = timezone;
@@ -114,7 +132,10 @@ export class CronTimer implements Job {
   }
 
   start(): void {
-    this.#cron = new Cron(this.#spec, { timezone: this.#timezone, protect: true }, () => {
+    this.#cron = new Cron(this.#spec, {
+      timezone: this.#timezone,
+      protect: true,
+    }, () => {
       if (this.#onLeader && !this.#host.isLeader()) return;
       this.#running = runGuarded(this.#host, "crontab", this.name, this.#fn);
     });

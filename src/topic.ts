@@ -8,12 +8,16 @@
  */
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
 import type { AppHost } from "./host.ts";
-import { type Codec } from "./codecs.ts";
-import { makeSerde, type Serde, type TypeSpec } from "./models.ts";
+import type { Codec } from "./codecs.ts";
+import { makeSerde, type Serde } from "./models.ts";
 import { partitionForKey } from "./partitioner.ts";
 import { toRawHeaders } from "./types.ts";
-import type { RecordMetadata, TopicSpec, TransportRecord } from "./transport/transport.ts";
-import { toMillis, type Duration } from "./duration.ts";
+import type {
+  RecordMetadata,
+  TopicSpec,
+  TransportRecord,
+} from "./transport/transport.ts";
+import { type Duration, toMillis } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import type { EventInit } from "./event.ts";
 
@@ -58,18 +62,31 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     super(host, options, name);
     if (name === "" || !/^[a-zA-Z0-9._-]+$/.test(name)) {
       throw new ConfigError(
-        `Invalid topic name ${JSON.stringify(name)}: use letters, digits, ".", "_" and "-"`,
+        `Invalid topic name ${
+          JSON.stringify(name)
+        }: use letters, digits, ".", "_" and "-"`,
       );
     }
-    if (options.partitions !== undefined && !(Number.isInteger(options.partitions) && options.partitions >= 1)) {
+    if (
+      options.partitions !== undefined &&
+      !(Number.isInteger(options.partitions) && options.partitions >= 1)
+    ) {
       throw new ConfigError(
         `Invalid option "partitions" of topic "${name}": ${options.partitions}; expected an integer >= 1`,
       );
     }
     this.name = name;
     this.options = options;
-    this.keySerde = makeSerde<K>(options.keyType, options.keySerializer, host.conf.keySerializer);
-    this.valueSerde = makeSerde<V>(options.valueType, options.valueSerializer, host.conf.valueSerializer);
+    this.keySerde = makeSerde<K>(
+      options.keyType,
+      options.keySerializer,
+      host.conf.keySerializer,
+    );
+    this.valueSerde = makeSerde<V>(
+      options.valueType,
+      options.valueSerializer,
+      host.conf.valueSerializer,
+    );
   }
 
   /** True: topics are broker-backed. */
@@ -89,7 +106,14 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
       name: this.name,
       partitions: o.partitions ?? this.host.conf.topicPartitions,
       ...(o.replicas !== undefined ? { replicas: o.replicas } : {}),
-      ...(o.retention !== undefined ? { retentionMs: toMillis(o.retention, `retention of topic "${this.name}"`) } : {}),
+      ...(o.retention !== undefined
+        ? {
+          retentionMs: toMillis(
+            o.retention,
+            `retention of topic "${this.name}"`,
+          ),
+        }
+        : {}),
       ...(o.compacting !== undefined ? { compacting: o.compacting } : {}),
       ...(o.deleting !== undefined ? { deleting: o.deleting } : {}),
       ...(o.config !== undefined ? { config: o.config } : {}),
@@ -109,8 +133,12 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
    * acknowledged it.
    */
   override async send(message: SendMessage<K, V>): Promise<RecordMetadata> {
-    const key = message.key === undefined || message.key === null ? null : this.keySerde.encode(message.key);
-    const value = message.value === null ? null : this.valueSerde.encode(message.value);
+    const key = message.key === undefined || message.key === null
+      ? null
+      : this.keySerde.encode(message.key);
+    const value = message.value === null
+      ? null
+      : this.valueSerde.encode(message.value);
     return await this.sendRaw(key, value, message);
   }
 
@@ -131,7 +159,9 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
       key,
       value,
       headers: toRawHeaders(message.headers),
-      ...(message.timestamp !== undefined ? { timestamp: message.timestamp } : {}),
+      ...(message.timestamp !== undefined
+        ? { timestamp: message.timestamp }
+        : {}),
     });
   }
 
@@ -139,7 +169,10 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   decode(record: TransportRecord): EventInit<K, V> {
     return {
       key: (record.key === null ? null : this.keySerde.decode(record.key)) as K,
-      value: (record.value === null ? null : this.valueSerde.decode(record.value)) as V,
+      value:
+        (record.value === null
+          ? null
+          : this.valueSerde.decode(record.value)) as V,
       headers: record.headers,
       topic: record.topic,
       partition: record.partition,

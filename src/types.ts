@@ -48,7 +48,10 @@ export function toRawHeaders(headers: HeadersInput | undefined): RawHeaders {
 }
 
 /** Read one header as UTF-8 text, or `undefined` when absent. */
-export function headerText(headers: RawHeaders, name: string): string | undefined {
+export function headerText(
+  headers: RawHeaders,
+  name: string,
+): string | undefined {
   const v = headers[name];
   return v === undefined ? undefined : decoder.decode(v);
 }

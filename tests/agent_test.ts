@@ -76,16 +76,25 @@ Deno.test("Agent sinks receive every yielded value: agent, topic and callback", 
   app.agent(out, async (s) => {
     for await (const v of s) toTopic.push(v);
   }, { name: "outReader" });
-  const collector: Agent<unknown, unknown, unknown> = app.agent(app.channel(), async (s) => {
-    for await (const v of s) toAgent.push(v);
-  }, { name: "collector" });
+  const collector: Agent<unknown, unknown, unknown> = app.agent(
+    app.channel(),
+    async (s) => {
+      for await (const v of s) toAgent.push(v);
+    },
+    { name: "collector" },
+  );
   const src = app.agent(app.channel(), async function* (s) {
     for await (const v of s) yield (v as number) + 1;
-  }, { name: "src", sink: [collector, out as never, (v: unknown) => void toFn.push(v)] });
+  }, {
+    name: "src",
+    sink: [collector, out as never, (v: unknown) => void toFn.push(v)],
+  });
   await app.start();
   await src.send({ value: 1 });
   await src.send({ value: 2 });
-  await waitFor(() => toAgent.length === 2 && toTopic.length === 2 && toFn.length === 2);
+  await waitFor(() =>
+    toAgent.length === 2 && toTopic.length === 2 && toFn.length === 2
+  );
   await app.stop();
   assert.deepEqual(toAgent, [2, 3]);
   assert.deepEqual(toTopic, [2, 3]);
@@ -99,9 +108,18 @@ Deno.test("Agent names: options.name, function name, then {channel}-agent{n}; du
   assert.equal(app.agent(t, async function fnName() {}).name, "fnName");
   assert.equal(app.agent(t, async () => {}).name, "t-agent1");
   assert.equal(app.agent(t, async () => {}).name, "t-agent2");
-  assert.throws(() => app.agent(t, async () => {}, { name: "given" }), /Duplicate agent name "given"/);
-  assert.throws(() => app.agent(undefined, async () => {}), /anonymous topic needs a name/);
-  assert.equal(app.agent("by-name", async function onName() {}).channel.label, "by-name");
+  assert.throws(
+    () => app.agent(t, async () => {}, { name: "given" }),
+    /Duplicate agent name "given"/,
+  );
+  assert.throws(
+    () => app.agent(undefined, async () => {}),
+    /anonymous topic needs a name/,
+  );
+  assert.equal(
+    app.agent("by-name", async function onName() {}).channel.label,
+    "by-name",
+  );
 });
 
 Deno.test("Agent with concurrency 3 processes events in parallel actors", async () => {
@@ -125,7 +143,9 @@ Deno.test("Agent with concurrency 3 processes events in parallel actors", async 
   assert.equal(peak, 3);
 });
 
-async function crashingRun(strategy: "one_for_one" | "one_for_all" | "crashing") {
+async function crashingRun(
+  strategy: "one_for_one" | "one_for_all" | "crashing",
+) {
   const app = memApp(`sup-${strategy}`);
   const starts: number[] = [];
   const errors: string[] = [];
@@ -149,7 +169,9 @@ async function crashingRun(strategy: "one_for_one" | "one_for_all" | "crashing")
 }
 
 Deno.test("Supervisor one_for_one restarts only the crashed actor", async () => {
-  const { app, a, starts, errors, processed } = await crashingRun("one_for_one");
+  const { app, a, starts, errors, processed } = await crashingRun(
+    "one_for_one",
+  );
   await waitFor(() => starts.length === 3);
   await a.send({ value: "after" });
   await waitFor(() => processed.length === 1);

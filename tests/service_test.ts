@@ -39,7 +39,12 @@ Deno.test("app.service() starts a Service with its background task and timer, an
   assert.ok(svc.running);
   await app.stop();
   assert.ok(!svc.running);
-  assert.deepEqual(svc.log, ["MYSERVICE IS STARTING", "started", "MYSERVICE IS STOPPING", "shutdown"]);
+  assert.deepEqual(svc.log, [
+    "MYSERVICE IS STARTING",
+    "started",
+    "MYSERVICE IS STOPPING",
+    "shutdown",
+  ]);
 });
 
 Deno.test("Service children start first and stop last, in reverse order", async () => {
@@ -60,7 +65,14 @@ Deno.test("Service children start first and stop last, in reverse order", async 
   parent.addDependency(new Named("b"));
   await parent.start();
   await parent.stop();
-  assert.deepEqual(order, ["start a", "start b", "start parent", "stop b", "stop a", "stop parent"]);
+  assert.deepEqual(order, [
+    "start a",
+    "start b",
+    "start parent",
+    "stop b",
+    "stop a",
+    "stop parent",
+  ]);
 });
 
 Deno.test("Signals: instance handlers see only their app, class handlers every app; sender comes first", async () => {
@@ -68,11 +80,15 @@ Deno.test("Signals: instance handlers see only their app, class handlers every a
   const offClass = App.onPartitionsAssigned.connect((app, assigned) => {
     seen.push(`class:${app.id}:${assigned.length}`);
   });
-  const offSync = App.onAfterConfigured.connect((app) => void seen.push(`configured:${app.id}`));
+  const offSync = App.onAfterConfigured.connect((app) =>
+    void seen.push(`configured:${app.id}`)
+  );
   try {
     const app1 = memApp("sig1", { topicPartitions: 2 });
     const app2 = memApp("sig2", { topicPartitions: 2 });
-    app1.onPartitionsAssigned.connect((app, assigned) => void seen.push(`inst:${app.id}:${assigned.length}`));
+    app1.onPartitionsAssigned.connect((app, assigned) =>
+      void seen.push(`inst:${app.id}:${assigned.length}`)
+    );
     app1.onConfigured.connect(() => seen.push("never: already configured"));
     app1.agent(app1.topic("s1"), async (s) => {
       for await (const _ of s);
@@ -102,7 +118,9 @@ Deno.test("Signals: instance handlers see only their app, class handlers every a
 
 Deno.test("App.onConfigured lets a handler see the settings before they become app.conf", () => {
   const seen: string[] = [];
-  const off = App.onConfigured.connect((app, conf) => void seen.push(`${app.id}:${conf.broker}`));
+  const off = App.onConfigured.connect((app, conf) =>
+    void seen.push(`${app.id}:${conf.broker}`)
+  );
   try {
     memApp("configured");
   } finally {
@@ -128,8 +146,14 @@ Deno.test("app.timer() runs on its interval, onLeader on the single worker, and 
 
 Deno.test("app.crontab() validates the expression and honours the timezone", () => {
   const app = memApp("cron");
-  assert.throws(() => app.crontab("not a cron", () => {}), /Invalid crontab "not a cron"/);
-  const job = app.crontab("*/5 * * * *", () => {}, { timezone: "Europe/Oslo", name: "every5" });
+  assert.throws(
+    () => app.crontab("not a cron", () => {}),
+    /Invalid crontab "not a cron"/,
+  );
+  const job = app.crontab("*/5 * * * *", () => {}, {
+    timezone: "Europe/Oslo",
+    name: "every5",
+  });
   assert.equal(job.name, "every5");
   assert.throws(() => app.timer(0, () => {}), /Invalid timer interval/);
 });

@@ -26,10 +26,23 @@ Deno.test("Topic.send() partitions by murmur2 of the key bytes and keeps headers
   const t = app.topic("p", { keyType: "string", valueType: "json" });
   await app.start();
   const m = await t.send({ key: "foobar", value: { a: 1 } });
-  assert.equal(m.partition, partitionForKey(new TextEncoder().encode("foobar"), 8));
-  const m2 = await t.send({ key: "k", value: 1, partition: 5, timestamp: 1234, headers: { h: "v" } });
+  assert.equal(
+    m.partition,
+    partitionForKey(new TextEncoder().encode("foobar"), 8),
+  );
+  const m2 = await t.send({
+    key: "k",
+    value: 1,
+    partition: 5,
+    timestamp: 1234,
+    headers: { h: "v" },
+  });
   assert.equal(m2.partition, 5);
-  const [r] = await app.transport.read({ topic: "p", partition: 5 }, m2.offset, 1);
+  const [r] = await app.transport.read(
+    { topic: "p", partition: 5 },
+    m2.offset,
+    1,
+  );
   assert.equal(r!.timestamp, 1234);
   assert.equal(new TextDecoder().decode(r!.headers.h), "v");
   assert.equal(new TextDecoder().decode(r!.value!), "1");
@@ -37,7 +50,10 @@ Deno.test("Topic.send() partitions by murmur2 of the key bytes and keeps headers
 });
 
 Deno.test("Stream acks are reference-counted across streams and commits wait for the slowest stream", async () => {
-  const app = memApp("refcount", { topicPartitions: 1, brokerCommitInterval: 0.01 });
+  const app = memApp("refcount", {
+    topicPartitions: 1,
+    brokerCommitInterval: 0.01,
+  });
   const t = app.topic("rc", { valueType: "number" });
   let releaseSlow!: () => void;
   const gate = new Promise<void>((r) => releaseSlow = r);
@@ -53,14 +69,24 @@ Deno.test("Stream acks are reference-counted across streams and commits wait for
   await waitFor(() => fast === 5);
   await new Promise((r) => setTimeout(r, 60));
   const consumer = app.monitor.partition({ topic: "rc", partition: 0 });
-  assert.ok(consumer.committed <= 0, `committed ${consumer.committed} passed the unacked offset 0`);
+  assert.ok(
+    consumer.committed <= 0,
+    `committed ${consumer.committed} passed the unacked offset 0`,
+  );
   releaseSlow();
-  await waitFor(() => app.monitor.partition({ topic: "rc", partition: 0 }).committed === 5, 3000, "commit of 5");
+  await waitFor(
+    () => app.monitor.partition({ topic: "rc", partition: 0 }).committed === 5,
+    3000,
+    "commit of 5",
+  );
   await app.stop();
 });
 
 Deno.test("Commits with concurrency > 1 and out-of-order completion never pass an unacked offset (faust-streaming#606)", async () => {
-  const app = memApp("ooo", { topicPartitions: 1, brokerCommitInterval: 0.005 });
+  const app = memApp("ooo", {
+    topicPartitions: 1,
+    brokerCommitInterval: 0.005,
+  });
   const t = app.topic("ooo", { valueType: "number" });
   const gates = new Map<number, () => void>();
   const done = new Set<number>();
@@ -74,9 +100,14 @@ Deno.test("Commits with concurrency > 1 and out-of-order completion never pass a
   for (let i = 0; i < 8; i++) await t.send({ value: i, partition: 0 });
   await waitFor(() => done.size === 7);
   await new Promise((r) => setTimeout(r, 50));
-  assert.equal(app.monitor.partition({ topic: "ooo", partition: 0 }).committed, 0);
+  assert.equal(
+    app.monitor.partition({ topic: "ooo", partition: 0 }).committed,
+    0,
+  );
   gates.get(0)!();
-  await waitFor(() => app.monitor.partition({ topic: "ooo", partition: 0 }).committed === 8);
+  await waitFor(() =>
+    app.monitor.partition({ topic: "ooo", partition: 0 }).committed === 8
+  );
   await app.stop();
 });
 
@@ -121,7 +152,9 @@ Deno.test("A topic whose stream buffer is full pauses delivery without losing re
     }
   }, { name: "slowreader" });
   await app.start();
-  await Promise.all(Array.from({ length: 200 }, (_, i) => t.send({ value: i, partition: 0 })));
+  await Promise.all(
+    Array.from({ length: 200 }, (_, i) => t.send({ value: i, partition: 0 })),
+  );
   await waitFor(() => seen.length === 200, 10000, "200 records");
   await app.stop();
   assert.deepEqual(seen, Array.from({ length: 200 }, (_, i) => i));
@@ -129,7 +162,11 @@ Deno.test("A topic whose stream buffer is full pauses delivery without losing re
 });
 
 async function decodeRun(policy: "skip" | "fail" | "dead-letter") {
-  const app = memApp(`dec-${policy}`, { topicPartitions: 1, decodeErrorPolicy: policy, agentSupervisor: "crashing" });
+  const app = memApp(`dec-${policy}`, {
+    topicPartitions: 1,
+    decodeErrorPolicy: policy,
+    agentSupervisor: "crashing",
+  });
   const Point = Record("Point", { x: z.number() });
   const t = app.topic("points", { valueType: Point });
   const seen: unknown[] = [];
@@ -138,7 +175,10 @@ async function decodeRun(policy: "skip" | "fail" | "dead-letter") {
   }, { name: "points" });
   await app.start();
   const raw = app.topic("points", { valueSerializer: "raw" });
-  await raw.send({ value: new TextEncoder().encode("{not json"), partition: 0 });
+  await raw.send({
+    value: new TextEncoder().encode("{not json"),
+    partition: 0,
+  });
   await t.send({ value: { x: 1 }, partition: 0 });
   return { app, seen };
 }
@@ -163,10 +203,20 @@ Deno.test("decodeErrorPolicy fail makes the agent raise the decode error", async
 Deno.test("decodeErrorPolicy dead-letter sends the record with its source position to {appId}-dead-letter", async () => {
   const { app, seen } = await decodeRun("dead-letter");
   await waitFor(() => seen.length === 1);
-  const [r] = await app.transport.read({ topic: "dec-dead-letter-dead-letter", partition: 0 }, 0, 10);
+  const [r] = await app.transport.read(
+    { topic: "dec-dead-letter-dead-letter", partition: 0 },
+    0,
+    10,
+  );
   assert.equal(new TextDecoder().decode(r!.value!), "{not json");
-  assert.equal(new TextDecoder().decode(r!.headers["faust-dead-letter-offset"]), "0");
-  assert.equal(new TextDecoder().decode(r!.headers["faust-dead-letter-topic"]), "points");
+  assert.equal(
+    new TextDecoder().decode(r!.headers["faust-dead-letter-offset"]),
+    "0",
+  );
+  assert.equal(
+    new TextDecoder().decode(r!.headers["faust-dead-letter-topic"]),
+    "points",
+  );
   await app.stop();
 });
 
@@ -175,7 +225,9 @@ Deno.test("Stream operators: filter, enumerate, items, events, take and currentE
   const ch = app.channel();
   const out: unknown[] = [];
   app.agent(ch, async (s) => {
-    for await (const [i, v] of s.filter((v) => (v as number) % 2 === 0).enumerate(10)) {
+    for await (
+      const [i, v] of s.filter((v) => (v as number) % 2 === 0).enumerate(10)
+    ) {
       out.push([i, v, currentEvent()?.value]);
     }
   }, { name: "ops" });
@@ -205,7 +257,9 @@ Deno.test("Stream operators: filter, enumerate, items, events, take and currentE
   for (let i = 0; i < 4; i++) await ch2.send({ value: i });
   await ch3.send({ key: "k", value: "v" });
   await ch4.send({ key: "k2", value: "v2", headers: { a: "b" } });
-  await waitFor(() => batches.length === 2 && items.length === 1 && evs.length === 1);
+  await waitFor(() =>
+    batches.length === 2 && items.length === 1 && evs.length === 1
+  );
   await app2.stop();
   assert.deepEqual(batches, [[0, 1, 2], [3]]);
   assert.deepEqual(items, [["k", "v"]]);
@@ -214,7 +268,10 @@ Deno.test("Stream operators: filter, enumerate, items, events, take and currentE
 });
 
 Deno.test("Stream.noack() leaves acking to the caller; through() and echo() forward values", async () => {
-  const app = memApp("noack", { topicPartitions: 1, brokerCommitInterval: 0.005 });
+  const app = memApp("noack", {
+    topicPartitions: 1,
+    brokerCommitInterval: 0.005,
+  });
   const t = app.topic("na", { valueType: "number" });
   const held: Event[] = [];
   app.agent(t, async (s) => {
@@ -235,12 +292,19 @@ Deno.test("Stream.noack() leaves acking to the caller; through() and echo() forw
   await t.send({ value: 1, partition: 0 });
   await t.send({ value: 2, partition: 0 });
   await src.send({ value: "x" });
-  await waitFor(() => held.length === 2 && echoed.length === 1 && through.length === 1);
+  await waitFor(() =>
+    held.length === 2 && echoed.length === 1 && through.length === 1
+  );
   await new Promise((r) => setTimeout(r, 30));
-  assert.equal(app.monitor.partition({ topic: "na", partition: 0 }).committed, 0);
+  assert.equal(
+    app.monitor.partition({ topic: "na", partition: 0 }).committed,
+    0,
+  );
   held[0]!.ack();
   held[1]!.ack();
-  await waitFor(() => app.monitor.partition({ topic: "na", partition: 0 }).committed === 2);
+  await waitFor(() =>
+    app.monitor.partition({ topic: "na", partition: 0 }).committed === 2
+  );
   await app.stop();
   assert.deepEqual(echoed, ["x"]);
   assert.deepEqual(through, ["x"]);
@@ -248,7 +312,10 @@ Deno.test("Stream.noack() leaves acking to the caller; through() and echo() forw
 
 Deno.test("Stream.groupBy() re-keys through {agent}-{source}-{Model.field}-repartition", async () => {
   const app = memApp("gb", { topicPartitions: 4 });
-  const Transfer = Record("Transfer", { account: z.string(), amount: z.number() });
+  const Transfer = Record("Transfer", {
+    account: z.string(),
+    amount: z.number(),
+  });
   const transfers = app.topic("transfers", { valueType: Transfer });
   const seen: Array<[unknown, number]> = [];
   app.agent(transfers, async (s) => {
@@ -260,7 +327,9 @@ Deno.test("Stream.groupBy() re-keys through {agent}-{source}-{Model.field}-repar
     }
   }, { name: "tally" });
   await app.start();
-  for (const account of ["a", "b", "a", "c"]) await transfers.send({ value: { account, amount: 1 } });
+  for (const account of ["a", "b", "a", "c"]) {
+    await transfers.send({ value: { account, amount: 1 } });
+  }
   await waitFor(() => seen.length === 4);
   await app.stop();
   const byKey = new Map<unknown, Set<number>>();
@@ -291,7 +360,11 @@ Deno.test("Stream.combine() interleaves several streams", async () => {
 Deno.test("App.start() and App.stop() leave nothing behind (sanitizers) and can restart with memory://NAME", async () => {
   const name = `memory://restart-${crypto.randomUUID()}`;
   const run = async (expect: number[]) => {
-    const app = new App("restart", { broker: name, store: "memory://", topicPartitions: 1 });
+    const app = new App("restart", {
+      broker: name,
+      store: "memory://",
+      topicPartitions: 1,
+    });
     const t = app.topic("r", { valueType: "number" });
     const seen: number[] = [];
     app.agent(t, async (s) => {
@@ -310,5 +383,9 @@ Deno.test("App.start() and App.stop() leave nothing behind (sanitizers) and can 
   await waitFor(() => second.seen.length === 1);
   await new Promise((r) => setTimeout(r, 20));
   await second.app.stop();
-  assert.deepEqual(second.seen, [3], "committed events are not reprocessed after a graceful stop");
+  assert.deepEqual(
+    second.seen,
+    [3],
+    "committed events are not reprocessed after a graceful stop",
+  );
 });

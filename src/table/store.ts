@@ -30,7 +30,11 @@ export interface Store {
    * offset applied there, in one atomic write. `offset` never goes
    * backwards: a lower offset than the stored one is a programming error.
    */
-  apply(partition: number, ops: readonly StoreOp[], offset: number): Promise<void>;
+  apply(
+    partition: number,
+    ops: readonly StoreOp[],
+    offset: number,
+  ): Promise<void>;
   /** Last changelog offset applied to `partition`, or `undefined` when none. */
   persistedOffset(partition: number): number | undefined;
   /** Entries of one partition, in key byte order. */

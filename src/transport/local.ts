@@ -48,6 +48,15 @@ import { type LocalSettings, parseLocalUrl } from "./local/settings.ts";
 export type { MaintenanceReport } from "./local/retention.ts";
 export type { LocalSettings } from "./local/settings.ts";
 
+/** Run `fn`, turning a synchronous throw into a rejected promise. */
+function attempt<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 /** The embedded `local://` broker driver. */
 export class LocalTransport implements Transport {
   /** Driver name. */
@@ -81,10 +90,11 @@ export class LocalTransport implements Transport {
   }
 
   /** Open (or share) the broker's environment; idempotent. */
-  async start(): Promise<void> {
-    if (this.#stopped) throw this.#closedError("start");
-    this.#env ??= acquireEnv(this.#settings.path);
-    await Promise.resolve();
+  start(): Promise<void> {
+    return attempt(() => {
+      if (this.#stopped) throw this.#closedError("start");
+      this.#env ??= acquireEnv(this.#settings.path, this.#settings.sync);
+    });
   }
 
   /** Close consumers, stop maintenance and release the environment. Idempotent. */
@@ -106,7 +116,9 @@ export class LocalTransport implements Transport {
   #open(what: string): BrokerEnv {
     if (this.#stopped) throw this.#closedError(what);
     if (this.#env === undefined) {
-      throw new StateError(`Cannot ${what}: transport ${this.url} is not started; call start() first`);
+      throw new StateError(
+        `Cannot ${what}: transport ${this.url} is not started; call start() first`,
+      );
     }
     return this.#env;
   }
@@ -117,10 +129,12 @@ export class LocalTransport implements Transport {
   }
 
   /** {@inheritDoc Transport.partitionCount} */
-  async partitionCount(topic: string): Promise<number | undefined> {
-    const env = this.#open("read topic metadata");
-    env.root.resetReadTxn();
-    return log.getTopic(env, topic)?.partitions;
+  partitionCount(topic: string): Promise<number | undefined> {
+    return attempt(() => {
+      const env = this.#open("read topic metadata");
+      env.root.resetReadTxn();
+      return log.getTopic(env, topic)?.partitions;
+    });
   }
 
   /** {@inheritDoc Transport.deleteTopic} */
@@ -130,37 +144,55 @@ export class LocalTransport implements Transport {
 
   /** {@inheritDoc Transport.send} */
   async send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    return await log.append(this.#open("send"), records, this.#options.defaultPartitions);
+    return await log.append(
+      this.#open("send"),
+      records,
+      this.#options.defaultPartitions,
+    );
   }
 
   #tpId(env: BrokerEnv, tp: TP): number | undefined {
     env.root.resetReadTxn();
     const meta = log.getTopic(env, tp.topic);
-    if (meta === undefined || tp.partition < 0 || tp.partition >= meta.partitions) return undefined;
+    if (
+      meta === undefined || tp.partition < 0 || tp.partition >= meta.partitions
+    ) return undefined;
     return meta.base + tp.partition;
   }
 
   /** {@inheritDoc Transport.highWatermark} (0 for a missing topic). */
-  async highWatermark(tp: TP): Promise<number> {
-    const env = this.#open("read a high-water mark");
-    const id = this.#tpId(env, tp);
-    return id === undefined ? 0 : log.highWatermark(env, id);
+  highWatermark(tp: TP): Promise<number> {
+    return attempt(() => {
+      const env = this.#open("read a high-water mark");
+      const id = this.#tpId(env, tp);
+      return id === undefined ? 0 : log.highWatermark(env, id);
+    });
   }
 
   /** {@inheritDoc Transport.lowWatermark} (0 for a missing topic). */
-  async lowWatermark(tp: TP): Promise<number> {
-    const env = this.#open("read a low watermark");
-    const id = this.#tpId(env, tp);
-    return id === undefined ? 0 : log.lowWatermark(env, id);
+  lowWatermark(tp: TP): Promise<number> {
+    return attempt(() => {
+      const env = this.#open("read a low watermark");
+      const id = this.#tpId(env, tp);
+      return id === undefined ? 0 : log.lowWatermark(env, id);
+    });
   }
 
   /** {@inheritDoc Transport.read} */
-  async read(tp: TP, offset: number, maxRecords: number): Promise<TransportRecord[]> {
-    const env = this.#open("read");
-    const id = this.#tpId(env, tp);
-    const out: TransportRecord[] = [];
-    if (id !== undefined) log.readInto(env, id, tp.topic, tp.partition, offset, maxRecords, out);
-    return out;
+  read(
+    tp: TP,
+    offset: number,
+    maxRecords: number,
+  ): Promise<TransportRecord[]> {
+    return attempt(() => {
+      const env = this.#open("read");
+      const id = this.#tpId(env, tp);
+      const out: TransportRecord[] = [];
+      if (id !== undefined) {
+        log.readInto(env, id, tp.topic, tp.partition, offset, maxRecords, out);
+      }
+      return out;
+    });
   }
 
   /**
@@ -199,7 +231,9 @@ export class LocalTransport implements Transport {
       const lock = tryLockFile(`${this.#settings.path}/maintenance.lock`);
       if (lock === undefined) return undefined;
       try {
-        return await runMaintenance(env, { tombstoneDelayMs: this.#settings.tombstoneDelayMs });
+        return await runMaintenance(env, {
+          tombstoneDelayMs: this.#settings.tombstoneDelayMs,
+        });
       } finally {
         lock.release();
       }
@@ -215,7 +249,10 @@ export class LocalTransport implements Transport {
         await this.maintain();
       } catch (error) {
         // Maintenance never stops consumption; the next run retries.
-        console.error(`local:// maintenance failed on ${this.#settings.path}:`, error);
+        console.error(
+          `local:// maintenance failed on ${this.#settings.path}:`,
+          error,
+        );
       }
       this.#timer = undefined;
       if (this.#consumers.size > 0) this.#schedule();
@@ -236,6 +273,9 @@ export class LocalTransport implements Transport {
  * @param options Transport options.
  * @returns The transport, not started.
  */
-export function createLocalTransport(url: string, options: TransportOptions): LocalTransport {
+export function createLocalTransport(
+  url: string,
+  options: TransportOptions,
+): LocalTransport {
   return new LocalTransport(url, options);
 }

@@ -24,7 +24,10 @@ export interface Claim {
  * @returns A safe file name stem.
  */
 export function groupFileName(groupId: string): string {
-  return groupId.replace(/[^A-Za-z0-9._-]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return groupId.replace(
+    /[^A-Za-z0-9._-]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 /**
@@ -50,7 +53,9 @@ export function claimGroup(path: string, groupId: string, url: string): Claim {
     let holder = "another process";
     try {
       const pid = Deno.readTextFileSync(name).trim();
-      if (/^\d+$/.test(pid)) holder = pid === String(Deno.pid) ? "this process" : `process ${pid}`;
+      if (/^\d+$/.test(pid)) {
+        holder = pid === String(Deno.pid) ? "this process" : `process ${pid}`;
+      }
     } catch {
       // Unreadable: keep the generic wording.
     }

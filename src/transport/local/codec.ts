@@ -71,7 +71,8 @@ export function chunkKeyOffset(key: Uint8Array): number {
 }
 
 function recordSize(r: ProduceRecord, headerNames: Uint8Array[]): number {
-  let size = 4 + 8 + 4 + (r.key?.byteLength ?? 0) + 4 + (r.value?.byteLength ?? 0) + 2;
+  let size = 4 + 8 + 4 + (r.key?.byteLength ?? 0) + 4 +
+    (r.value?.byteLength ?? 0) + 2;
   if (r.headers !== undefined) {
     for (const [name, value] of Object.entries(r.headers)) {
       const bytes = encoder.encode(name);
@@ -99,7 +100,10 @@ export function encodeChunks(
     let end = start;
     let size = HEADER;
     const names: Uint8Array[] = [];
-    while (end < records.length && end - start < MAX_CHUNK_RECORDS && size < MAX_CHUNK_BYTES) {
+    while (
+      end < records.length && end - start < MAX_CHUNK_RECORDS &&
+      size < MAX_CHUNK_BYTES
+    ) {
       size += recordSize(records[end]!, names);
       end++;
     }
@@ -167,7 +171,10 @@ function writeChunk(
  * @param base Offset of the chunk's first record.
  */
 export function setChunkBase(chunk: Uint8Array, base: number): void {
-  new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).setFloat64(8, base);
+  new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength).setFloat64(
+    8,
+    base,
+  );
 }
 
 /** One record of a chunk, with its position in the chunk bytes. */
@@ -186,7 +193,11 @@ export interface ChunkEntry {
   readonly end: number;
 }
 
-function readBytes(chunk: Uint8Array, view: DataView, pos: number): [Uint8Array | null, number] {
+function readBytes(
+  chunk: Uint8Array,
+  view: DataView,
+  pos: number,
+): [Uint8Array | null, number] {
   const len = view.getInt32(pos);
   if (len < 0) return [null, pos + 4];
   return [chunk.subarray(pos + 4, pos + 4 + len), pos + 4 + len];
@@ -221,7 +232,14 @@ export function scanChunk(chunk: Uint8Array): ChunkEntry[] {
     const [key, afterKey] = readBytes(chunk, view, pos + 12);
     const valueLen = view.getInt32(afterKey);
     pos = skipHeaders(view, afterKey + 4 + Math.max(valueLen, 0));
-    out.push({ offset, timestamp, key, tombstone: valueLen < 0, start, end: pos });
+    out.push({
+      offset,
+      timestamp,
+      key,
+      tombstone: valueLen < 0,
+      start,
+      end: pos,
+    });
   }
   return out;
 }
@@ -245,7 +263,10 @@ export function firstOffset(chunk: Uint8Array): number | undefined {
  * @param keep Records to keep, from {@linkcode scanChunk}, in order.
  * @returns The new chunk bytes (same base offset).
  */
-export function rewriteChunk(chunk: Uint8Array, keep: readonly ChunkEntry[]): Uint8Array {
+export function rewriteChunk(
+  chunk: Uint8Array,
+  keep: readonly ChunkEntry[],
+): Uint8Array {
   let size = HEADER;
   for (const e of keep) size += e.end - e.start;
   const out = new Uint8Array(size);
@@ -300,7 +321,9 @@ export function decodeChunk(
       const name = decoder.decode(chunk.subarray(pos + 2, pos + 2 + nameLen));
       pos += 2 + nameLen;
       const len = view.getUint32(pos);
-      headers[name] = len === 0 ? EMPTY : chunk.subarray(pos + 4, pos + 4 + len);
+      headers[name] = len === 0
+        ? EMPTY
+        : chunk.subarray(pos + 4, pos + 4 + len);
       pos += 4 + len;
     }
     out.push({ topic, partition, offset, key, value, headers, timestamp });

@@ -12,7 +12,12 @@
  */
 import { ClosedError, StateError } from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../types.ts";
-import type { CommitOffset, Consumer, ConsumerOptions, TransportRecord } from "../transport.ts";
+import type {
+  CommitOffset,
+  Consumer,
+  ConsumerOptions,
+  TransportRecord,
+} from "../transport.ts";
 import type { Claim } from "./claim.ts";
 import type { BrokerEnv } from "./env.ts";
 import { getTopic, highWatermark, lowWatermark, readInto } from "./log.ts";
@@ -71,9 +76,13 @@ export class LocalConsumer implements Consumer {
   async subscribe(topics: readonly string[]): Promise<void> {
     this.#check("subscribe");
     const wanted = new Set(topics);
-    const revoked = [...this.#assigned.values()].filter((a) => !wanted.has(a.tp.topic));
+    const revoked = [...this.#assigned.values()].filter((a) =>
+      !wanted.has(a.tp.topic)
+    );
     if (revoked.length > 0) {
-      await this.#options.listener.onPartitionsRevoked(revoked.map((a) => a.tp));
+      await this.#options.listener.onPartitionsRevoked(
+        revoked.map((a) => a.tp),
+      );
       for (const a of revoked) this.#assigned.delete(tpKey(a.tp));
     }
     this.#topics = [...wanted];
@@ -91,7 +100,11 @@ export class LocalConsumer implements Consumer {
         const tp = { topic, partition };
         if (this.#assigned.has(tpKey(tp))) continue;
         const tpId = meta.base + partition;
-        const committed = env.groups.get([this.#options.groupId, topic, partition]);
+        const committed = env.groups.get([
+          this.#options.groupId,
+          topic,
+          partition,
+        ]);
         const position = committed ??
           (this.#options.autoOffsetReset === "latest"
             ? highWatermark(env, tpId)
@@ -101,7 +114,10 @@ export class LocalConsumer implements Consumer {
     }
     for (const a of fresh) this.#assigned.set(tpKey(a.tp), a);
     if (fresh.length > 0 || always) {
-      await this.#options.listener.onPartitionsAssigned(fresh.map((a) => a.tp), []);
+      await this.#options.listener.onPartitionsAssigned(
+        fresh.map((a) => a.tp),
+        [],
+      );
     }
   }
 
@@ -120,7 +136,15 @@ export class LocalConsumer implements Consumer {
     const start = this.#rotation++ % active.length;
     for (let i = 0; i < active.length && out.length < max; i++) {
       const a = active[(start + i) % active.length]!;
-      const last = readInto(this.#ctx.env, a.tpId, a.tp.topic, a.tp.partition, a.position, max, out);
+      const last = readInto(
+        this.#ctx.env,
+        a.tpId,
+        a.tp.topic,
+        a.tp.partition,
+        a.position,
+        max,
+        out,
+      );
       if (last >= 0) a.position = last + 1;
     }
     return out;
@@ -146,7 +170,11 @@ export class LocalConsumer implements Consumer {
       if (records.length > 0) return records;
       const left = deadline - performance.now();
       if (left <= 0) return [];
-      await doorbell.wait(generation, Math.min(left, this.#ctx.pollIntervalMs), signal);
+      await doorbell.wait(
+        generation,
+        Math.min(left, this.#ctx.pollIntervalMs),
+        signal,
+      );
     }
   }
 
@@ -154,8 +182,12 @@ export class LocalConsumer implements Consumer {
     const a = this.#assigned.get(tpKey(tp));
     if (a === undefined) {
       throw new StateError(
-        `Cannot ${what} ${tpString(tp)}: the partition is not assigned to the consumer of group ` +
-          `"${this.#options.groupId}" (assigned: ${this.assignment().map(tpString).join(", ") || "none"})`,
+        `Cannot ${what} ${
+          tpString(tp)
+        }: the partition is not assigned to the consumer of group ` +
+          `"${this.#options.groupId}" (assigned: ${
+            this.assignment().map(tpString).join(", ") || "none"
+          })`,
       );
     }
     return a;
@@ -167,14 +199,20 @@ export class LocalConsumer implements Consumer {
     for (const o of offsets) {
       this.#get(o, "commit");
       if (!Number.isSafeInteger(o.offset) || o.offset < 0) {
-        throw new RangeError(`Cannot commit offset ${o.offset} for ${tpString(o)}: expected an integer >= 0`);
+        throw new RangeError(
+          `Cannot commit offset ${o.offset} for ${
+            tpString(o)
+          }: expected an integer >= 0`,
+        );
       }
     }
     if (offsets.length === 0) return;
     const { env } = this.#ctx;
     const group = this.#options.groupId;
     await env.root.transaction(() => {
-      for (const o of offsets) env.groups.putSync([group, o.topic, o.partition], o.offset);
+      for (const o of offsets) {
+        env.groups.putSync([group, o.topic, o.partition], o.offset);
+      }
     });
   }
 
@@ -185,7 +223,11 @@ export class LocalConsumer implements Consumer {
     env.root.resetReadTxn();
     const out = new Map<string, number>();
     for (const tp of tps) {
-      const offset = env.groups.get([this.#options.groupId, tp.topic, tp.partition]);
+      const offset = env.groups.get([
+        this.#options.groupId,
+        tp.topic,
+        tp.partition,
+      ]);
       if (offset !== undefined) out.set(tpKey(tp), offset);
     }
     return Promise.resolve(out);
@@ -195,7 +237,9 @@ export class LocalConsumer implements Consumer {
   seek(tp: TP, offset: number): void {
     this.#check("seek");
     if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw new RangeError(`Cannot seek ${tpString(tp)} to ${offset}: expected an integer >= 0`);
+      throw new RangeError(
+        `Cannot seek ${tpString(tp)} to ${offset}: expected an integer >= 0`,
+      );
     }
     this.#get(tp, "seek").position = offset;
     this.#ctx.env.doorbell.notifyLocal();

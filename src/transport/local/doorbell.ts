@@ -55,7 +55,10 @@ export class Doorbell {
   /** Start watching the bell file (counted; the first call starts the watcher). */
   watch(): void {
     if (this.#closed || this.#watchers++ > 0) return;
-    Deno.writeFileSync(this.#path, new Uint8Array(0), { append: true, create: true });
+    Deno.writeFileSync(this.#path, new Uint8Array(0), {
+      append: true,
+      create: true,
+    });
     const watcher = Deno.watchFs(this.#path, { recursive: false });
     this.#watcher = watcher;
     this.#loop = (async () => {
@@ -81,7 +84,10 @@ export class Doorbell {
    * @param signal Ends the wait early.
    */
   wait(generation: number, ms: number, signal?: AbortSignal): Promise<void> {
-    if (generation !== this.#generation || signal?.aborted || ms <= 0 || this.#closed) {
+    if (
+      generation !== this.#generation || signal?.aborted || ms <= 0 ||
+      this.#closed
+    ) {
       return Promise.resolve();
     }
     return new Promise((resolve) => {

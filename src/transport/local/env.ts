@@ -62,9 +62,10 @@ const opened = new Map<string, Entry>();
  * Open (or share) the environment of a broker directory.
  *
  * @param path Absolute broker directory; created when missing.
+ * @param sync Flush at each commit (the first opener of a path in the process decides).
  * @returns The shared environment; give it back with {@linkcode releaseEnv}.
  */
-export function acquireEnv(path: string): BrokerEnv {
+export function acquireEnv(path: string, sync = true): BrokerEnv {
   const entry = opened.get(path);
   if (entry !== undefined) {
     entry.refs++;
@@ -75,6 +76,7 @@ export function acquireEnv(path: string): BrokerEnv {
     path: `${path}/broker.lmdb`,
     noSubdir: true,
     maxDbs: 8,
+    noSync: !sync,
   });
   // Readers of killed processes would pin old pages forever.
   root.readerCheck();
@@ -87,7 +89,10 @@ export function acquireEnv(path: string): BrokerEnv {
       keyEncoding: "binary",
     }),
     topics: root.openDB<TopicMeta, string>({ name: "topics" }),
-    marks: root.openDB<number, number>({ name: "marks", keyEncoding: "uint32" }),
+    marks: root.openDB<number, number>({
+      name: "marks",
+      keyEncoding: "uint32",
+    }),
     groups: root.openDB<number, [string, string, number]>({ name: "groups" }),
     seq: root.openDB<number, string>({ name: "seq" }),
     doorbell: new Doorbell(`${path}/doorbell`),

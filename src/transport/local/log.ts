@@ -5,8 +5,19 @@
  * @module
  */
 import { ConfigError } from "../../errors.ts";
-import type { ProduceRecord, RecordMetadata, TopicSpec, TransportRecord } from "../transport.ts";
-import { chunkKey, decodeChunk, encodeChunks, firstOffset, setChunkBase } from "./codec.ts";
+import type {
+  ProduceRecord,
+  RecordMetadata,
+  TopicSpec,
+  TransportRecord,
+} from "../transport.ts";
+import {
+  chunkKey,
+  decodeChunk,
+  encodeChunks,
+  firstOffset,
+  setChunkBase,
+} from "./codec.ts";
 import type { BrokerEnv, TopicMeta } from "./env.ts";
 
 /**
@@ -36,7 +47,11 @@ function validatePartitions(name: string, partitions: number): void {
 }
 
 /** Store a new topic; must run inside a write transaction. */
-function insertTopic(env: BrokerEnv, name: string, spec: Omit<TopicSpec, "name">): TopicMeta {
+function insertTopic(
+  env: BrokerEnv,
+  name: string,
+  spec: Omit<TopicSpec, "name">,
+): TopicMeta {
   validatePartitions(name, spec.partitions);
   const base = env.seq.get("tp") ?? 0;
   const meta: TopicMeta = {
@@ -45,7 +60,9 @@ function insertTopic(env: BrokerEnv, name: string, spec: Omit<TopicSpec, "name">
     created: Date.now(),
     ...(spec.compacting === undefined ? {} : { compacting: spec.compacting }),
     ...(spec.deleting === undefined ? {} : { deleting: spec.deleting }),
-    ...(spec.retentionMs === undefined ? {} : { retentionMs: spec.retentionMs }),
+    ...(spec.retentionMs === undefined
+      ? {}
+      : { retentionMs: spec.retentionMs }),
   };
   env.seq.putSync("tp", base + spec.partitions);
   env.topics.putSync(name, meta);
@@ -59,7 +76,10 @@ function insertTopic(env: BrokerEnv, name: string, spec: Omit<TopicSpec, "name">
  * @param spec Topic spec.
  * @throws {ConfigError} When the topic exists with another partition count.
  */
-export async function createTopic(env: BrokerEnv, spec: TopicSpec): Promise<void> {
+export async function createTopic(
+  env: BrokerEnv,
+  spec: TopicSpec,
+): Promise<void> {
   validatePartitions(spec.name, spec.partitions);
   const existing = getTopic(env, spec.name);
   if (existing !== undefined) {
@@ -98,7 +118,11 @@ export async function deleteTopic(env: BrokerEnv, name: string): Promise<void> {
     let keys: Uint8Array[];
     do {
       keys = [
-        ...env.records.getKeys({ start: chunkKey(tpId, 0), end: chunkKey(tpId + 1, 0), limit: 256 }),
+        ...env.records.getKeys({
+          start: chunkKey(tpId, 0),
+          end: chunkKey(tpId + 1, 0),
+          limit: 256,
+        }),
       ];
       await env.root.transaction(() => {
         for (const key of keys) env.records.removeSync(key);
@@ -121,7 +145,12 @@ function groupByPartition(records: readonly ProduceRecord[]): PartitionBatch[] {
     const id = `${r.topic}\u0000${r.partition}`;
     let batch = batches.get(id);
     if (batch === undefined) {
-      batch = { topic: r.topic, partition: r.partition, indexes: [], records: [] };
+      batch = {
+        topic: r.topic,
+        partition: r.partition,
+        indexes: [],
+        records: [],
+      };
       batches.set(id, batch);
     }
     batch.indexes.push(i);
@@ -154,15 +183,27 @@ export async function append(
   }));
   const out = new Array<RecordMetadata>(records.length);
   await env.root.transaction(() => {
-    const metas = new Map<string, TopicMeta>();
+    // Validate everything before the first write: lmdb-js commits what an
+    // async transaction callback wrote even when it throws.
+    const metas = new Map<string, TopicMeta | undefined>();
     for (const b of batches) {
-      let meta = metas.get(b.topic) ?? getTopic(env, b.topic);
-      meta ??= insertTopic(env, b.topic, { partitions: defaultPartitions });
-      metas.set(b.topic, meta);
-      if (!Number.isInteger(b.partition) || b.partition < 0 || b.partition >= meta.partitions) {
+      if (!metas.has(b.topic)) metas.set(b.topic, getTopic(env, b.topic));
+      const partitions = metas.get(b.topic)?.partitions ?? defaultPartitions;
+      if (
+        !Number.isInteger(b.partition) || b.partition < 0 ||
+        b.partition >= partitions
+      ) {
         throw new ConfigError(
           `Cannot send to partition ${b.partition} of topic "${b.topic}": ` +
-            `the topic has ${meta.partitions} partitions (0 to ${meta.partitions - 1})`,
+            `the topic has ${partitions} partitions (0 to ${partitions - 1})`,
+        );
+      }
+    }
+    for (const [name, meta] of metas) {
+      if (meta === undefined) {
+        metas.set(
+          name,
+          insertTopic(env, name, { partitions: defaultPartitions }),
         );
       }
     }
@@ -176,7 +217,12 @@ export async function append(
       }
       b.indexes.forEach((index, i) => {
         const offset = hw - b.indexes.length + i;
-        out[index] = { topic: b.topic, partition: b.partition, offset, timestamp: timestamps[index]! };
+        out[index] = {
+          topic: b.topic,
+          partition: b.partition,
+          offset,
+          timestamp: timestamps[index]!,
+        };
       });
       env.marks.putSync(tpId, hw);
     }
@@ -208,7 +254,10 @@ export function readInto(
 ): number {
   let last = -1;
   if (out.length >= max) return last;
-  const range = env.records.getRange({ start: chunkKey(tpId, from), end: chunkKey(tpId + 1, 0) });
+  const range = env.records.getRange({
+    start: chunkKey(tpId, from),
+    end: chunkKey(tpId + 1, 0),
+  });
   for (const { value } of range) {
     const l = decodeChunk(value, topic, partition, from, max, out);
     if (l >= 0) last = l;

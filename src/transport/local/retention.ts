@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { chunkKey, type ChunkEntry, rewriteChunk, scanChunk } from "./codec.ts";
+import { type ChunkEntry, chunkKey, rewriteChunk, scanChunk } from "./codec.ts";
 import type { BrokerEnv, TopicMeta } from "./env.ts";
 import { highWatermark } from "./log.ts";
 
@@ -89,7 +89,9 @@ async function rewrite(
         const kept = entries.filter(keep);
         n += entries.length - kept.length;
         if (kept.length === 0) env.records.removeSync(key);
-        else if (kept.length < entries.length) env.records.putSync(key, rewriteChunk(value, kept));
+        else if (kept.length < entries.length) {
+          env.records.putSync(key, rewriteChunk(value, kept));
+        }
       }
       return n;
     });
@@ -98,7 +100,11 @@ async function rewrite(
   return removed;
 }
 
-async function applyRetention(env: BrokerEnv, tpId: number, cutoff: number): Promise<number> {
+async function applyRetention(
+  env: BrokerEnv,
+  tpId: number,
+  cutoff: number,
+): Promise<number> {
   const keys: Uint8Array[] = [];
   let boundary = Infinity;
   for await (const { key, value } of scan(env, tpId, Number.MAX_SAFE_INTEGER)) {
@@ -145,7 +151,11 @@ async function applyCompaction(
       if (e.key === null) continue;
       const k = keyString(e.key);
       if (latest.has(k)) obsolete++;
-      latest.set(k, { offset: e.offset, tombstone: e.tombstone, timestamp: e.timestamp });
+      latest.set(k, {
+        offset: e.offset,
+        tombstone: e.tombstone,
+        timestamp: e.timestamp,
+      });
     }
   }
   let pendingTombstones = false;
@@ -160,7 +170,9 @@ async function applyCompaction(
     const removed = await rewrite(env, keys, (e) => {
       if (e.key === null) return true;
       const l = latest.get(keyString(e.key));
-      if (l === undefined || e.offset !== l.offset) return e.offset > (l?.offset ?? -1);
+      if (l === undefined || e.offset !== l.offset) {
+        return e.offset > (l?.offset ?? -1);
+      }
       if (l.tombstone && l.timestamp + tombstoneDelayMs <= now) {
         tombstones++;
         return false;
@@ -185,15 +197,28 @@ export async function runMaintenance(
   env: BrokerEnv,
   options: MaintenanceOptions,
 ): Promise<MaintenanceReport> {
-  const report: MaintenanceReport = { retained: 0, compacted: 0, tombstones: 0 };
+  const report: MaintenanceReport = {
+    retained: 0,
+    compacted: 0,
+    tombstones: 0,
+  };
   const now = options.now ?? Date.now();
   const topics: [string, TopicMeta][] = [];
-  for (const { key, value } of env.topics.getRange({})) topics.push([key, value]);
+  for (const { key, value } of env.topics.getRange({})) {
+    topics.push([key, value]);
+  }
   for (const [, meta] of topics) {
     for (let p = 0; p < meta.partitions; p++) {
       const tpId = meta.base + p;
-      if (meta.retentionMs !== undefined && (meta.compacting !== true || meta.deleting === true)) {
-        report.retained += await applyRetention(env, tpId, now - meta.retentionMs);
+      if (
+        meta.retentionMs !== undefined &&
+        (meta.compacting !== true || meta.deleting === true)
+      ) {
+        report.retained += await applyRetention(
+          env,
+          tpId,
+          now - meta.retentionMs,
+        );
       }
       if (meta.compacting === true) {
         await applyCompaction(env, tpId, now, options.tombstoneDelayMs, report);
