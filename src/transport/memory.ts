@@ -111,8 +111,12 @@ export class MemoryTransport implements Transport {
 
   /** Create a topic if missing. */
   createTopic(spec: TopicSpec): Promise<void> {
-    this.#broker.create(spec);
-    return Promise.resolve();
+    try {
+      this.#broker.create(spec);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Partition count or undefined. */
@@ -128,6 +132,14 @@ export class MemoryTransport implements Transport {
 
   /** Append records. */
   send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
+    try {
+      return Promise.resolve(this.#append(records));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #append(records: readonly ProduceRecord[]): RecordMetadata[] {
     const out: RecordMetadata[] = [];
     const now = Date.now();
     for (const r of records) {
@@ -158,7 +170,7 @@ export class MemoryTransport implements Transport {
       out.push({ topic: r.topic, partition: r.partition, offset, timestamp });
     }
     if (records.length > 0) this.#broker.notify();
-    return Promise.resolve(out);
+    return out;
   }
 
   /** Next offset of a partition. */

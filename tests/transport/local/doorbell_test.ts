@@ -1,0 +1,64 @@
+import assert from "node:assert/strict";
+import { Doorbell } from "../../../src/transport/local/doorbell.ts";
+import { LocalTransport } from "../../../src/transport/local.ts";
+import { recordingListener } from "../conformance.ts";
+
+Deno.test("Doorbell.wait() ends on a ring from another Doorbell, a timeout or an abort", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "faust-bell-" });
+  const watching = new Doorbell(`${dir}/doorbell`);
+  const ringing = new Doorbell(`${dir}/doorbell`);
+  try {
+    watching.watch();
+    let gen = watching.generation;
+    const started = performance.now();
+    const woken = watching.wait(gen, 10_000);
+    setTimeout(() => ringing.ring(), 20);
+    await woken;
+    assert.ok(performance.now() - started < 5000);
+    assert.notEqual(watching.generation, gen);
+    gen = watching.generation;
+    const t0 = performance.now();
+    await watching.wait(gen, 50);
+    assert.ok(performance.now() - t0 >= 40);
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 10);
+    await watching.wait(watching.generation, 10_000, ac.signal);
+    await watching.wait(gen - 1, 10_000);
+  } finally {
+    await watching.close();
+    await ringing.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("LocalTransport wakes a waiting consumer when another process sends", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "faust-bell-" });
+  // A 30 s fallback poll: only the doorbell can deliver within the test.
+  const t = new LocalTransport(`local://${dir}?pollInterval=30s`, {
+    defaultPartitions: 1,
+    datadir: dir,
+    clientId: "t",
+  });
+  await t.start();
+  try {
+    await t.createTopic({ name: "bell", partitions: 1 });
+    const c = t.createConsumer({ groupId: "g", listener: recordingListener() });
+    await c.subscribe(["bell"]);
+    const pending = c.poll(10, 20_000);
+    const script = new URL("./fixtures/producer.ts", import.meta.url).pathname;
+    const producer = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", script, dir, "bell", "1", "1", "1"],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    const recs = await pending;
+    const latency = Date.now() - recs[0]!.timestamp;
+    assert.equal((await producer.status).code, 0);
+    assert.equal(recs.length, 1);
+    assert.ok(latency < 1000, `delivered ${latency} ms after the send`);
+    await c.close();
+  } finally {
+    await t.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
