@@ -14,7 +14,10 @@ import type { Transport, TransportOptions } from "./transport.ts";
  * @param options Driver options.
  * @returns The transport, not yet started.
  */
-export async function createTransport(url: string, options: TransportOptions): Promise<Transport> {
+export async function createTransport(
+  url: string,
+  options: TransportOptions,
+): Promise<Transport> {
   const scheme = url.slice(0, Math.max(0, url.indexOf("://")));
   switch (scheme) {
     case "memory": {
@@ -31,7 +34,9 @@ export async function createTransport(url: string, options: TransportOptions): P
     }
     default:
       throw new ConfigError(
-        `Invalid setting "broker": ${JSON.stringify(url)}; supported schemes: kafka://, local://, memory://`,
+        `Invalid setting "broker": ${
+          JSON.stringify(url)
+        }; supported schemes: kafka://, local://, memory://`,
       );
   }
 }

@@ -92,7 +92,10 @@ export interface RebalanceListener {
    * that another member owns but this member should follow (table standbys);
    * drivers without a group protocol pass an empty list.
    */
-  onPartitionsAssigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void>;
+  onPartitionsAssigned(
+    assigned: readonly TP[],
+    standbys: readonly TP[],
+  ): Promise<void>;
 }
 
 /** Options for {@linkcode Transport.createConsumer}. */
@@ -121,7 +124,11 @@ export interface Consumer {
    * empty list after `timeoutMs` or when `signal` aborts. Never throws on
    * abort.
    */
-  poll(maxRecords: number, timeoutMs: number, signal?: AbortSignal): Promise<TransportRecord[]>;
+  poll(
+    maxRecords: number,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<TransportRecord[]>;
   /** Commit offsets for the group. Only partitions currently assigned may be committed. */
   commit(offsets: readonly CommitOffset[]): Promise<void>;
   /** The group's committed offsets (next offset to read) for these partitions; absent when none. */
@@ -190,7 +197,9 @@ export interface Transport {
   /** Create the group consumer. */
   createConsumer(options: ConsumerOptions): Consumer;
   /** A transactional producer, when the driver supports transactions. */
-  createTransactionalProducer?(transactionalId: string): Promise<TransactionalProducer>;
+  createTransactionalProducer?(
+    transactionalId: string,
+  ): Promise<TransactionalProducer>;
 }
 
 /** Options every driver factory receives. */
