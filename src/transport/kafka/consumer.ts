@@ -16,8 +16,13 @@
  *   generation, so commits succeed) or else on kafkajs' REBALANCING or
  *   GROUP_JOIN event (kafkajs has already sent JoinGroup then, so the broker
  *   may reject the listener's commits: at-least-once still holds, the records
- *   are read again). `onPartitionsAssigned(assigned, [])` follows; batches of
- *   the new generation wait for it. Listener calls never overlap.
+ *   are read again). `onPartitionsAssigned(active, standbys)` follows;
+ *   batches of the new generation wait for it. Listener calls never overlap.
+ * - Assignment: the Faust assignor (`assigner.ts`). Changelog partitions
+ *   whose number is not one of this member's source partitions are standbys:
+ *   passed to the listener as such, paused in kafkajs, never returned by
+ *   `poll()`, not in `assignment()`, not committable.
+ *   `memberMetadata.tableStandbyReplicas` sets the standby count (default 1).
  * - `subscribe()` with another topic list stops the kafkajs consumer (leaving
  *   the group), creates a new one and joins again: kafkajs can neither
  *   subscribe while running nor unsubscribe. Cost: one full rebalance of the
@@ -33,7 +38,12 @@ import type {
   EachBatchPayload,
   Kafka,
 } from "kafkajs";
-import { ClosedError, FaustError, StateError } from "../../errors.ts";
+import {
+  ClosedError,
+  ConfigError,
+  FaustError,
+  StateError,
+} from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../types.ts";
 import type {
   CommitOffset,
@@ -41,7 +51,7 @@ import type {
   ConsumerOptions,
   TransportRecord,
 } from "../transport.ts";
-import { partitionAssigners } from "./assigner.ts";
+import { partitionAssigners, splitStandbys } from "./assigner.ts";
 import type { KafkaSettings } from "./options.ts";
 import { fromMessage } from "./records.ts";
 
@@ -75,6 +85,23 @@ function groupByTopic(
   return [...m].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
+/**
+ * Standby copies per changelog partition: `tableStandbyReplicas` of the
+ * member metadata when given (a non-negative integer), else 1 (Faust's default).
+ */
+function standbyReplicas(
+  meta: Readonly<Record<string, string>> | undefined,
+): number {
+  const raw = meta?.tableStandbyReplicas ?? "1";
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < 0) {
+    throw new ConfigError(
+      `memberMetadata.tableStandbyReplicas must be a non-negative integer, got "${raw}"`,
+    );
+  }
+  return n;
+}
+
 /** A kafkajs group consumer behind the pull-based {@linkcode Consumer} interface. */
 export class KafkaConsumer implements Consumer {
   #kafka: Kafka;
@@ -84,6 +111,7 @@ export class KafkaConsumer implements Consumer {
   #consumer: KConsumer | undefined;
   #topics: string[] = [];
   #assigned = new Map<string, TP>();
+  #previous: { active: TP[]; standby: TP[] } = { active: [], standby: [] };
   #paused = new Set<string>();
   #chunks: Chunk[] = [];
   #dataWaiters: (() => void)[] = [];
@@ -143,7 +171,11 @@ export class KafkaConsumer implements Consumer {
     );
     const consumer = this.#kafka.consumer({
       groupId: this.#options.groupId,
-      partitionAssigners: partitionAssigners(this.#options.memberMetadata),
+      partitionAssigners: partitionAssigners({
+        memberMetadata: this.#options.memberMetadata ?? {},
+        standbyReplicas: standbyReplicas(this.#options.memberMetadata),
+        previous: () => this.#previous,
+      }),
       sessionTimeout: this.#settings.sessionTimeoutMs,
       rebalanceTimeout: this.#settings.rebalanceTimeoutMs,
       heartbeatInterval: this.#settings.heartbeatIntervalMs,
@@ -161,7 +193,7 @@ export class KafkaConsumer implements Consumer {
       ) {
         for (const partition of partitions) tps.push({ topic, partition });
       }
-      this.#enqueue(() => this.#assign(tps));
+      this.#enqueue(() => this.#assign(consumer, tps, next));
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (this.#consumer === consumer) this.#enqueue(() => this.#revokeAll());
@@ -432,11 +464,27 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
-  async #assign(tps: TP[]): Promise<void> {
+  async #assign(
+    consumer: KConsumer,
+    tps: TP[],
+    subscribed: readonly string[],
+  ): Promise<void> {
     await this.#revokeAll();
     this.#revoked = false;
-    this.#assigned = new Map(tps.map((tp) => [tpKey(tp), tp]));
-    await this.#options.listener.onPartitionsAssigned(tps, []);
+    const { active, standby } = splitStandbys(tps, subscribed);
+    const wasStandby = new Set(this.#previous.standby.map(tpKey));
+    this.#previous = { active, standby };
+    this.#assigned = new Map(active.map((tp) => [tpKey(tp), tp]));
+    // Standbys are followed by the tables (Transport.read), never fetched here;
+    // kafkajs keeps pauses across assignments, so resume former standbys.
+    if (this.#consumer === consumer) {
+      const promoted = active.filter((tp) =>
+        wasStandby.has(tpKey(tp)) && !this.#paused.has(tpKey(tp))
+      );
+      if (promoted.length > 0) consumer.resume(groupByTopic(promoted));
+      if (standby.length > 0) consumer.pause(groupByTopic(standby));
+    }
+    await this.#options.listener.onPartitionsAssigned(active, standby);
     for (const w of this.#joinWaiters.splice(0)) w.resolve();
   }
 
