@@ -113,3 +113,34 @@ export type { AppHost } from "./src/host.ts";
 export type { AgentHost } from "./src/agent_host.ts";
 export { type Job, type TimerOptions } from "./src/timer.ts";
 export { VERSION } from "./src/version.ts";
+export {
+  type ChangelogEvent,
+  Collection,
+  Table,
+  type TableHost,
+  type TableOptions,
+  type TableWindowing,
+} from "./src/table/table.ts";
+export { GlobalTable } from "./src/table/global_table.ts";
+export { SetTable, type SetTableOptions } from "./src/table/set_table.ts";
+export {
+  WindowedTable,
+  type WindowOptions,
+  WindowSet,
+} from "./src/table/windowed.ts";
+export type {
+  TableApp,
+  TableKey,
+  TableValue,
+  TypedTableOptions,
+} from "./src/table/api.ts";
+export type { RecoveryStats } from "./src/table/recovery.ts";
+export {
+  HoppingWindow,
+  SlidingWindow,
+  TumblingWindow,
+  type Window,
+  type WindowRange,
+} from "./src/table/window.ts";
+export type { ChangelogHost } from "./src/table/changelog.ts";
+export type { Store, StoreOp, StoreOptions } from "./src/table/store.ts";

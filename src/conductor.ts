@@ -263,7 +263,20 @@ export class Conductor implements RebalanceListener {
     }
     if (offsets.length === 0) return;
     this.#acksSinceCommit = 0;
-    await this.#host.beforeCommit();
+    try {
+      await this.#host.beforeCommit();
+    } catch (error) {
+      // What the acked events produced is not durable: committing now could lose it.
+      this.#host.monitor.count("commitErrors");
+      this.#host.log.error(
+        "Not committing: flushing sends and tables failed: {error}",
+        { error },
+      );
+      this.#host.crash(
+        error instanceof Error ? error : new Error(String(error)),
+      );
+      return;
+    }
     const t0 = performance.now();
     this.#committing = consumer.commit(offsets).then(() => {
       for (const [t, c] of trackers) t.committed = c;

@@ -1,0 +1,463 @@
+/**
+ * The base of every table kind (Faust's `Collection`): the store, the
+ * changelog write path, which partitions this worker holds (active and
+ * standby), their recovery, and access to encoded keys and values. The
+ * Map-like API is in {@linkcode Table}.
+ *
+ * @module
+ */
+import type { TableLike } from "../app_types.ts";
+import { actorContext } from "../context.ts";
+import { ConfigError, KeyError, StateError } from "../errors.ts";
+import { makeSerde, type Serde } from "../models.ts";
+import type { TopicSpec, TransportRecord } from "../transport/transport.ts";
+import type { TP } from "../types.ts";
+import type {
+  ChangelogEvent,
+  TableHost,
+  TableOptions,
+  TableWindowing,
+} from "./api.ts";
+import { ChangelogWriter, keyId } from "./changelog.ts";
+import {
+  recoverPartitions,
+  type RecoveryOptions,
+  type RecoveryStats,
+  StandbyFollower,
+} from "./recovery.ts";
+import type { Store } from "./store.ts";
+import { createStore } from "./store_factory.ts";
+
+const NAME = /^[a-zA-Z0-9._-]+$/;
+
+function positiveInt(table: string, name: string, v: number | undefined): void {
+  if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
+    throw new ConfigError(
+      `Invalid option "${name}" of table "${table}": ${v}; expected an integer >= 1`,
+    );
+  }
+}
+
+/**
+ * What every table kind shares: store, changelog, partitions, recovery.
+ *
+ * @typeParam K Key type.
+ * @typeParam V Value type.
+ */
+export class Collection<K = unknown, V = unknown> implements TableLike {
+  /** Table name. */
+  readonly name: string;
+  /** Help text. */
+  readonly help: string | undefined;
+  /** Options given at creation. */
+  readonly options: TableOptions<K, V>;
+  /** @internal Key codec. */
+  readonly keySerde: Serde<K>;
+  /** @internal Value codec. */
+  readonly valueSerde: Serde<V>;
+  /** Totals of changelog replays since the table was created (active and standby). */
+  readonly recoveryStats: RecoveryStats = {
+    records: 0,
+    seconds: 0,
+    partitions: 0,
+  };
+  readonly #host: TableHost;
+  #store: Store | undefined;
+  #writer: ChangelogWriter | undefined;
+  #follower: StandbyFollower | undefined;
+  #active = new Set<number>();
+  #standby = new Set<number>();
+  #windowing: TableWindowing | undefined;
+
+  /**
+   * Create a table. Use `app.table()`, which also registers it.
+   *
+   * @param host The app.
+   * @param name Table name (letters, digits, `.`, `_`, `-`).
+   * @param options Options.
+   * @throws {ConfigError} For an invalid name or option.
+   */
+  constructor(host: TableHost, name: string, options: TableOptions<K, V> = {}) {
+    if (!NAME.test(name)) {
+      throw new ConfigError(
+        `Invalid table name ${
+          JSON.stringify(name)
+        }: use letters, digits, ".", "_" and "-"`,
+      );
+    }
+    positiveInt(name, "partitions", options.partitions);
+    positiveInt(name, "recoveryBufferSize", options.recoveryBufferSize);
+    positiveInt(name, "standbyBufferSize", options.standbyBufferSize);
+    this.#host = host;
+    this.name = name;
+    this.help = options.help;
+    this.options = options;
+    const keyFallback = host.conf.keySerializer === "raw"
+      ? "json"
+      : host.conf.keySerializer;
+    this.keySerde = makeSerde<K>(
+      options.keyType,
+      options.keySerializer,
+      keyFallback,
+    );
+    this.valueSerde = makeSerde<V>(
+      options.valueType,
+      options.valueSerializer,
+      host.conf.valueSerializer,
+    );
+  }
+
+  /** The changelog topic name. */
+  get changelogTopic(): string {
+    return this.options.changelogTopic ??
+      `${this.#host.conf.appId}-${this.name}-changelog`;
+  }
+
+  /** Number of changelog partitions. */
+  get partitionCount(): number {
+    return this.options.partitions ?? this.#host.conf.topicPartitions;
+  }
+
+  /** Changelog partitions this worker holds and serves (active). */
+  get activePartitions(): number[] {
+    return [...this.#active].sort((a, b) => a - b);
+  }
+
+  /** Changelog partitions this worker follows as standby. */
+  get standbyPartitions(): number[] {
+    return [...this.#standby].sort((a, b) => a - b);
+  }
+
+  // ------------------------------------------------------------ TableLike
+  // ------------------------------------------------------------ TableLike
+
+  /** The changelog topic spec: compacted, internal (windowed: also deleted after `expires`). */
+  changelogSpec(): TopicSpec {
+    const expires = this.#windowing?.expires;
+    return {
+      name: this.changelogTopic,
+      partitions: this.partitionCount,
+      compacting: true,
+      internal: true,
+      ...(expires !== undefined
+        ? { deleting: true, retentionMs: Math.round(expires * 1000) }
+        : {}),
+    };
+  }
+
+  /**
+   * Open the store. With `memory://` and `local://` brokers (one consumer
+   * per group) every partition belongs to this worker: they are recovered
+   * here.
+   */
+  async open(): Promise<void> {
+    if (this.#store !== undefined) return;
+    const conf = this.#host.conf;
+    const store = await createStore(this.options.store ?? conf.store, {
+      table: this.name,
+      tabledir: conf.tabledir,
+    });
+    await store.open();
+    this.#store = store;
+    this.#writer = new ChangelogWriter(
+      this.name,
+      this.changelogTopic,
+      store,
+      this.#host,
+    );
+    this.#follower = new StandbyFollower(
+      this.#recoveryOptions(this.options.standbyBufferSize),
+      1000,
+    );
+    if (!this.#groupManaged()) {
+      await this.#hold(this.#allPartitions(), new Set());
+    }
+  }
+
+  /**
+   * Partitions were assigned: replay the changelog partitions that became
+   * active or standby, then follow the standbys. Resolves when recovered.
+   *
+   * @param active Assigned source partitions (partition P makes changelog partition P active).
+   * @param standbys Partitions to follow as standby.
+   */
+  async assigned(
+    active: readonly TP[],
+    standbys: readonly TP[],
+  ): Promise<void> {
+    const { active: a, standby: s } = this.partitionsFor(active, standbys);
+    await this.#hold(a, s);
+  }
+
+  /**
+   * Partitions were revoked: flush, then stop serving them (their data stays
+   * in the store for a later assignment).
+   *
+   * @param revoked Revoked source partitions.
+   */
+  async revoked(revoked: readonly TP[]): Promise<void> {
+    if (!this.#groupManaged()) return;
+    await this.flush();
+    for (const tp of revoked) this.#active.delete(tp.partition);
+  }
+
+  /** Resolve once every change made so far is in the changelog and the store. */
+  async flush(): Promise<void> {
+    await this.#writer?.flush();
+  }
+
+  /** Stop following standbys, flush, close the store. */
+  async close(): Promise<void> {
+    await this.#follower?.stop();
+    try {
+      await this.#writer?.close();
+    } finally {
+      await this.#store?.close();
+      this.#store = undefined;
+      this.#writer = undefined;
+      this.#follower = undefined;
+      this.#active.clear();
+      this.#standby.clear();
+    }
+  }
+
+  /** Periodic work: remove expired windows (windowed tables). */
+  async tick(): Promise<void> {
+    if (this.#store !== undefined) await this.#windowing?.cleanup();
+  }
+
+  /** Number of keys held (active and standby partitions). */
+  /** Number of keys held (active and standby partitions), pending writes included. */
+  get size(): number {
+    return this.rawCount();
+  }
+
+  // ------------------------------------------------------------ @internal raw layer
+
+  /** @internal `default()` for a missing key, or KeyError. */
+  missing(key: unknown): V {
+    if (this.options.default !== undefined) return this.options.default();
+    throw new KeyError(key, this.name);
+  }
+
+  /** @internal The partition of the current event, checking that a write is allowed. */
+  writePartition(what: string): number {
+    const ctx = actorContext();
+    if (ctx?.event === undefined) {
+      throw new StateError(
+        `Cannot ${what} table "${this.name}" outside of stream processing: tables change only while an agent processes an event (its partition is the changelog partition)`,
+      );
+    }
+    if (ctx.concurrency > 1) {
+      throw new StateError(
+        `Cannot ${what} table "${this.name}" from agent "${ctx.agent}" with concurrency ${ctx.concurrency}: only agents with concurrency 1 may change tables`,
+      );
+    }
+    const p = ctx.event.partition;
+    if (p >= this.partitionCount) {
+      throw new StateError(
+        `Cannot ${what} table "${this.name}" from ${ctx.event.topic}[${p}]: the changelog "${this.changelogTopic}" has ${this.partitionCount} partitions; give the table (option "partitions") as many partitions as its source topics`,
+      );
+    }
+    if (this.#writer === undefined) {
+      throw new StateError(
+        `Cannot ${what} table "${this.name}": the table is not open (start the app first)`,
+      );
+    }
+    return p;
+  }
+
+  /** @internal Write encoded key/value (`null` deletes) to `partition`. */
+  rawWrite(partition: number, key: Uint8Array, value: Uint8Array | null): void {
+    if (this.#writer === undefined) {
+      throw new StateError(
+        `Cannot write to table "${this.name}": the table is not open (start the app first)`,
+      );
+    }
+    this.#writer.write(partition, key, value);
+  }
+
+  /** @internal Encoded value of an encoded key: pending writes first, then the store. */
+  rawGet(key: Uint8Array): Uint8Array | undefined {
+    const pending = this.#writer?.overlay.get(keyId(key));
+    if (pending !== undefined) return pending.value ?? undefined;
+    const store = this.#store;
+    if (store === undefined) return undefined;
+    const p = actorContext()?.event?.partition;
+    if (p !== undefined && this.#holds(p)) {
+      const v = store.get(p, key);
+      if (v !== undefined) return v;
+    }
+    for (const set of [this.#active, this.#standby]) {
+      for (const q of set) {
+        if (q === p) continue;
+        const v = store.get(q, key);
+        if (v !== undefined) return v;
+      }
+    }
+    return undefined;
+  }
+
+  /** @internal Encoded entries with their partition: store entries overlaid with pending writes. */
+  *rawEntries(): Generator<[Uint8Array, Uint8Array, number]> {
+    const store = this.#store;
+    const overlay = this.#writer?.overlay;
+    if (store === undefined || overlay === undefined) return;
+    for (const p of this.#held()) {
+      for (const [k, v] of store.entries(p)) {
+        if (overlay.size === 0 || !overlay.has(keyId(k))) yield [k, v, p];
+      }
+    }
+    for (const e of [...overlay.values()]) {
+      if (e.value !== null) yield [e.key, e.value, e.partition];
+    }
+  }
+
+  /** @internal Number of stored keys, pending writes included. */
+  rawCount(): number {
+    const store = this.#store;
+    const overlay = this.#writer?.overlay;
+    if (store === undefined || overlay === undefined) return 0;
+    let n = 0;
+    for (const p of this.#held()) n += store.count(p);
+    for (const e of overlay.values()) {
+      const stored = this.#holds(e.partition) &&
+        store.get(e.partition, e.key) !== undefined;
+      if (e.value !== null && !stored) n++;
+      else if (e.value === null && stored) n--;
+    }
+    return n;
+  }
+
+  /** @internal Install windowing (by `tumbling()` and friends). */
+  setWindowing(windowing: TableWindowing): void {
+    if (this.#windowing !== undefined) {
+      throw new ConfigError(
+        `Table "${this.name}" is already windowed: call tumbling()/hopping()/sliding() once`,
+      );
+    }
+    this.#windowing = windowing;
+  }
+
+  /** @internal Whether a windowed view was installed. */
+  get windowed(): boolean {
+    return this.#windowing !== undefined;
+  }
+
+  /**
+   * @internal Which changelog partitions to hold for an assignment. Tables
+   * hold partition P when source partition P is assigned; GlobalTable
+   * overrides this.
+   */
+  partitionsFor(
+    active: readonly TP[],
+    standbys: readonly TP[],
+  ): { active: Set<number>; standby: Set<number> } {
+    const n = this.partitionCount;
+    const standby = new Set(
+      standbys.map((tp) => tp.partition).filter((p) => p < n),
+    );
+    if (!this.#groupManaged()) {
+      // Without a group protocol every partition is ours: those not given
+      // as standby are active.
+      const all = this.#allPartitions();
+      for (const p of standby) all.delete(p);
+      return { active: all, standby };
+    }
+    const a = new Set(active.map((tp) => tp.partition).filter((p) => p < n));
+    for (const p of a) standby.delete(p);
+    return { active: a, standby };
+  }
+
+  /** @internal Whether partitions come from a group protocol (Kafka) rather than all being ours. */
+  groupManaged(): boolean {
+    return this.#groupManaged();
+  }
+
+  #groupManaged(): boolean {
+    return this.#host.transport.driver === "kafka";
+  }
+
+  #allPartitions(): Set<number> {
+    return new Set(Array.from({ length: this.partitionCount }, (_, i) => i));
+  }
+
+  #holds(p: number): boolean {
+    return this.#active.has(p) || this.#standby.has(p);
+  }
+
+  #held(): number[] {
+    return [...new Set([...this.#active, ...this.#standby])].sort((a, b) =>
+      a - b
+    );
+  }
+
+  async #hold(active: Set<number>, standby: Set<number>): Promise<void> {
+    if (this.#store === undefined) return;
+    const dropped = [...this.#held()].filter((p) =>
+      !active.has(p) && !standby.has(p)
+    );
+    if (dropped.length > 0) await this.flush();
+    const newActive = [...active].filter((p) => !this.#active.has(p)).sort((
+      a,
+      b,
+    ) => a - b);
+    const newStandby = [...standby].filter((p) =>
+      !this.#standby.has(p) && !this.#active.has(p)
+    ).sort((a, b) => a - b);
+    // Stop following partitions that become active before replaying them.
+    this.#follower?.follow([...standby].filter((p) => this.#standby.has(p)));
+    for (const p of dropped) this.#active.delete(p);
+    this.#standby = new Set([...this.#standby].filter((p) => standby.has(p)));
+    await recoverPartitions(
+      this.#recoveryOptions(this.options.recoveryBufferSize),
+      newActive,
+      this.recoveryStats,
+      "active",
+    );
+    for (const p of newActive) this.#active.add(p);
+    for (const p of [...this.#active]) {
+      if (!active.has(p)) this.#active.delete(p);
+    }
+    for (const p of active) this.#standby.delete(p);
+    await recoverPartitions(
+      this.#recoveryOptions(this.options.standbyBufferSize),
+      newStandby,
+      this.recoveryStats,
+      "standby",
+    );
+    for (const p of standby) this.#standby.add(p);
+    this.#follower?.follow(this.standbyPartitions);
+  }
+
+  #recoveryOptions(bufferSize: number | undefined): RecoveryOptions {
+    const onChangelogEvent = this.options.onChangelogEvent;
+    return {
+      table: this.name,
+      topic: this.changelogTopic,
+      transport: this.#host.transport,
+      store: this.#store!,
+      bufferSize: bufferSize ?? 1000,
+      log: this.#host.log,
+      ...(onChangelogEvent !== undefined
+        ? {
+          onRecord: (r: TransportRecord) =>
+            onChangelogEvent(this.#decodeRecord(r)),
+        }
+        : {}),
+    };
+  }
+
+  #decodeRecord(r: TransportRecord): ChangelogEvent<K, V> {
+    return {
+      key:
+        (this.windowed || r.key === null
+          ? r.key
+          : this.keySerde.decode(r.key)) as K,
+      value: r.value === null ? null : this.valueSerde.decode(r.value),
+      partition: r.partition,
+      offset: r.offset,
+      timestamp: r.timestamp,
+    };
+  }
+}

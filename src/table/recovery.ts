@@ -1,0 +1,256 @@
+/**
+ * Table recovery: replay changelog partitions into the store, from the
+ * offset after the one the store last applied up to the high-water mark, in
+ * batches (one store transaction per batch, carrying the batch's last
+ * offset). And standby following: keep replaying new changelog records of
+ * partitions this worker does not own, so taking them over is quick.
+ *
+ * Recovery never hangs: it reads until the high-water mark it saw at the
+ * start, and stops early when a read returns nothing (an empty partition,
+ * compacted gaps at the end, records removed by retention).
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { Transport, TransportRecord } from "../transport/transport.ts";
+import type { Store, StoreOp } from "./store.ts";
+
+/** Totals of the recoveries a table ran. */
+export interface RecoveryStats {
+  /** Changelog records replayed. */
+  records: number;
+  /** Seconds spent replaying. */
+  seconds: number;
+  /** Partition replays run (active and standby). */
+  partitions: number;
+}
+
+/** What one recovery needs. */
+export interface RecoveryOptions {
+  /** Table name (for logs). */
+  readonly table: string;
+  /** Changelog topic. */
+  readonly topic: string;
+  /** Where records are read. */
+  readonly transport: Transport;
+  /** Where they are applied. */
+  readonly store: Store;
+  /** Records per read and per store transaction. */
+  readonly bufferSize: number;
+  /** Logger for progress and the summary. */
+  readonly log: Logger;
+  /** Called for every record replayed (after its batch is applied). */
+  readonly onRecord?: (record: TransportRecord) => unknown;
+  /** Stops between batches when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Apply changelog records to `partition`, skipping those at or below the
+ * stored offset (already applied by the table's own write path).
+ *
+ * @param store The store.
+ * @param partition Changelog partition.
+ * @param records Records of that partition, in offset order.
+ * @returns How many records were applied.
+ */
+export async function applyRecords(
+  store: Store,
+  partition: number,
+  records: readonly TransportRecord[],
+): Promise<number> {
+  const last = records[records.length - 1];
+  if (last === undefined) return 0;
+  const persisted = store.persistedOffset(partition) ?? -1;
+  if (last.offset <= persisted) return 0;
+  const ops: StoreOp[] = [];
+  let n = 0;
+  for (const r of records) {
+    if (r.offset <= persisted) continue;
+    n++;
+    // A record without a key cannot be a table change; skip it.
+    if (r.key === null || r.key.length === 0) continue;
+    ops.push({ key: r.key, value: r.value });
+  }
+  await store.apply(partition, ops, last.offset);
+  return n;
+}
+
+/**
+ * Where replay of `partition` starts: after the stored offset, but never
+ * below the low-water mark. A stored offset at or above the high-water mark
+ * means the changelog was recreated: the partition is dropped and rebuilt.
+ */
+async function startOffset(
+  o: RecoveryOptions,
+  partition: number,
+): Promise<{ start: number; end: number }> {
+  const tp = { topic: o.topic, partition };
+  const [low, end] = await Promise.all([
+    o.transport.lowWatermark(tp),
+    o.transport.highWatermark(tp),
+  ]);
+  const persisted = o.store.persistedOffset(partition);
+  if (persisted !== undefined && persisted >= end) {
+    o.log.warn(
+      "Table {table} partition {partition}: stored offset {persisted} is not below the changelog high-water mark {end}; the changelog was recreated, rebuilding the partition from it",
+      { table: o.table, partition, persisted, end },
+    );
+    await o.store.dropPartition(partition);
+    return { start: low, end };
+  }
+  return {
+    start: Math.max(low, persisted === undefined ? 0 : persisted + 1),
+    end,
+  };
+}
+
+/**
+ * Replay one changelog partition from the stored offset to the high-water
+ * mark seen at the start.
+ *
+ * @param o Options.
+ * @param partition Changelog partition.
+ * @returns Records replayed.
+ */
+export async function recoverPartition(
+  o: RecoveryOptions,
+  partition: number,
+): Promise<number> {
+  const { start, end } = await startOffset(o, partition);
+  const tp = { topic: o.topic, partition };
+  let offset = start;
+  let records = 0;
+  let lastLog = performance.now();
+  while (offset < end && o.signal?.aborted !== true) {
+    const batch = await o.transport.read(
+      tp,
+      offset,
+      Math.min(o.bufferSize, end - offset),
+    );
+    const last = batch[batch.length - 1];
+    if (last === undefined) break; // trimmed or compacted away: nothing more
+    records += await applyRecords(o.store, partition, batch);
+    if (o.onRecord !== undefined) {
+      for (const r of batch) await o.onRecord(r);
+    }
+    offset = last.offset + 1;
+    if (performance.now() - lastLog > 5000) {
+      lastLog = performance.now();
+      o.log.info(
+        "Recovering table {table} partition {partition}: offset {offset} of {end} ({remaining} remaining)",
+        { table: o.table, partition, offset, end, remaining: end - offset },
+      );
+    }
+  }
+  return records;
+}
+
+/**
+ * Replay several partitions, log a summary, and add to `stats`.
+ *
+ * @param o Options.
+ * @param partitions Changelog partitions.
+ * @param stats Totals to add to.
+ * @param kind `"active"` or `"standby"` (for the log).
+ */
+export async function recoverPartitions(
+  o: RecoveryOptions,
+  partitions: readonly number[],
+  stats: RecoveryStats,
+  kind: "active" | "standby",
+): Promise<void> {
+  if (partitions.length === 0) return;
+  const t0 = performance.now();
+  let records = 0;
+  for (const p of partitions) records += await recoverPartition(o, p);
+  const seconds = (performance.now() - t0) / 1000;
+  stats.records += records;
+  stats.seconds += seconds;
+  stats.partitions += partitions.length;
+  o.log.info(
+    "Table {table} recovered {records} changelog records of {count} {kind} partitions in {seconds}s",
+    {
+      table: o.table,
+      records,
+      count: partitions.length,
+      kind,
+      seconds: Number(seconds.toFixed(3)),
+    },
+  );
+}
+
+/**
+ * Keeps standby partitions up to date: every `intervalMs`, reads what was
+ * appended to them since the stored offset and applies it.
+ */
+export class StandbyFollower {
+  readonly #o: RecoveryOptions;
+  readonly #intervalMs: number;
+  readonly #controller = new AbortController();
+  #partitions: number[] = [];
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  /** Records applied since the follower started. */
+  records = 0;
+
+  /**
+   * Create a follower (not started).
+   *
+   * @param o Recovery options; `bufferSize` is the standby buffer size.
+   * @param intervalMs Milliseconds between rounds.
+   */
+  constructor(o: RecoveryOptions, intervalMs = 1000) {
+    this.#o = { ...o, signal: this.#controller.signal };
+    this.#intervalMs = intervalMs;
+  }
+
+  /** Partitions followed. */
+  get partitions(): readonly number[] {
+    return this.#partitions;
+  }
+
+  /**
+   * Follow these partitions from now on (replacing the previous list).
+   *
+   * @param partitions Standby changelog partitions.
+   */
+  follow(partitions: readonly number[]): void {
+    this.#partitions = [...partitions];
+    if (this.#loop === undefined && this.#partitions.length > 0) {
+      this.#loop = this.#run();
+    }
+  }
+
+  /** Stop following and wait for the loop to end. */
+  async stop(): Promise<void> {
+    this.#controller.abort();
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#controller.signal;
+    while (!signal.aborted) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#intervalMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+      if (signal.aborted) break;
+      for (const p of this.#partitions) {
+        try {
+          this.records += await recoverPartition(this.#o, p);
+        } catch (error) {
+          this.#o.log.error(
+            "Table {table}: following standby partition {partition} failed (retrying): {error}",
+            { table: this.#o.table, partition: p, error },
+          );
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,353 @@
+import assert from "node:assert/strict";
+import { getLogger } from "@logtape/logtape";
+import { App } from "../../mod.ts";
+import type { Table } from "../../src/table/table.ts";
+import { recoverPartition } from "../../src/table/recovery.ts";
+import { MemoryStore } from "../../src/table/memory_store.ts";
+import { MemoryTransport } from "../../src/transport/memory.ts";
+import type {
+  Transport,
+  TransportRecord,
+} from "../../src/transport/transport.ts";
+
+async function until(
+  check: () => boolean,
+  what: string,
+  ms = 5000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const enc = new TextEncoder();
+
+interface Counter {
+  app: App;
+  counts: Table<string, number>;
+  processed: () => number;
+  send(words: string[]): Promise<void>;
+  events: Array<{ key: unknown; value: unknown }>;
+}
+
+/** A word counter on a shared named broker, so a second instance sees the first one's topics. */
+function counter(
+  broker: string,
+  store: string,
+  datadir: string,
+  extra: Record<string, unknown> = {},
+): Counter {
+  const app = new App("word-counter", {
+    broker,
+    store,
+    datadir,
+    topicPartitions: 4,
+    ...extra,
+  });
+  const words = app.topic("words", { valueType: "string", keyType: "string" });
+  const events: Array<{ key: unknown; value: unknown }> = [];
+  const counts = app.table("counts", {
+    default: () => 0,
+    keyType: "string",
+    valueType: "number",
+    recoveryBufferSize: 7,
+    onChangelogEvent: (e) => events.push({ key: e.key, value: e.value }),
+  });
+  let processed = 0;
+  app.agent(words, async (stream) => {
+    for await (const w of stream) {
+      counts.set(w, counts.get(w) + 1);
+      processed++;
+    }
+  }, { name: "count" });
+  return {
+    app,
+    counts,
+    events,
+    processed: () => processed,
+    async send(list) {
+      for (const w of list) await words.send({ key: w, value: w });
+    },
+  };
+}
+
+function wordList(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `w${(i * 5) % 11}`);
+}
+
+function tally(words: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const w of words) m.set(w, (m.get(w) ?? 0) + 1);
+  return m;
+}
+
+async function changelogLength(
+  app: App,
+  topic: string,
+  partitions: number,
+): Promise<number> {
+  let n = 0;
+  for (let p = 0; p < partitions; p++) {
+    n += await app.transport.highWatermark({ topic, partition: p });
+  }
+  return n;
+}
+
+const CHANGELOG = "word-counter-counts-changelog";
+
+Deno.test("Table recovery: counts survive a restart on lmdb:// and only records past the stored offset are replayed", async () => {
+  const datadir = await Deno.makeTempDir();
+  const broker = `memory://restart-${crypto.randomUUID()}`;
+  try {
+    const first = counter(broker, "lmdb://", datadir);
+    await first.app.start();
+    const words = wordList(60);
+    await first.send(words);
+    await until(() => first.processed() === words.length, "first run");
+    assert.equal(
+      first.counts.recoveryStats.records,
+      0,
+      "a fresh store replays nothing",
+    );
+    await first.app.stop();
+
+    // Another worker (simulated) appended three changes meanwhile: exactly those are replayed.
+    const client = new App("word-counter", { broker, topicPartitions: 4 });
+    await client.startClient();
+    await client.transport.send([
+      {
+        topic: CHANGELOG,
+        partition: 1,
+        key: enc.encode("zzz"),
+        value: enc.encode("7"),
+      },
+      {
+        topic: CHANGELOG,
+        partition: 1,
+        key: enc.encode("yyy"),
+        value: enc.encode("1"),
+      },
+      { topic: CHANGELOG, partition: 1, key: enc.encode("yyy"), value: null },
+    ]);
+    await client.stop();
+
+    const second = counter(broker, "lmdb://", datadir);
+    await second.app.start();
+    try {
+      assert.equal(second.counts.recoveryStats.records, 3);
+      assert.deepEqual(second.events, [{ key: "zzz", value: 7 }, {
+        key: "yyy",
+        value: 1,
+      }, { key: "yyy", value: null }]);
+      const expected = tally(words);
+      expected.set("zzz", 7);
+      assert.deepEqual(new Map(second.counts.entries()), expected);
+      // Nothing is processed twice: the source offsets were committed.
+      await new Promise((r) => setTimeout(r, 50));
+      assert.equal(second.processed(), 0);
+      const more = wordList(11);
+      await second.send(more);
+      await until(() => second.processed() === more.length, "second run");
+      for (const [w, n] of tally(more)) {
+        expected.set(w, (expected.get(w) ?? 0) + n);
+      }
+      await second.counts.flush();
+      assert.deepEqual(new Map(second.counts.entries()), expected);
+    } finally {
+      await second.app.stop();
+    }
+  } finally {
+    await Deno.remove(datadir, { recursive: true });
+  }
+});
+
+for (const store of ["lmdb://", "memory://"]) {
+  Deno.test(`Table recovery: with the store gone the table is rebuilt from the changelog alone (${store})`, async () => {
+    const datadir = await Deno.makeTempDir();
+    const broker = `memory://rebuild-${crypto.randomUUID()}`;
+    try {
+      const first = counter(broker, store, datadir);
+      await first.app.start();
+      const words = wordList(80);
+      await first.send(words);
+      await until(() => first.processed() === words.length, "first run");
+      await first.counts.flush();
+      const before = new Map(first.counts.entries());
+      const total = await changelogLength(first.app, CHANGELOG, 4);
+      const tabledir = first.app.conf.tabledir;
+      await first.app.stop();
+      if (store === "lmdb://") {
+        assert.ok(
+          (await Array.fromAsync(Deno.readDir(tabledir))).length > 0,
+          "the LMDB files exist",
+        );
+        await Deno.remove(tabledir, { recursive: true });
+      }
+      const second = counter(broker, store, datadir);
+      await second.app.start();
+      try {
+        assert.equal(total, words.length);
+        assert.equal(second.counts.recoveryStats.records, total);
+        assert.equal(second.counts.recoveryStats.partitions, 4);
+        assert.deepEqual(new Map(second.counts.entries()), before);
+        assert.deepEqual(before, tally(words));
+      } finally {
+        await second.app.stop();
+      }
+    } finally {
+      await Deno.remove(datadir, { recursive: true });
+    }
+  });
+}
+
+Deno.test("Table recovery over empty changelog partitions finishes", async () => {
+  const app = new App("empty-recovery", {
+    broker: "memory://",
+    store: "memory://",
+    topicPartitions: 6,
+  });
+  const t = app.table("nothing", { default: () => 0 });
+  const started = Date.now();
+  await app.start();
+  try {
+    assert.deepEqual(t.recoveryStats.records, 0);
+    assert.equal(t.recoveryStats.partitions, 6);
+    assert.deepEqual(t.activePartitions, [0, 1, 2, 3, 4, 5]);
+    assert.ok(Date.now() - started < 5000);
+  } finally {
+    await app.stop();
+  }
+});
+
+Deno.test("recoverPartition() stops on retention-trimmed heads and compacted tails", async () => {
+  const base = new MemoryTransport("memory://", { defaultPartitions: 1 });
+  await base.createTopic({ name: "cl", partitions: 1 });
+  await base.send(Array.from({ length: 10 }, (_, i) => ({
+    topic: "cl",
+    partition: 0,
+    key: enc.encode(`k${i}`),
+    value: enc.encode(String(i)),
+  })));
+  // Offsets 0-3 removed by retention, odd offsets compacted away, 10-14 compacted at the tail.
+  const trimmed = new Proxy(base, {
+    get(target, prop) {
+      if (prop === "lowWatermark") return () => Promise.resolve(4);
+      if (prop === "highWatermark") return () => Promise.resolve(15);
+      if (prop === "read") {
+        return async (
+          tp: { topic: string; partition: number },
+          offset: number,
+          max: number,
+        ) =>
+          (await target.read(tp, Math.max(4, offset), max)).filter((
+            r: TransportRecord,
+          ) => r.offset % 2 === 0);
+      }
+      const v = Reflect.get(target, prop);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  }) as Transport;
+  const store = new MemoryStore({ table: "t", tabledir: "" });
+  await store.open();
+  const seen: number[] = [];
+  const records = await recoverPartition({
+    table: "t",
+    topic: "cl",
+    transport: trimmed,
+    store,
+    bufferSize: 2,
+    log: getLogger(["faust", "test"]),
+    onRecord: (r) => seen.push(r.offset),
+  }, 0);
+  assert.equal(records, 3);
+  assert.deepEqual(seen, [4, 6, 8]);
+  assert.equal(store.persistedOffset(0), 8);
+  assert.deepEqual(
+    [...store.entries(0)].map(([k]) => new TextDecoder().decode(k)),
+    ["k4", "k6", "k8"],
+  );
+  await store.close();
+  await base.stop();
+});
+
+Deno.test("Table recovery: a stored offset above the changelog's high-water mark rebuilds the partition", async () => {
+  const datadir = await Deno.makeTempDir();
+  const broker = `memory://recreated-${crypto.randomUUID()}`;
+  try {
+    const first = counter(broker, "lmdb://", datadir);
+    await first.app.start();
+    await first.send(wordList(20));
+    await until(() => first.processed() === 20, "first run");
+    await first.app.stop();
+    // The changelog (and the source) are deleted and recreated empty.
+    const client = new App("word-counter", { broker });
+    await client.startClient();
+    await client.transport.deleteTopic(CHANGELOG);
+    await client.stop();
+    const second = counter(broker, "lmdb://", datadir);
+    await second.app.start();
+    try {
+      assert.equal(
+        second.counts.size,
+        0,
+        "state the changelog no longer has is dropped",
+      );
+      await second.send(["again"]);
+      await until(() => second.processed() === 1, "a new event");
+      await second.counts.flush();
+      assert.equal(second.counts.get("again"), 1);
+    } finally {
+      await second.app.stop();
+    }
+  } finally {
+    await Deno.remove(datadir, { recursive: true });
+  }
+});
+
+Deno.test("Table.assigned() with standbys replays them and keeps following new changelog records", async () => {
+  const broker = `memory://standby-${crypto.randomUUID()}`;
+  const datadir = await Deno.makeTempDir();
+  const owner = counter(broker, "memory://", datadir);
+  const follower = new App("word-counter", {
+    broker,
+    store: "memory://",
+    topicPartitions: 4,
+  });
+  const replica = follower.table("counts", {
+    keyType: "string",
+    valueType: "number",
+    standbyBufferSize: 3,
+  });
+  try {
+    await owner.app.start();
+    const words = wordList(30);
+    await owner.send(words);
+    await until(() => owner.processed() === words.length, "owner run");
+    await owner.counts.flush();
+    await follower.start();
+    // A simulated assignment: nothing active, every changelog partition standby.
+    const standbys = [0, 1, 2, 3].map((partition) => ({
+      topic: CHANGELOG,
+      partition,
+    }));
+    await replica.assigned([], standbys);
+    assert.deepEqual(replica.activePartitions, []);
+    assert.deepEqual(replica.standbyPartitions, [0, 1, 2, 3]);
+    assert.deepEqual(new Map(replica.entries()), tally(words));
+    const more = ["late", "late", "w0"];
+    await owner.send(more);
+    const expected = tally([...words, ...more]);
+    await until(
+      () => replica.size === expected.size && replica.get("late") === 2,
+      "the standby to follow",
+      5000,
+    );
+    assert.deepEqual(new Map(replica.entries()), expected);
+  } finally {
+    await follower.stop();
+    await owner.app.stop();
+    await Deno.remove(datadir, { recursive: true });
+  }
+});
