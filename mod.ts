@@ -144,3 +144,4 @@ export {
 } from "./src/table/window.ts";
 export type { ChangelogHost } from "./src/table/changelog.ts";
 export type { Store, StoreOp, StoreOptions } from "./src/table/store.ts";
+export { Worker, type WorkerOptions } from "./src/worker.ts";

@@ -176,6 +176,10 @@ export class Monitor {
       this.#rateWindow.length > 2 && now - this.#rateWindow[0]![0] > 10_000
     ) this.#rateWindow.shift();
     const [t0, n0] = this.#rateWindow[0]!;
+    // First reading: average since the monitor started rather than nothing.
+    if (this.#rateWindow.length === 1) {
+      return now > this.startedAt ? (total * 1000) / (now - this.startedAt) : 0;
+    }
     return now > t0 ? ((total - n0) * 1000) / (now - t0) : 0;
   }
 

@@ -1,0 +1,347 @@
+/**
+ * The web server of a worker: Hono on `Deno.serve`, bound to `webBind`
+ * (127.0.0.1 by default) on `webPort` (6066). Serves the app's pages
+ * (functions and class-based views), `app.web(...)` setup hooks, and the
+ * built-ins: `/` (dashboard), `/stats` (JSON), `/metrics` (Prometheus),
+ * `/router/...` (which worker owns a table key) and, opt-in with
+ * `webTablesEnabled`, `/table/...` (table contents). The only file that
+ * imports Hono's runtime.
+ *
+ * @module
+ */
+import { type Context, Hono } from "hono";
+import { cors } from "hono/cors";
+import type { App } from "./app.ts";
+import type { PageHandler, TableLike, View } from "./app_types.ts";
+import { ConfigError } from "./errors.ts";
+import { partitionForKey } from "./partitioner.ts";
+import { VERSION } from "./version.ts";
+import { renderDashboard } from "./web_dashboard.ts";
+import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./web_metrics.ts";
+import { collectStats, MetricsSensor } from "./web_stats.ts";
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+
+/** A table as the web views use it (duck-typed: tables expose a Map-like API). */
+interface BrowsableTable extends TableLike {
+  get?(key: unknown): unknown;
+  has?(key: unknown): boolean;
+  entries?(): Iterable<[unknown, unknown]>;
+  partitionFor?(key: unknown): number;
+  keySerde?: { encode(key: unknown): Uint8Array };
+}
+
+/** Key candidates for text from a URL: the text, then the JSON value it parses as. */
+function keyCandidates(text: string): unknown[] {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return parsed === text ? [text] : [text, parsed];
+  } catch {
+    return [text];
+  }
+}
+
+function encodeKey(table: BrowsableTable, text: string): Uint8Array {
+  if (table.keySerde !== undefined) {
+    for (const k of keyCandidates(text)) {
+      try {
+        return table.keySerde.encode(k);
+      } catch {
+        // Try the next reading of the text.
+      }
+    }
+  }
+  return new TextEncoder().encode(text);
+}
+
+function isClass(fn: unknown): fn is new () => View {
+  return typeof fn === "function" &&
+    /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+function mountPage(
+  web: Hono,
+  given: string,
+  handler: PageHandler | View | (new () => View),
+): void {
+  // Faust paths end with "/"; the server is not strict about it, so register without it.
+  const path = given.length > 1 && given.endsWith("/")
+    ? given.slice(0, -1)
+    : given;
+  if (typeof handler === "function" && !isClass(handler)) {
+    const fn = handler as PageHandler;
+    web.all(path, (c) => fn(c));
+    return;
+  }
+  const view: View = isClass(handler) ? new handler() : handler as View;
+  const allowed: string[] = [];
+  for (const m of METHODS) {
+    const method = view[m];
+    if (typeof method !== "function") continue;
+    allowed.push(m.toUpperCase());
+    web.on(m.toUpperCase(), path, (c) => method.call(view, c));
+  }
+  web.all(
+    path,
+    (c) =>
+      c.json({ error: `Method ${c.req.method} not allowed`, allowed }, 405, {
+        Allow: allowed.join(", "),
+      }),
+  );
+}
+
+/**
+ * The worker that owns a table key, as `/router/{table}/{key}/` answers it.
+ *
+ * @param app The app.
+ * @param tableName Table name.
+ * @param key The key as text (encoded as UTF-8 to pick the partition, as the `raw` key codec does).
+ * @returns The changelog partition and the owner's URL, or `undefined` when the table is unknown.
+ */
+export function keyOwner(
+  app: App,
+  tableName: string,
+  key: string,
+): { table: string; partition: number; url: string | null } | undefined {
+  const table = app.tables.get(tableName) as BrowsableTable | undefined;
+  if (table === undefined) return undefined;
+  const spec = table.changelogSpec();
+  const partition = typeof table.partitionFor === "function"
+    ? table.partitionFor(key)
+    : partitionForKey(encodeKey(table, key), spec.partitions);
+  const assignment = app.assignment();
+  const ours = assignment.length === 0 ||
+    assignment.some((tp) =>
+      tp.topic === spec.name && tp.partition === partition
+    ) ||
+    !assignment.some((tp) => tp.topic === spec.name);
+  return {
+    table: tableName,
+    partition,
+    url: ours ? app.conf.canonicalUrl : null,
+  };
+}
+
+function routes(app: App, web: Hono, sensor: MetricsSensor): void {
+  const conf = app.conf;
+  web.get(
+    "/",
+    async (c) =>
+      c.html(renderDashboard(await collectStats(app, sensor, VERSION))),
+  );
+  web.get("/stats", async (c) => {
+    const stats = await collectStats(app, sensor, VERSION);
+    return c.json({ ...stats, monitor: app.monitor.snapshot() });
+  });
+  if (conf.webMetricsEnabled) {
+    web.get(
+      "/metrics",
+      async (c) =>
+        c.body(toPrometheus(await collectStats(app, sensor, VERSION)), 200, {
+          "Content-Type": PROMETHEUS_CONTENT_TYPE,
+        }),
+    );
+  }
+  if (conf.webRouterEnabled) {
+    web.get("/router", (c) => {
+      const byTopic: Record<string, number[]> = {};
+      for (const tp of app.assignment()) {
+        (byTopic[tp.topic] ??= []).push(tp.partition);
+      }
+      for (const list of Object.values(byTopic)) list.sort((a, b) => a - b);
+      return c.json({ [conf.canonicalUrl]: byTopic });
+    });
+    web.get("/router/:table/:key", (c) => {
+      const owner = keyOwner(app, c.req.param("table"), c.req.param("key"));
+      if (owner === undefined) {
+        return c.json(
+          { error: `Unknown table "${c.req.param("table")}"` },
+          404,
+        );
+      }
+      return c.json(owner);
+    });
+  }
+  const tablesOff = (c: Context) =>
+    c.json({
+      error:
+        "Table views are off: set the webTablesEnabled setting (FAUST_WEB_TABLES_ENABLED=true) to serve /table/",
+    }, 404);
+  const tableOf = (c: Context): BrowsableTable | Response => {
+    const name = c.req.param("name") ?? "";
+    const t = app.tables.get(name) as BrowsableTable | undefined;
+    return t ??
+      c.json({
+        error: `Unknown table "${name}"; tables: ${
+          [...app.tables.keys()].join(", ") || "none"
+        }`,
+      }, 404);
+  };
+  web.get("/table", (c) => {
+    if (!conf.webTablesEnabled) return tablesOff(c);
+    return c.json(
+      [...app.tables.values()].map((t) => ({
+        name: t.name,
+        help: t.help ?? null,
+        size: t.size,
+      })),
+    );
+  });
+  web.get("/table/:name", (c) => {
+    if (!conf.webTablesEnabled) return tablesOff(c);
+    const t = tableOf(c);
+    if (t instanceof Response) return t;
+    const limit = Math.max(
+      1,
+      Math.min(10_000, Number(c.req.query("limit") ?? 1000) || 1000),
+    );
+    const items: [unknown, unknown][] = [];
+    if (typeof t.entries === "function") {
+      for (const e of t.entries()) {
+        if (items.length >= limit) break;
+        items.push(e);
+      }
+    }
+    return c.json({
+      name: t.name,
+      size: t.size,
+      items: Object.fromEntries(items.map(([k, v]) => [String(k), v])),
+    });
+  });
+  web.get("/table/:name/:key", (c) => {
+    if (!conf.webTablesEnabled) return tablesOff(c);
+    const t = tableOf(c);
+    if (t instanceof Response) return t;
+    const text = c.req.param("key");
+    for (const key of keyCandidates(text)) {
+      try {
+        if (t.has?.(key) === true) {
+          return c.json({ key, value: t.get?.(key) ?? null });
+        }
+      } catch {
+        // A key the table's key type rejects: try the next reading.
+      }
+    }
+    return c.json(
+      { error: `Key "${text}" not found in table "${t.name}"` },
+      404,
+    );
+  });
+}
+
+/**
+ * Build the Hono app a worker serves for `app` (no socket: use
+ * `createWeb(app).web.request("/metrics")` in tests).
+ *
+ * @param app The app whose pages, setup hooks and stats are served.
+ * @returns The Hono app and the sensor it added to `app.sensors`.
+ */
+export function createWeb(app: App): { web: Hono; sensor: MetricsSensor } {
+  const web = new Hono({ strict: false });
+  const sensor = new MetricsSensor();
+  app.sensors.add(sensor);
+  web.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    app.monitor.webRequest(
+      c.req.method,
+      c.req.path,
+      c.res.status,
+      performance.now() - t0,
+    );
+  });
+  const corsOptions = app.conf.webCorsOptions;
+  if (corsOptions.origin !== undefined) {
+    web.use("*", cors({ ...corsOptions, origin: corsOptions.origin }));
+  }
+  web.onError((error, c) => {
+    app.log.error("Web request {method} {path} raised: {error}", {
+      method: c.req.method,
+      path: c.req.path,
+      error,
+    });
+    return c.json({ error: error.message }, 500);
+  });
+  for (const setup of app.webSetup) setup(web);
+  for (const page of app.pages) mountPage(web, page.path, page.handler);
+  routes(app, web, sensor);
+  web.notFound((c) => c.json({ error: `Not found: ${c.req.path}` }, 404));
+  return { web, sensor };
+}
+
+/** Serves an app's web views on `webBind`:`webPort`. */
+export class WebServer {
+  readonly #app: App;
+  #server: Deno.HttpServer<Deno.NetAddr> | undefined;
+  #sensor: MetricsSensor | undefined;
+
+  /**
+   * Create a server for an app; opens nothing until `start()`.
+   *
+   * @param app The app to serve.
+   */
+  constructor(app: App) {
+    this.#app = app;
+  }
+
+  /** The port listened on (after start; differs from `webPort` when that is 0). */
+  get port(): number | undefined {
+    return this.#server?.addr.port;
+  }
+
+  /** The URL listened on (after start). */
+  get url(): string | undefined {
+    const addr = this.#server?.addr;
+    if (addr === undefined) return undefined;
+    const host = addr.hostname.includes(":")
+      ? `[${addr.hostname}]`
+      : addr.hostname;
+    return `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${addr.port}`;
+  }
+
+  /**
+   * Listen.
+   *
+   * @throws {ConfigError} When the port is in use or not permitted, naming the port and `-p`.
+   */
+  start(): Promise<void> {
+    if (this.#server !== undefined) return Promise.resolve();
+    const conf = this.#app.conf;
+    const { web, sensor } = createWeb(this.#app);
+    this.#sensor = sensor;
+    const where = `${conf.webBind}:${conf.webPort}`;
+    try {
+      this.#server = Deno.serve({
+        hostname: conf.webBind,
+        port: conf.webPort,
+        onListen: () => {},
+      }, web.fetch);
+    } catch (error) {
+      this.#app.sensors.delete(sensor);
+      if (error instanceof Deno.errors.AddrInUse) {
+        return Promise.reject(
+          new ConfigError(
+            `Web port ${conf.webPort} on ${conf.webBind} is already in use: stop the other process, pick another port with ` +
+              `-p/--web-port (webPort setting, FAUST_WEB_PORT), or run with --without-web`,
+            { cause: error },
+          ),
+        );
+      }
+      return Promise.reject(
+        new ConfigError(
+          `Cannot serve the web views on ${where}: ${(error as Error).message}`,
+          { cause: error },
+        ),
+      );
+    }
+    return Promise.resolve();
+  }
+
+  /** Stop listening and wait for open requests. */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    if (this.#sensor !== undefined) this.#app.sensors.delete(this.#sensor);
+    await server?.shutdown();
+  }
+}

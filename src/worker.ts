@@ -1,0 +1,361 @@
+/**
+ * The Worker: the process edge. It sets up logging, runs `onWorkerInit`
+ * and autodiscovery, starts the web server and the apps, and turns
+ * SIGINT/SIGTERM into a graceful stop within a bound (a second signal forces
+ * the exit), SIGUSR1 into a log of what is running, and an app crash into a
+ * non-zero exit code. The library never calls `Deno.exit`: `run()` returns
+ * the exit code and `onForceExit` is the caller's (the CLI's) to provide.
+ *
+ * @module
+ */
+import {
+  configure,
+  defaultTextFormatter,
+  getLogger,
+  type LogLevel as TapeLevel,
+  type LogRecord,
+  reset,
+} from "@logtape/logtape";
+import type { App } from "./app.ts";
+import { autodiscover } from "./autodiscover.ts";
+import type { LogLevel } from "./settings.ts";
+import { WebServer } from "./web.ts";
+
+/** Options of {@linkcode Worker}. */
+export interface WorkerOptions {
+  /** Log level (`-l`). @default the app's `loglevel` setting ("warn") */
+  readonly loglevel?: LogLevel;
+  /** Also write logs to this file (`-f`). @default undefined (stderr only) */
+  readonly logfile?: string;
+  /** Configure logtape (stderr and `logfile`); `false` keeps the caller's configuration. @default true */
+  readonly configureLogging?: boolean;
+  /** Serve the main app's pages; `false` is `--without-web`. @default the app's `webEnabled` setting */
+  readonly web?: boolean;
+  /** Install SIGINT, SIGTERM and SIGUSR1 handlers in `run()`. @default true */
+  readonly signals?: boolean;
+  /** Seconds a graceful stop may take before `run()` gives up with exit code 1. @default 30 */
+  readonly stopTimeout?: number;
+  /** Event-loop blocking detector threshold in seconds (`--debug`). @default the app's `blockingTimeout` */
+  readonly blockingTimeout?: number;
+  /** Called after the web server listens and before the apps start (the CLI prints its banner here). */
+  readonly onStartup?: (worker: Worker) => void;
+  /** Called on a second signal or when the stop bound passes; the CLI exits the process here. */
+  readonly onForceExit?: (code: number) => void;
+}
+
+const LEVELS: Record<LogLevel, TapeLevel> = {
+  crit: "fatal",
+  error: "error",
+  warn: "warning",
+  info: "info",
+  debug: "debug",
+};
+
+/**
+ * Configure logtape for a worker: records at `level` and above go to stderr
+ * and, when given, appended to `logfile`. Writes are synchronous, so nothing
+ * is lost when the process exits.
+ *
+ * @param level The lowest level logged.
+ * @param logfile A file to append to as well.
+ * @returns A function that closes the file and resets logging.
+ */
+export async function setupLogging(
+  level: LogLevel,
+  logfile?: string,
+): Promise<() => Promise<void>> {
+  const encoder = new TextEncoder();
+  const write =
+    (file: { writeSync(p: Uint8Array): number }) => (record: LogRecord) => {
+      const bytes = encoder.encode(defaultTextFormatter(record));
+      let off = 0;
+      while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+    };
+  const file = logfile === undefined
+    ? undefined
+    : await Deno.open(logfile, { create: true, append: true });
+  const sinks: Record<string, (r: LogRecord) => void> = {
+    stderr: write(Deno.stderr),
+  };
+  if (file !== undefined) sinks.file = write(file);
+  const ids = Object.keys(sinks);
+  await configure({
+    reset: true,
+    sinks,
+    loggers: [
+      { category: [], sinks: ids, lowestLevel: LEVELS[level] },
+      {
+        category: ["logtape", "meta"],
+        sinks: ids,
+        lowestLevel: "warning",
+        parentSinks: "override",
+      },
+    ],
+  });
+  return async () => {
+    await reset();
+    file?.close();
+  };
+}
+
+/**
+ * Runs one or more apps as a process: the first is the main app and gets
+ * the web server.
+ *
+ * @example Run a worker from code
+ * ```ts ignore
+ * import { App, Worker } from "@faust/faust";
+ * const app = new App("example");
+ * Deno.exitCode = await new Worker(app, { loglevel: "info" }).run();
+ * ```
+ */
+export class Worker {
+  /** The apps, main app first. */
+  readonly apps: readonly App[];
+  readonly #options: WorkerOptions;
+  readonly #log = getLogger(["faust", "worker"]);
+  #web: WebServer | undefined;
+  #closeLogging: (() => Promise<void>) | undefined;
+  #blocking: ReturnType<typeof setInterval> | undefined;
+  #started: App[] = [];
+  #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+
+  /**
+   * Create a worker. Opens nothing.
+   *
+   * @param apps The app, or several apps (the first one is the main app).
+   * @param options Logging, web, signals and bounds.
+   */
+  constructor(apps: App | readonly App[], options: WorkerOptions = {}) {
+    this.apps = Array.isArray(apps) ? [...apps] : [apps as App];
+    if (this.apps.length === 0) {
+      throw new TypeError("A Worker needs at least one app");
+    }
+    this.#options = options;
+  }
+
+  /** The main app. */
+  get app(): App {
+    return this.apps[0]!;
+  }
+
+  /** The web server's URL once it listens, else `undefined`. */
+  get webUrl(): string | undefined {
+    return this.#web?.url;
+  }
+
+  /** Whether the web server runs (after start). */
+  get webEnabled(): boolean {
+    return this.#options.web ?? this.app.conf.webEnabled;
+  }
+
+  /** Log level in effect. */
+  get loglevel(): LogLevel {
+    return this.#options.loglevel ?? this.app.conf.loglevel;
+  }
+
+  /** Log file, if any. */
+  get logfile(): string | undefined {
+    return this.#options.logfile;
+  }
+
+  /**
+   * Start: logging, `onWorkerInit`, autodiscovery, the web server, the
+   * blocking detector, then every app in order. Logs "Worker ready".
+   */
+  async start(): Promise<void> {
+    if (this.#state !== "init" && this.#state !== "stopped") return;
+    this.#state = "starting";
+    try {
+      if (this.#options.configureLogging !== false) {
+        this.#closeLogging = await setupLogging(
+          this.loglevel,
+          this.#options.logfile,
+        );
+      }
+      for (const app of this.apps) app.onWorkerInit.send(app);
+      for (const app of this.apps) await autodiscover(app);
+      if (this.webEnabled) {
+        this.#web = new WebServer(this.app);
+        await this.#web.start();
+      }
+      this.#startBlockingDetector();
+      this.#options.onStartup?.(this);
+      for (const app of this.apps) {
+        this.#started.push(app);
+        await app.start();
+      }
+      this.#state = "running";
+      this.#log.info("Worker ready");
+    } catch (error) {
+      this.#state = "running";
+      await this.stop();
+      throw error;
+    }
+  }
+
+  /** Stop the apps in reverse order, then the web server and logging. */
+  async stop(): Promise<void> {
+    if (this.#state !== "running" && this.#state !== "starting") return;
+    this.#state = "stopping";
+    for (const app of [...this.#started].reverse()) {
+      try {
+        await app.stop();
+      } catch (error) {
+        this.#log.error("Stopping app {id} failed: {error}", {
+          id: app.conf.appId,
+          error,
+        });
+      }
+    }
+    this.#started = [];
+    clearInterval(this.#blocking);
+    this.#blocking = undefined;
+    await this.#web?.stop();
+    this.#web = undefined;
+    this.#log.info("Worker stopped");
+    await this.#closeLogging?.();
+    this.#closeLogging = undefined;
+    this.#state = "stopped";
+  }
+
+  /**
+   * Start, wait for SIGINT/SIGTERM or a crash, stop.
+   *
+   * @returns The exit code: 0 after a graceful stop, 1 after a crash, a
+   *   failed start or a stop that took longer than `stopTimeout`.
+   */
+  async run(): Promise<number> {
+    const { promise: signalled, resolve: onSignal } = Promise.withResolvers<
+      string
+    >();
+    const signals = this.#options.signals !== false;
+    let count = 0;
+    const handlers: Array<[Deno.Signal, () => void]> = [];
+    const forceExit = this.#options.onForceExit;
+    const stopSignal = (name: Deno.Signal) => () => {
+      count++;
+      if (count === 1) {
+        this.#log.warning(
+          "Received {signal}: stopping gracefully (send it again to force the exit)",
+          { signal: name },
+        );
+        onSignal(name);
+      } else {
+        this.#log.error("Received {signal} again: forcing the exit", {
+          signal: name,
+        });
+        forceExit?.(130);
+      }
+    };
+    if (signals) {
+      handlers.push(["SIGINT", stopSignal("SIGINT")], [
+        "SIGTERM",
+        stopSignal("SIGTERM"),
+      ]);
+      if (Deno.build.os !== "windows") {
+        handlers.push(["SIGUSR1", () => this.logRunning()]);
+      }
+      for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
+    }
+    let code = 0;
+    try {
+      const crashed = Promise.race(this.apps.map((a) => a.crashed));
+      const started = this.start().then(() => undefined);
+      const first = await Promise.race([
+        started.then(() =>
+          Promise.race([signalled.then(() => "signal" as const), crashed])
+        ),
+        signalled.then(() => "signal" as const),
+        crashed,
+      ]);
+      if (first instanceof Error) {
+        this.#log.fatal("Worker crashed: {error}", { error: first });
+        code = 1;
+      }
+      code = Math.max(code, await this.#boundedStop(started));
+    } catch (error) {
+      this.#log.fatal("Worker failed to start: {error}", { error });
+      // Logging may already be closed by the failed start: make sure it is seen.
+      console.error(
+        `Worker failed to start: ${(error as Error)?.message ?? error}`,
+      );
+      code = 1;
+    } finally {
+      for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
+    }
+    return code;
+  }
+
+  async #boundedStop(started: Promise<void>): Promise<number> {
+    const bound = (this.#options.stopTimeout ?? 30) * 1000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((r) =>
+      timer = setTimeout(() => r("timeout"), bound)
+    );
+    const stopping = started.catch(() => {}).then(() => this.stop()).then(() =>
+      "stopped" as const
+    );
+    const result = await Promise.race([stopping, timeout]);
+    clearTimeout(timer);
+    if (result === "timeout") {
+      this.#log.error("Graceful stop took longer than {seconds} s: giving up", {
+        seconds: bound / 1000,
+      });
+      console.error(
+        `Graceful stop took longer than ${bound / 1000} s: giving up`,
+      );
+      this.#options.onForceExit?.(1);
+      return 1;
+    }
+    return 0;
+  }
+
+  /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR1). */
+  logRunning(): void {
+    for (const app of this.apps) {
+      const agents = [...app.agents.values()].map((a) =>
+        `${a.name}(x${a.concurrency}${a.running ? "" : ", stopped"})`
+      );
+      const jobs = app.jobs.map((j) => j.name);
+      const services = app.services.map((s) =>
+        `${s.label}${s.running ? "" : "(stopped)"}`
+      );
+      const tps = app.assignment().map((tp) => `${tp.topic}[${tp.partition}]`);
+      this.#log.warning(
+        "Running tasks of {id}: agents: {agents}; jobs: {jobs}; services: {services}; partitions: {partitions}",
+        {
+          id: app.conf.appId,
+          agents: agents.join(", ") || "none",
+          jobs: jobs.join(", ") || "none",
+          services: services.join(", ") || "none",
+          partitions: tps.join(", ") || "none",
+        },
+      );
+    }
+  }
+
+  #startBlockingDetector(): void {
+    const conf = this.app.conf;
+    const seconds = this.#options.blockingTimeout ?? conf.blockingTimeout ??
+      (conf.debug ? 10 : undefined);
+    if (seconds === undefined || seconds <= 0) return;
+    const limit = seconds * 1000;
+    const tick = Math.max(10, Math.min(1000, limit / 4));
+    let last = performance.now();
+    this.#blocking = setInterval(() => {
+      const now = performance.now();
+      const late = now - last - tick;
+      last = now;
+      if (late > limit) {
+        this.#log.warning(
+          "Event loop was blocked for {seconds} s (blockingTimeout {limit} s)",
+          {
+            seconds: Math.round(late) / 1000,
+            limit: seconds,
+          },
+        );
+      }
+    }, tick);
+  }
+}

@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { App } from "../mod.ts";
+import { Worker } from "../src/worker.ts";
+
+function memApp(id: string, extra: Record<string, unknown> = {}): App {
+  return new App(id, {
+    broker: "memory://",
+    store: "memory://",
+    webPort: 0,
+    ...extra,
+  });
+}
+
+Deno.test("Worker.start() runs onWorkerInit, serves the main app's web views and starts every app; stop() closes all", async () => {
+  const main = memApp("worker-main");
+  const second = memApp("worker-second");
+  const inits: string[] = [];
+  main.onWorkerInit.connect((a) => void inits.push(a.id));
+  second.onWorkerInit.connect((a) => void inits.push(a.id));
+  main.page("/hi", (c) => c.text("hi"));
+  const worker = new Worker([main, second], {
+    configureLogging: false,
+    signals: false,
+  });
+  await worker.start();
+  try {
+    assert.deepEqual(inits, ["worker-main", "worker-second"]);
+    assert.ok(main.running && second.running);
+    assert.equal(await (await fetch(`${worker.webUrl}/hi`)).text(), "hi");
+    worker.logRunning();
+  } finally {
+    await worker.stop();
+  }
+  assert.ok(!main.running && !second.running);
+  assert.equal(worker.webUrl, undefined);
+});
+
+Deno.test("Worker.run() returns 1 when an agent crashes under the crashing supervisor", async () => {
+  const app = memApp("worker-crash", { agentSupervisor: "crashing" });
+  const boom = app.agent(undefined, async function boom(stream) {
+    for await (const v of stream) throw new Error(`boom ${v}`);
+  });
+  app.task(async () => void await boom.send({ value: 1 }));
+  const worker = new Worker(app, {
+    configureLogging: false,
+    signals: false,
+    web: false,
+  });
+  const code = await worker.run();
+  assert.equal(code, 1);
+  assert.match((await app.crashed).message, /boom 1/);
+});
+
+Deno.test("Worker.run() returns 1 when the app cannot start (busy port)", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const app = memApp("worker-busy", {
+      webPort: (listener.addr as Deno.NetAddr).port,
+    });
+    const worker = new Worker(app, { configureLogging: false, signals: false });
+    const origError = console.error;
+    const seen: string[] = [];
+    console.error = (...a: unknown[]) => void seen.push(a.join(" "));
+    try {
+      assert.equal(await worker.run(), 1);
+    } finally {
+      console.error = origError;
+    }
+    assert.match(seen.join("\n"), /already in use/);
+    assert.ok(!app.running);
+  } finally {
+    listener.close();
+  }
+});
+
+Deno.test("Worker with --debug logs event-loop blocking past blockingTimeout", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const app = memApp("worker-blocking", { debug: true });
+    const logfile = `${dir}/worker.log`;
+    const worker = new Worker(app, {
+      logfile,
+      web: false,
+      signals: false,
+      blockingTimeout: 0.1,
+      loglevel: "warn",
+    });
+    await worker.start();
+    try {
+      await new Promise((r) => setTimeout(r, 150));
+      const until = performance.now() + 400;
+      while (performance.now() < until) { /* block the event loop */ }
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await worker.stop();
+    }
+    assert.match(
+      await Deno.readTextFile(logfile),
+      /Event loop was blocked for 0\.[3-9]\d* s/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
