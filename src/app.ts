@@ -629,6 +629,11 @@ export class App implements AppHost {
         revoked: (r) => this.#revoked(r),
         crash: (e) => this.crash(e),
         beforeCommit: () => this.#flushForCommit(),
+        assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
+        memberMetadata: () => ({
+          web: this.#conf.canonicalUrl,
+          tableStandbyReplicas: String(this.#conf.tableStandbyReplicas),
+        }),
       });
       // Agents may have declared topics while starting (groupBy's repartition topics).
       for (const list of this.topics.values()) {
@@ -746,6 +751,17 @@ export class App implements AppHost {
   async #revoked(revoked: readonly TP[]): Promise<void> {
     for (const t of this.tables.values()) await t.revoked(revoked);
     await this.onPartitionsRevoked.send(this, revoked);
+  }
+
+  /**
+   * Table changelogs join the group subscription on a group-managed broker
+   * (Kafka): the assignor gives changelog partition N with source partition
+   * N and spreads standbys. Brokers without a group protocol give every
+   * partition to the one consumer, so the tables hold them all anyway.
+   */
+  #assignmentOnlyTopics(): string[] {
+    if (this.#transport?.driver !== "kafka") return [];
+    return [...this.tables.values()].map((t) => t.changelogSpec().name);
   }
 
   async #flushForCommit(): Promise<void> {

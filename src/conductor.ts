@@ -41,6 +41,14 @@ export interface ConductorHost {
   crash(error: Error): void;
   /** Make everything the acked events produced durable before their offsets commit. */
   beforeCommit(): Promise<void>;
+  /**
+   * Topics the group must assign to this member without delivering them
+   * (table changelogs on a group-managed broker: the assignor co-partitions
+   * them with the sources and hands out standbys; tables read them).
+   */
+  assignmentOnlyTopics(): readonly string[];
+  /** What this member publishes to the group (its web URL, standby count). */
+  memberMetadata(): Readonly<Record<string, string>>;
 }
 
 type AnyTopic = Topic<unknown, unknown>;
@@ -64,9 +72,14 @@ export class Conductor implements RebalanceListener {
     this.#host = host;
   }
 
-  /** Names of the topics consumed. */
+  /** Names of the topics subscribed: those delivered and the assignment-only ones. */
   get topicNames(): string[] {
-    return [...this.#topics.keys()];
+    return [
+      ...new Set([
+        ...this.#topics.keys(),
+        ...this.#host.assignmentOnlyTopics(),
+      ]),
+    ];
   }
 
   /** Assigned partitions. */
@@ -101,6 +114,7 @@ export class Conductor implements RebalanceListener {
       groupId: conf.appId,
       listener: this,
       autoOffsetReset: conf.consumerAutoOffsetReset,
+      memberMetadata: this.#host.memberMetadata(),
     });
     await this.#consumer.subscribe(this.topicNames);
     this.#loop = this.#run();
@@ -312,7 +326,13 @@ export class Conductor implements RebalanceListener {
     assigned: readonly TP[],
     standbys: readonly TP[],
   ): Promise<void> {
-    const fresh = assigned.filter((tp) => !this.#trackers.has(tpKey(tp)));
+    // Assignment-only partitions (changelogs) are read by the tables, not
+    // fetched here: pause them, never track or commit them.
+    const silent = assigned.filter((tp) => !this.#topics.has(tp.topic));
+    if (silent.length > 0) this.#consumer?.pause(silent);
+    const fresh = assigned.filter((tp) =>
+      this.#topics.has(tp.topic) && !this.#trackers.has(tpKey(tp))
+    );
     const committed = fresh.length > 0
       ? await this.#consumer!.committed(fresh)
       : new Map<string, number>();

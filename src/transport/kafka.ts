@@ -17,6 +17,10 @@
  *
  * @module
  */
+import {
+  hasKafkaErrorType,
+  retryWhileTopicPropagates,
+} from "./kafka/errors.ts";
 import { type Admin, Kafka, type Producer } from "kafkajs";
 import { ClosedError, ConfigError, FaustError } from "../errors.ts";
 import { type TP, tpString } from "../types.ts";
@@ -177,17 +181,22 @@ export class KafkaTransport implements Transport {
   async createTopic(spec: TopicSpec): Promise<void> {
     const admin = this.#requireAdmin(`create topic "${spec.name}"`);
     if (this.#settings.allowDeclare) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: [{
-          topic: spec.name,
-          numPartitions: spec.partitions,
-          replicationFactor: spec.replicas ?? this.#settings.replicationFactor,
-          configEntries: topicConfig(spec),
-        }],
-      });
+      await retryWhileTopicPropagates(() =>
+        admin.createTopics({
+          waitForLeaders: true,
+          topics: [{
+            topic: spec.name,
+            numPartitions: spec.partitions,
+            replicationFactor: spec.replicas ??
+              this.#settings.replicationFactor,
+            configEntries: topicConfig(spec),
+          }],
+        })
+      );
     }
-    const actual = await this.partitionCount(spec.name);
+    const actual = await retryWhileTopicPropagates(() =>
+      this.partitionCount(spec.name)
+    );
     if (actual === undefined) {
       throw new ConfigError(
         `Topic "${spec.name}" does not exist and topicAllowDeclare is false; create it on the broker`,
@@ -220,15 +229,7 @@ export class KafkaTransport implements Transport {
     try {
       await admin.deleteTopics({ topics: [topic] });
     } catch (e) {
-      // kafkajs wraps the protocol error (after retries) in `cause`.
-      let err: unknown = e;
-      while (
-        err !== undefined &&
-        (err as { type?: string }).type !== "UNKNOWN_TOPIC_OR_PARTITION"
-      ) {
-        err = (err as { cause?: unknown }).cause;
-      }
-      if (err === undefined) throw e;
+      if (!hasKafkaErrorType(e, "UNKNOWN_TOPIC_OR_PARTITION")) throw e;
     }
   }
 

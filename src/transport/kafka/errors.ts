@@ -1,0 +1,62 @@
+/**
+ * Reading kafkajs errors: kafkajs wraps a broker's protocol error (after
+ * its own retries) in `cause`, so the error code may sit a few levels down.
+ *
+ * @module
+ */
+
+/**
+ * Whether `error` or one of its causes carries the Kafka error `type`
+ * (e.g. `"UNKNOWN_TOPIC_OR_PARTITION"`).
+ *
+ * @param error What kafkajs threw.
+ * @param types Kafka error names to look for.
+ * @returns True when one of them is found.
+ */
+export function hasKafkaErrorType(
+  error: unknown,
+  ...types: string[]
+): boolean {
+  let err: unknown = error;
+  for (
+    let depth = 0;
+    err !== undefined && err !== null && depth < 10;
+    depth++
+  ) {
+    const type = (err as { type?: unknown }).type;
+    if (typeof type === "string" && types.includes(type)) return true;
+    err = (err as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Run `step` again while it fails with a metadata error that a freshly
+ * created topic gives until every broker knows it (KRaft propagates topic
+ * metadata asynchronously; kafkajs retries only LEADER_NOT_AVAILABLE).
+ * Bounded: `attempts` tries, `delayMs` apart, then the last error is thrown.
+ *
+ * @param step The admin call.
+ * @param attempts Tries in all.
+ * @param delayMs Pause between tries.
+ * @returns What `step` resolved with.
+ */
+export async function retryWhileTopicPropagates<T>(
+  step: () => Promise<T>,
+  attempts = 20,
+  delayMs = 250,
+): Promise<T> {
+  for (let i = 1;; i++) {
+    try {
+      return await step();
+    } catch (e) {
+      const retriable = hasKafkaErrorType(
+        e,
+        "UNKNOWN_TOPIC_OR_PARTITION",
+        "LEADER_NOT_AVAILABLE",
+      );
+      if (!retriable || i >= attempts) throw e;
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
