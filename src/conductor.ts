@@ -311,14 +311,77 @@ export class Conductor implements RebalanceListener {
     await this.#committing;
   }
 
-  /** @internal Rebalance: commit the revoked partitions, then forget them. */
+  /**
+   * @internal Rebalance: drop the buffered events of the revoked partitions
+   * (unacked, so their offsets are not committed: the new owner reads them),
+   * wait (bounded) for the events in hand to finish so their table writes
+   * and sends happen before the partitions change hands, commit, forget.
+   */
   async onPartitionsRevoked(revoked: readonly TP[]): Promise<void> {
+    const dropped = this.#dropBuffered(revoked);
+    await this.#settle(revoked, dropped);
     await this.commit(revoked);
     for (const tp of revoked) {
       this.#trackers.delete(tpKey(tp));
       this.#blocked.delete(tpKey(tp));
     }
     await this.#host.revoked(revoked);
+  }
+
+  /** Remove queued events of `tps` from every stream buffer; offsets per partition. */
+  #dropBuffered(tps: readonly TP[]): Map<string, Set<number>> {
+    const keys = new Set(tps.map(tpKey));
+    const dropped = new Map<string, Set<number>>();
+    for (const set of this.#topics.values()) {
+      for (const t of set) {
+        for (const q of t.queues) {
+          for (const e of q.removeWhere((e) => keys.has(tpKey(e)))) {
+            let offsets = dropped.get(tpKey(e));
+            if (offsets === undefined) {
+              dropped.set(tpKey(e), offsets = new Set());
+            }
+            offsets.add(e.offset);
+          }
+        }
+      }
+    }
+    let n = 0;
+    for (const offsets of dropped.values()) n += offsets.size;
+    if (n > 0) {
+      this.#host.log.info(
+        "Dropped {n} buffered events of revoked partitions (the new owner reads them)",
+        { n },
+      );
+    }
+    return dropped;
+  }
+
+  /** Wait until only dropped events of `tps` are unacked, or the bound passes. */
+  async #settle(
+    tps: readonly TP[],
+    dropped: Map<string, Set<number>>,
+  ): Promise<void> {
+    const busy = () =>
+      tps.filter((tp) => {
+        const t = this.#trackers.get(tpKey(tp));
+        return t !== undefined &&
+          t.inFlight > (dropped.get(tpKey(tp))?.size ?? 0);
+      });
+    const limitMs = Math.min(
+      30_000,
+      Math.max(1000, this.#host.conf.brokerRebalanceTimeout * 500),
+    );
+    const deadline = Date.now() + limitMs;
+    while (busy().length > 0) {
+      if (Date.now() > deadline) {
+        this.#host.log.warn(
+          "Revoking {tps} while their events are still being processed after {ms} ms; committing what was acked",
+          { tps: busy().map(tpString).join(", "), ms: limitMs },
+        );
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** @internal Rebalance: track new partitions from their committed offsets. */

@@ -100,6 +100,22 @@ export class AsyncQueue<T> {
     for (const p of this.#putters.splice(0)) p();
   }
 
+  /** Remove and return the waiting items `match` selects, keeping the others in order. */
+  removeWhere(match: (item: T) => boolean): T[] {
+    const kept: T[] = [];
+    const removed: T[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i]!;
+      (match(item) ? removed : kept).push(item);
+    }
+    if (removed.length === 0) return removed;
+    this.#items.length = 0;
+    this.#items.push(...kept);
+    this.#head = 0;
+    this.#wakeSpace();
+    return removed;
+  }
+
   /** Remove and return every waiting item. */
   drain(): T[] {
     const out = this.#items.slice(this.#head);

@@ -136,3 +136,87 @@ Deno.test("App on kafka:// counts words exactly, restarts from stored offsets, r
     await Deno.remove(datadir, { recursive: true });
   }
 });
+
+Deno.test("App on kafka:// drops buffered events of revoked partitions: none is processed after the revocation", async () => {
+  await requireBroker();
+  const id = unique("revoke");
+  const topicName = `${id}-slow`;
+  const options = {
+    broker: `kafka://${BROKER}`,
+    topicPartitions: 2,
+    brokerCommitInterval: 0.2,
+    brokerSessionTimeout: 10,
+    brokerHeartbeatInterval: 1,
+    webEnabled: false,
+  };
+  interface Seen {
+    partition: number;
+    offset: number;
+  }
+  const violations: string[] = [];
+  interface Phase {
+    revoking: boolean;
+    revokedAt?: number;
+  }
+  function slowApp(log: Seen[], phase: Phase) {
+    const app = new App(id, options);
+    const topic = app.topic(topicName, {
+      valueType: "string",
+      partitions: 2,
+    });
+    app.agent(topic, async (stream) => {
+      for await (const event of stream.events()) {
+        if (phase.revoking) {
+          violations.push(`${event.partition}@${event.offset}`);
+        }
+        log.push({ partition: event.partition, offset: event.offset });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }, { name: "slow" });
+    app.onPartitionsRevoked.connect(() => {
+      phase.revoking = true;
+      phase.revokedAt ??= log.length;
+    });
+    app.onPartitionsAssigned.connect(() => {
+      phase.revoking = false;
+    });
+    return { app, topic };
+  }
+  const seen1: Seen[] = [];
+  const seen2: Seen[] = [];
+  const phase1: Phase = { revoking: false };
+  const phase2: Phase = { revoking: false };
+  const one = slowApp(seen1, phase1);
+  const two = slowApp(seen2, phase2);
+  await one.app.start();
+  try {
+    const total = 600;
+    for (let i = 0; i < total; i++) {
+      await one.topic.send({ value: `v${i}`, partition: i % 2 });
+    }
+    // The first worker buffers far more than it has processed when the second joins.
+    await waitFor(() => seen1.length >= 10, "the first worker to start");
+    const atJoin = seen1.length;
+    await two.app.start();
+    await waitFor(() => {
+      const done = new Set(
+        [...seen1, ...seen2].map((s) => `${s.partition}@${s.offset}`),
+      );
+      return done.size === total;
+    }, "every event processed");
+    assert.deepEqual(violations, [], "events processed after revocation");
+    assert.ok(seen2.length > 0, "the second worker took a partition");
+    // The first worker's buffer held ~590 events (20 ms each): it did not
+    // work through them before giving its partitions up (only those
+    // processed while the join was under way, about 1-2 s).
+    assert.ok(
+      phase1.revokedAt !== undefined,
+      "the first worker gave up partitions only after processing every event",
+    );
+    const during = phase1.revokedAt - atJoin;
+    assert.ok(during < 300, `processed ${during} events while revoking`);
+  } finally {
+    await two.app.stop();
+    await one.app.stop();
+  }
+});
