@@ -24,6 +24,7 @@ import type { Infer, TypeSpec } from "./models.ts";
 import { Monitor, type Sensor } from "./monitor.ts";
 import { Producer } from "./producer.ts";
 import { Replies } from "./replies.ts";
+import { TransactionManager } from "./transactions.ts";
 import type { Service } from "./service.ts";
 import {
   resolveSettings,
@@ -41,6 +42,7 @@ import {
 import { Topic, type TopicOptions } from "./topic.ts";
 import { createTransport } from "./transport/factory.ts";
 import type {
+  CommitOffset,
   ProduceRecord,
   RecordMetadata,
   TopicSpec,
@@ -204,6 +206,7 @@ export class App implements AppHost {
   #producer: Producer | undefined;
   #conductor: Conductor | undefined;
   #replies: Replies | undefined;
+  #transactions: TransactionManager | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
   #unnamedAgents = 0;
@@ -630,6 +633,7 @@ export class App implements AppHost {
         crash: (e) => this.crash(e),
         beforeCommit: () => this.#flushForCommit(),
         assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
+        ...this.#exactlyOnce(),
         memberMetadata: () => ({
           web: this.#conf.canonicalUrl,
           tableStandbyReplicas: String(this.#conf.tableStandbyReplicas),
@@ -642,6 +646,9 @@ export class App implements AppHost {
           if (t.options.internal === true) await this.declare(t.spec());
           this.#conductor.add(t);
         }
+      }
+      if (this.#transactions !== undefined) {
+        this.#producer!.setRouter(() => this.#transactions?.route());
       }
       await this.#conductor.start();
       this.#state = "running";
@@ -686,6 +693,7 @@ export class App implements AppHost {
     await this.#producer?.flush();
     for (const t of this.tables.values()) await t.flush();
     await this.#conductor?.stop();
+    await this.#transactions?.close();
     for (const t of [...this.tables.values()].reverse()) await t.close();
     await this.#producer?.close();
     await this.#transport?.stop();
@@ -693,6 +701,7 @@ export class App implements AppHost {
     this.#producer = undefined;
     this.#transport = undefined;
     this.#replies = undefined;
+    this.#transactions = undefined;
     this.#declared.clear();
     this.#state = "stopped";
     this.log.info("App {id} stopped", { id: this.#conf.appId });
@@ -743,6 +752,8 @@ export class App implements AppHost {
     assigned: readonly TP[],
     standbys: readonly TP[],
   ): Promise<void> {
+    // Exactly-once: fence the partitions' previous owners before tables read.
+    await this.#transactions?.assign(this.#consumedPartitions(assigned));
     for (const t of this.tables.values()) await t.assigned(assigned, standbys);
     await this.onPartitionsAssigned.send(this, assigned);
     await this.onRebalanceComplete.send(this);
@@ -750,7 +761,41 @@ export class App implements AppHost {
 
   async #revoked(revoked: readonly TP[]): Promise<void> {
     for (const t of this.tables.values()) await t.revoked(revoked);
+    await this.#transactions?.revoke(this.#consumedPartitions(revoked));
     await this.onPartitionsRevoked.send(this, revoked);
+  }
+
+  /** Partition numbers of consumed (not assignment-only) topics among `tps`. */
+  #consumedPartitions(tps: readonly TP[]): number[] {
+    return tps.filter((tp) => this.#conductor?.consumes(tp.topic) ?? false)
+      .map((tp) => tp.partition);
+  }
+
+  /**
+   * With `processingGuarantee: "exactly_once"`: the transactions and the
+   * commit that goes through them (producer flushed into the open
+   * transactions, offsets and sends committed together, then the tables
+   * let the committed changes reach their stores).
+   */
+  #exactlyOnce(): {
+    commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
+  } {
+    if (this.#conf.processingGuarantee !== "exactly_once") return {};
+    const txm = new TransactionManager(
+      this.#transport!,
+      this.#conf.appId,
+      this.log,
+      (topic) => this.#conductor?.consumes(topic) ?? false,
+    );
+    this.#transactions = txm;
+    return {
+      commitTransaction: async (offsets) => {
+        await this.#producer?.flush();
+        await txm.commit(this.#conf.appId, offsets);
+        for (const t of this.tables.values()) t.release?.();
+        for (const t of this.tables.values()) await t.flush();
+      },
+    };
   }
 
   /**

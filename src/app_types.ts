@@ -88,6 +88,8 @@ export interface TableLike {
   revoked(revoked: readonly TP[]): Promise<void>;
   /** Write what is pending (before offsets are committed). */
   flush(): Promise<void>;
+  /** Exactly-once: the changes written so far were committed with a transaction. */
+  release?(): void;
   /** Close the store. */
   close(): Promise<void>;
   /** Periodic work (window cleanup). */

@@ -10,16 +10,18 @@
 import type { Logger } from "@logtape/logtape";
 import { PartitionTracker } from "./acks.ts";
 import { Delivery, Event, type EventInit } from "./event.ts";
+import type { AsyncQueue } from "./queue.ts";
 import type { Monitor } from "./monitor.ts";
 import type { Settings } from "./settings.ts";
 import type { Topic } from "./topic.ts";
 import type {
+  CommitOffset,
   Consumer,
   RebalanceListener,
   Transport,
   TransportRecord,
 } from "./transport/transport.ts";
-import { type TP, tpKey, tpString } from "./types.ts";
+import { parseTpKey, type TP, tpKey, tpString } from "./types.ts";
 
 /** What the conductor needs from the app. */
 export interface ConductorHost {
@@ -49,6 +51,14 @@ export interface ConductorHost {
   assignmentOnlyTopics(): readonly string[];
   /** What this member publishes to the group (its web URL, standby count). */
   memberMetadata(): Readonly<Record<string, string>>;
+  /**
+   * Exactly-once: make the offsets (and everything the events before them
+   * produced) durable inside the Kafka transactions, instead of committing
+   * through the consumer. Absent for at-least-once.
+   */
+  readonly commitTransaction?: (
+    offsets: readonly CommitOffset[],
+  ) => Promise<void>;
 }
 
 type AnyTopic = Topic<unknown, unknown>;
@@ -66,6 +76,9 @@ export class Conductor implements RebalanceListener {
   #acksSinceCommit = 0;
   #committing: Promise<void> | undefined;
   #resubscribe: Promise<void> | undefined;
+  #barrier: Promise<void> | undefined;
+  /** Events of partitions being revoked that were dropped unprocessed. */
+  #dropped = new Map<string, Set<number>>();
 
   /** Create the conductor for `host`. */
   constructor(host: ConductorHost) {
@@ -80,6 +93,11 @@ export class Conductor implements RebalanceListener {
         ...this.#host.assignmentOnlyTopics(),
       ]),
     ];
+  }
+
+  /** Whether events of `topic` come from this consumer. */
+  consumes(topic: string): boolean {
+    return this.#topics.has(topic);
   }
 
   /** Assigned partitions. */
@@ -157,6 +175,7 @@ export class Conductor implements RebalanceListener {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      while (this.#barrier !== undefined) await this.#barrier;
       for (const r of records) this.#dispatch(r);
     }
   }
@@ -254,27 +273,49 @@ export class Conductor implements RebalanceListener {
     }
   }
 
-  /** Commit, for every partition, up to its lowest unacked offset. */
-  async commit(only?: readonly TP[]): Promise<void> {
-    while (this.#committing !== undefined) await this.#committing;
-    const consumer = this.#consumer;
-    if (consumer === undefined) return;
+  /** Offsets that advanced since the last commit, with their trackers. */
+  #progress(only?: readonly TP[]): {
+    offsets: CommitOffset[];
+    trackers: Array<[PartitionTracker, number]>;
+  } {
     const wanted = only === undefined ? undefined : new Set(only.map(tpKey));
-    const offsets: Array<TP & { offset: number }> = [];
+    const offsets: CommitOffset[] = [];
     const trackers: Array<[PartitionTracker, number]> = [];
     for (const [k, t] of this.#trackers) {
       if (wanted !== undefined && !wanted.has(k)) continue;
       const c = t.committable();
       if (c > t.committed) {
-        const i = k.lastIndexOf("\u0000");
-        offsets.push({
-          topic: k.slice(0, i),
-          partition: Number(k.slice(i + 1)),
-          offset: c,
-        });
+        offsets.push({ ...parseTpKey(k), offset: c });
         trackers.push([t, c]);
       }
     }
+    return { offsets, trackers };
+  }
+
+  #committed(
+    offsets: readonly CommitOffset[],
+    trackers: ReadonlyArray<[PartitionTracker, number]>,
+    t0: number,
+  ): void {
+    for (const [t, c] of trackers) t.committed = c;
+    for (const o of offsets) {
+      this.#host.monitor.partition(o).committed = o.offset;
+    }
+    this.#host.monitor.count("commits");
+    for (const s of this.#host.monitor.sensors) {
+      s.onCommitCompleted?.(performance.now() - t0);
+    }
+  }
+
+  /** Commit, for every partition, up to its lowest unacked offset. */
+  async commit(only?: readonly TP[]): Promise<void> {
+    while (this.#committing !== undefined) await this.#committing;
+    const consumer = this.#consumer;
+    if (consumer === undefined) return;
+    if (this.#host.commitTransaction !== undefined) {
+      return await this.#commitExactlyOnce();
+    }
+    const { offsets, trackers } = this.#progress(only);
     if (offsets.length === 0) return;
     this.#acksSinceCommit = 0;
     try {
@@ -293,14 +334,7 @@ export class Conductor implements RebalanceListener {
     }
     const t0 = performance.now();
     this.#committing = consumer.commit(offsets).then(() => {
-      for (const [t, c] of trackers) t.committed = c;
-      for (const o of offsets) {
-        this.#host.monitor.partition(o).committed = o.offset;
-      }
-      this.#host.monitor.count("commits");
-      for (const s of this.#host.monitor.sensors) {
-        s.onCommitCompleted?.(performance.now() - t0);
-      }
+      this.#committed(offsets, trackers, t0);
     }, (error) => {
       this.#host.monitor.count("commitErrors");
       this.#host.log.error(
@@ -312,6 +346,50 @@ export class Conductor implements RebalanceListener {
   }
 
   /**
+   * Exactly-once commit: hold delivery, wait until every delivered event is
+   * done (so each transaction holds exactly the output of the events before
+   * its offsets), commit the transactions, resume. Always every partition:
+   * a transaction cannot commit its sends without its offsets.
+   */
+  async #commitExactlyOnce(): Promise<void> {
+    let open!: () => void;
+    this.#barrier = new Promise((resolve) => open = resolve);
+    this.#committing = (async () => {
+      // Events still queued have produced nothing: set them aside (they go
+      // back in front after the commit) and wait only for those in hand.
+      const { taken, offsets: queued } = this.#takeQueued(() => true);
+      try {
+        for (const [k, dropped] of this.#dropped) {
+          const set = queued.get(k) ?? new Set<number>();
+          for (const o of dropped) set.add(o);
+          queued.set(k, set);
+        }
+        const tps = [...this.#trackers.keys()].map(parseTpKey);
+        if (!await this.#settle(tps, queued)) return;
+        const { offsets, trackers } = this.#progress();
+        if (offsets.length === 0) return;
+        this.#acksSinceCommit = 0;
+        const t0 = performance.now();
+        await this.#host.commitTransaction!(offsets);
+        this.#committed(offsets, trackers, t0);
+      } catch (error) {
+        // Whether the transaction committed is unknown: stop; the next
+        // owner's producer aborts or completes it and tables recover.
+        this.#host.monitor.count("commitErrors");
+        this.#host.log.error("Exactly-once commit failed: {error}", { error });
+        this.#host.crash(
+          error instanceof Error ? error : new Error(String(error)),
+        );
+      } finally {
+        for (const [q, events] of taken) q.putFront(events);
+        this.#barrier = undefined;
+        open();
+      }
+    })().finally(() => this.#committing = undefined);
+    await this.#committing;
+  }
+
+  /**
    * @internal Rebalance: drop the buffered events of the revoked partitions
    * (unacked, so their offsets are not committed: the new owner reads them),
    * wait (bounded) for the events in hand to finish so their table writes
@@ -319,8 +397,13 @@ export class Conductor implements RebalanceListener {
    */
   async onPartitionsRevoked(revoked: readonly TP[]): Promise<void> {
     const dropped = this.#dropBuffered(revoked);
-    await this.#settle(revoked, dropped);
-    await this.commit(revoked);
+    this.#dropped = dropped;
+    try {
+      await this.#settle(revoked, dropped);
+      await this.commit(revoked);
+    } finally {
+      this.#dropped = new Map();
+    }
     for (const tp of revoked) {
       this.#trackers.delete(tpKey(tp));
       this.#blocked.delete(tpKey(tp));
@@ -328,23 +411,38 @@ export class Conductor implements RebalanceListener {
     await this.#host.revoked(revoked);
   }
 
-  /** Remove queued events of `tps` from every stream buffer; offsets per partition. */
-  #dropBuffered(tps: readonly TP[]): Map<string, Set<number>> {
-    const keys = new Set(tps.map(tpKey));
-    const dropped = new Map<string, Set<number>>();
+  /** Take the queued (not yet in hand) events `match` selects out of every stream buffer. */
+  #takeQueued(match: (e: Event<unknown, unknown>) => boolean): {
+    taken: Array<
+      [AsyncQueue<Event<unknown, unknown>>, Event<unknown, unknown>[]]
+    >;
+    offsets: Map<string, Set<number>>;
+  } {
+    const taken: Array<
+      [AsyncQueue<Event<unknown, unknown>>, Event<unknown, unknown>[]]
+    > = [];
+    const offsets = new Map<string, Set<number>>();
     for (const set of this.#topics.values()) {
       for (const t of set) {
         for (const q of t.queues) {
-          for (const e of q.removeWhere((e) => keys.has(tpKey(e)))) {
-            let offsets = dropped.get(tpKey(e));
-            if (offsets === undefined) {
-              dropped.set(tpKey(e), offsets = new Set());
-            }
-            offsets.add(e.offset);
+          const events = q.removeWhere(match);
+          if (events.length === 0) continue;
+          taken.push([q, events]);
+          for (const e of events) {
+            let list = offsets.get(tpKey(e));
+            if (list === undefined) offsets.set(tpKey(e), list = new Set());
+            list.add(e.offset);
           }
         }
       }
     }
+    return { taken, offsets };
+  }
+
+  /** Remove queued events of `tps` from every stream buffer; offsets per partition. */
+  #dropBuffered(tps: readonly TP[]): Map<string, Set<number>> {
+    const keys = new Set(tps.map(tpKey));
+    const dropped = this.#takeQueued((e) => keys.has(tpKey(e))).offsets;
     let n = 0;
     for (const offsets of dropped.values()) n += offsets.size;
     if (n > 0) {
@@ -356,11 +454,11 @@ export class Conductor implements RebalanceListener {
     return dropped;
   }
 
-  /** Wait until only dropped events of `tps` are unacked, or the bound passes. */
+  /** Wait until only dropped events of `tps` are unacked; false when the bound passed. */
   async #settle(
     tps: readonly TP[],
     dropped: Map<string, Set<number>>,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const busy = () =>
       tps.filter((tp) => {
         const t = this.#trackers.get(tpKey(tp));
@@ -375,13 +473,14 @@ export class Conductor implements RebalanceListener {
     while (busy().length > 0) {
       if (Date.now() > deadline) {
         this.#host.log.warn(
-          "Revoking {tps} while their events are still being processed after {ms} ms; committing what was acked",
+          "Events of {tps} still in hand after {ms} ms; committing only what was acked",
           { tps: busy().map(tpString).join(", "), ms: limitMs },
         );
-        return;
+        return false;
       }
       await new Promise((r) => setTimeout(r, 5));
     }
+    return true;
   }
 
   /** @internal Rebalance: track new partitions from their committed offsets. */

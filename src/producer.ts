@@ -13,8 +13,21 @@ import type {
 import { ClosedError } from "./errors.ts";
 import type { Monitor } from "./monitor.ts";
 
+/** Where a batch goes instead of the transport (an open Kafka transaction). */
+export interface SendTarget {
+  /** Append records. */
+  send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+}
+
+/**
+ * Picks, at `send()` time, the transaction a record belongs to (exactly-once:
+ * the one of the current event's partition), or `undefined` for a plain send.
+ */
+export type SendRouter = () => SendTarget | undefined;
+
 interface Pending {
   readonly record: ProduceRecord;
+  readonly target: SendTarget | undefined;
   readonly resolve: (m: RecordMetadata) => void;
   readonly reject: (e: unknown) => void;
   readonly t0: number;
@@ -31,12 +44,18 @@ export class Producer {
   #timer: ReturnType<typeof setTimeout> | undefined;
   readonly #inflight = new Set<Promise<void>>();
   #closed = false;
+  #router: SendRouter | undefined;
 
   /** Create a producer over `transport`. */
   constructor(transport: Transport, lingerSeconds: number, monitor: Monitor) {
     this.#transport = transport;
     this.#lingerMs = Math.round(lingerSeconds * 1000);
     this.#monitor = monitor;
+  }
+
+  /** Route records sent from now on (exactly-once transactions); `undefined` turns routing off. */
+  setRouter(router: SendRouter | undefined): void {
+    this.#router = router;
   }
 
   /** Queue a record; resolves once the broker acknowledged it. */
@@ -49,7 +68,13 @@ export class Producer {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#pending.push({ record, resolve, reject, t0: performance.now() });
+      this.#pending.push({
+        record,
+        target: this.#router?.(),
+        resolve,
+        reject,
+        t0: performance.now(),
+      });
       if (this.#pending.length >= MAX_BATCH) this.#flushNow();
       else this.#timer ??= setTimeout(() => this.#flushNow(), this.#lingerMs);
     });
@@ -59,9 +84,23 @@ export class Producer {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#pending.length === 0) return;
-    const batch = this.#pending;
+    const all = this.#pending;
     this.#pending = [];
-    const p = this.#transport.send(batch.map((b) => b.record)).then(
+    const byTarget = new Map<SendTarget | undefined, Pending[]>();
+    for (const b of all) {
+      let list = byTarget.get(b.target);
+      if (list === undefined) byTarget.set(b.target, list = []);
+      list.push(b);
+    }
+    for (const [target, batch] of byTarget) this.#sendBatch(target, batch);
+  }
+
+  #sendBatch(target: SendTarget | undefined, batch: Pending[]): void {
+    const records = batch.map((b) => b.record);
+    const sent = target === undefined
+      ? this.#transport.send(records)
+      : target.send(records);
+    const p = sent.then(
       (metas) => {
         const now = performance.now();
         batch.forEach((b, i) => {

@@ -116,6 +116,22 @@ export class AsyncQueue<T> {
     return removed;
   }
 
+  /**
+   * Put items back in front, in order (after {@linkcode removeWhere}): a
+   * waiting getter gets the first, the others wait ahead of later items.
+   */
+  putFront(items: readonly T[]): void {
+    if (items.length === 0) return;
+    if (this.#closed) return;
+    let rest = items;
+    const getter = this.size === 0 ? this.#getters.shift() : undefined;
+    if (getter !== undefined) {
+      getter(items[0]!);
+      rest = items.slice(1);
+    }
+    this.#items.splice(this.#head, 0, ...rest);
+  }
+
   /** Remove and return every waiting item. */
   drain(): T[] {
     const out = this.#items.slice(this.#head);

@@ -6,6 +6,10 @@
  * transaction). Until then an in-memory overlay answers reads, so a table
  * reads its own writes.
  *
+ * With `held` (exactly-once), acked changes wait for {@linkcode
+ * ChangelogWriter.release} (called once the Kafka transaction that carries
+ * them committed): an aborted transaction never reaches the store.
+ *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
@@ -82,6 +86,8 @@ export class ChangelogWriter {
   #waiters: Array<() => void> = [];
   #failure: Error | undefined;
   #applied = 0;
+  readonly #held: boolean;
+  #released = 0;
 
   /**
    * Create a writer.
@@ -90,8 +96,16 @@ export class ChangelogWriter {
    * @param topic Changelog topic.
    * @param store The open store.
    * @param host Producer, logger and crash.
+   * @param held Apply acked changes only up to the last {@linkcode release}.
    */
-  constructor(table: string, topic: string, store: Store, host: ChangelogHost) {
+  constructor(
+    table: string,
+    topic: string,
+    store: Store,
+    host: ChangelogHost,
+    held = false,
+  ) {
+    this.#held = held;
     this.#table = table;
     this.#topic = topic;
     this.#store = store;
@@ -142,14 +156,20 @@ export class ChangelogWriter {
     );
   }
 
+  /** Let every change written so far reach the store once acked (held mode). */
+  release(): void {
+    this.#released = this.#seq;
+    if (this.#hasAcked()) this.#schedule();
+  }
+
   /**
    * Resolve once every change written before this call is acked and applied
-   * to the store.
+   * to the store (held mode: every released change; unreleased ones wait).
    *
    * @throws {StateError} When a changelog append failed (the changes are not durable).
    */
   async flush(): Promise<void> {
-    const target = this.#seq;
+    const target = this.#held ? this.#released : this.#seq;
     while (!this.#doneThrough(target)) {
       this.#throwIfFailed();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
@@ -215,9 +235,13 @@ export class ChangelogWriter {
     }, 0);
   }
 
+  #ready(w: PendingWrite): boolean {
+    return w.offset >= 0 && (!this.#held || w.seq <= this.#released);
+  }
+
   #hasAcked(): boolean {
     for (const q of this.#queues.values()) {
-      if (q.length > 0 && q[0]!.offset >= 0) return true;
+      if (q.length > 0 && this.#ready(q[0]!)) return true;
     }
     return false;
   }
@@ -225,7 +249,7 @@ export class ChangelogWriter {
   async #drain(): Promise<void> {
     for (const [partition, q] of this.#queues) {
       let n = 0;
-      while (n < q.length && q[n]!.offset >= 0) n++;
+      while (n < q.length && this.#ready(q[n]!)) n++;
       if (n === 0) continue;
       const batch = q.splice(0, n);
       const persisted = this.#store.persistedOffset(partition) ?? -1;

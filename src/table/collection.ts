@@ -164,6 +164,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       this.changelogTopic,
       store,
       this.#host,
+      this.#host.conf.processingGuarantee === "exactly_once",
     );
     this.#follower = new StandbyFollower(
       this.#recoveryOptions(this.options.standbyBufferSize),
@@ -204,6 +205,11 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
   /** Resolve once every change made so far is in the changelog and the store. */
   async flush(): Promise<void> {
     await this.#writer?.flush();
+  }
+
+  /** Exactly-once: the transaction carrying the changes so far committed; let them reach the store. */
+  release(): void {
+    this.#writer?.release();
   }
 
   /** Stop following standbys, flush, close the store. */

@@ -157,6 +157,8 @@ export interface TransactionalProducer {
   commit(): Promise<void>;
   /** Abort the transaction. */
   abort(): Promise<void>;
+  /** Disconnect; an open transaction is aborted first. Idempotent. */
+  close(): Promise<void>;
 }
 
 /** A message broker driver. */

@@ -25,6 +25,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   #id: string;
   #compression: CompressionTypes;
   #tx: Transaction | undefined;
+  #closed = false;
 
   /**
    * @param producer A connected kafkajs producer created with `transactionalId`.
@@ -103,8 +104,10 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     await tx.abort();
   }
 
-  /** Disconnect; an open transaction is aborted first. */
+  /** Disconnect; an open transaction is aborted first. Idempotent. */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
     if (this.#tx !== undefined) await this.abort().catch(() => {});
     await this.#producer.disconnect();
   }
