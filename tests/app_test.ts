@@ -22,3 +22,20 @@ Deno.test("App.agent() on an anonymous topic receives what is sent (seed agent e
   assert.equal(myagent.channel.label, "stream-example-myagent");
   await app.stop();
 });
+
+Deno.test("App.start() with processingGuarantee exactly_once on a broker without transactions is a ConfigError naming both", async () => {
+  const app = new App("eos-on-memory", {
+    broker: "memory://",
+    processingGuarantee: "exactly_once",
+  });
+  const t = app.topic("eos-in");
+  app.agent(t, async (stream) => {
+    for await (const _ of stream) { /* nothing */ }
+  });
+  await assert.rejects(
+    () => app.start(),
+    (e: Error) =>
+      e.name === "ConfigError" && e.message.includes("exactly_once") &&
+      e.message.includes("memory://") && e.message.includes("at_least_once"),
+  );
+});
