@@ -100,6 +100,7 @@ export type {
   CommitOffset,
   Consumer,
   ConsumerOptions,
+  GroupMember,
   ProduceRecord,
   RebalanceListener,
   RecordMetadata,
@@ -109,6 +110,8 @@ export type {
   TransportOptions,
   TransportRecord,
 } from "./src/transport/transport.ts";
+export type { GroupRouting, MemberRoute } from "./src/routing.ts";
+export type { TableRouteOptions } from "./src/table_route.ts";
 export type { AppHost } from "./src/host.ts";
 export type { AgentHost } from "./src/agent_host.ts";
 export { type Job, type TimerOptions } from "./src/timer.ts";

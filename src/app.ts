@@ -24,7 +24,15 @@ import type { Infer, TypeSpec } from "./models.ts";
 import { Monitor, type Sensor } from "./monitor.ts";
 import { Producer } from "./producer.ts";
 import { Replies } from "./replies.ts";
+import {
+  decodeRouting,
+  encodeRouting,
+  type GroupRouting,
+  leaderTopic,
+  ROUTING_KEY,
+} from "./routing.ts";
 import { TransactionManager } from "./transactions.ts";
+import { tableRoute, type TableRouteOptions } from "./table_route.ts";
 import type { Service } from "./service.ts";
 import {
   resolveSettings,
@@ -43,6 +51,7 @@ import { Topic, type TopicOptions } from "./topic.ts";
 import { createTransport } from "./transport/factory.ts";
 import type {
   CommitOffset,
+  GroupMember,
   ProduceRecord,
   RecordMetadata,
   TopicSpec,
@@ -207,6 +216,7 @@ export class App implements AppHost {
   #conductor: Conductor | undefined;
   #replies: Replies | undefined;
   #transactions: TransactionManager | undefined;
+  #routingCache: { read: number; routing: GroupRouting } | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
   #unnamedAgents = 0;
@@ -274,14 +284,42 @@ export class App implements AppHost {
     return this.#conductor?.assignment() ?? [];
   }
 
-  /** Whether this worker is the leader (always with one worker). */
+  /**
+   * Whether this worker is the leader: on Kafka the owner of partition 0
+   * of the leader topic (`{appId}-__assignor-__leader`); otherwise always.
+   */
   isLeader(): boolean {
+    if (this.#groupManaged() && this.#conductor !== undefined) {
+      const topic = leaderTopic(this.#conf.appId);
+      return this.assignment().some((tp) =>
+        tp.topic === topic && tp.partition === 0
+      );
+    }
     return this.#leader;
   }
 
   /** @internal Set by drivers with a group protocol. */
   setLeader(leader: boolean): void {
     this.#leader = leader;
+  }
+
+  /**
+   * Wrap a page handler so that a request for a table key another worker
+   * owns is forwarded to that worker (Faust's `@app.table_route`):
+   * `app.page("/count/:word/", app.tableRoute(counts, { matchInfo: "word" }, handler))`.
+   *
+   * @param table The table (or its name).
+   * @param options Where the key comes from: `matchInfo` (path parameter), `queryParam` or `exactKey`.
+   * @param handler Serves the keys this worker owns.
+   * @returns The routed handler.
+   */
+  tableRoute(
+    table: string | { readonly name: string },
+    options: TableRouteOptions,
+    handler: PageHandler,
+  ): PageHandler {
+    const name = typeof table === "string" ? table : table.name;
+    return tableRoute(this, name, options, handler);
   }
 
   // ---------------------------------------------------------------- declarations
@@ -618,6 +656,14 @@ export class App implements AppHost {
       for (const t of this.tables.values()) {
         await this.declare(t.changelogSpec());
       }
+      if (this.#groupManaged()) {
+        await this.declare({
+          name: leaderTopic(this.#conf.appId),
+          partitions: 1,
+          internal: true,
+          compacting: true,
+        });
+      }
       for (const t of this.tables.values()) await t.open();
       for (const s of this.services) await s.start();
       for (const a of this.agents.values()) a.subscribe();
@@ -634,6 +680,7 @@ export class App implements AppHost {
         beforeCommit: () => this.#flushForCommit(),
         assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
         ...this.#exactlyOnce(),
+        groupAssigned: (members) => this.#publishRouting(members),
         memberMetadata: () => ({
           web: this.#conf.canonicalUrl,
           tableStandbyReplicas: String(this.#conf.tableStandbyReplicas),
@@ -805,8 +852,64 @@ export class App implements AppHost {
    * partition to the one consumer, so the tables hold them all anyway.
    */
   #assignmentOnlyTopics(): string[] {
-    if (this.#transport?.driver !== "kafka") return [];
-    return [...this.tables.values()].map((t) => t.changelogSpec().name);
+    if (!this.#groupManaged()) return [];
+    return [
+      leaderTopic(this.#conf.appId),
+      ...[...this.tables.values()].map((t) => t.changelogSpec().name),
+    ];
+  }
+
+  /** Whether partitions come from a group protocol shared with other workers (Kafka). */
+  #groupManaged(): boolean {
+    return this.#transport?.driver === "kafka";
+  }
+
+  #publishRouting(members: readonly GroupMember[]): void {
+    const producer = this.#producer;
+    if (producer === undefined) return;
+    producer.send({
+      topic: leaderTopic(this.#conf.appId),
+      partition: 0,
+      key: new TextEncoder().encode(ROUTING_KEY),
+      value: encodeRouting(members),
+    }).catch((error) =>
+      this.log.warn("Could not publish the group routing: {error}", { error })
+    );
+  }
+
+  /**
+   * Who owns which partitions across the group, with each worker's web
+   * URL (table routing, `/router/`). On Kafka it is the latest assignment
+   * published to the leader topic (read at most once a second); otherwise
+   * this worker owns everything it consumes.
+   */
+  async routing(): Promise<GroupRouting> {
+    const self: GroupRouting = {
+      group: this.#groupManaged() && !this.#client,
+      at: 0,
+      members: [{
+        url: this.#conf.canonicalUrl,
+        active: this.assignment(),
+        standby: [],
+      }],
+    };
+    const transport = this.#transport;
+    if (transport === undefined || !this.#groupManaged() || this.#client) {
+      return self;
+    }
+    const cached = this.#routingCache;
+    if (cached !== undefined && performance.now() - cached.read < 1000) {
+      return cached.routing;
+    }
+    const tp = { topic: leaderTopic(this.#conf.appId), partition: 0 };
+    const end = await transport.highWatermark(tp);
+    const records = end > 0
+      ? await transport.read(tp, Math.max(0, end - 10), 10)
+      : [];
+    let routing: GroupRouting | undefined;
+    for (const r of records) routing = decodeRouting(r.value) ?? routing;
+    this.#routingCache = { read: performance.now(), routing: routing ?? self };
+    return routing ?? self;
   }
 
   async #flushForCommit(): Promise<void> {

@@ -17,6 +17,7 @@ import type { Topic } from "./topic.ts";
 import type {
   CommitOffset,
   Consumer,
+  GroupMember,
   RebalanceListener,
   Transport,
   TransportRecord,
@@ -51,6 +52,8 @@ export interface ConductorHost {
   assignmentOnlyTopics(): readonly string[];
   /** What this member publishes to the group (its web URL, standby count). */
   memberMetadata(): Readonly<Record<string, string>>;
+  /** This member computed the group's assignment (publish it for routing). */
+  groupAssigned?(members: readonly GroupMember[]): void;
   /**
    * Exactly-once: make the offsets (and everything the events before them
    * produced) durable inside the Kafka transactions, instead of committing
@@ -133,6 +136,7 @@ export class Conductor implements RebalanceListener {
       listener: this,
       autoOffsetReset: conf.consumerAutoOffsetReset,
       memberMetadata: this.#host.memberMetadata(),
+      onGroupAssignment: (members) => this.#host.groupAssigned?.(members),
     });
     await this.#consumer.subscribe(this.topicNames);
     this.#loop = this.#run();

@@ -4,7 +4,8 @@
  * (functions and class-based views), `app.web(...)` setup hooks, and the
  * built-ins: `/` (dashboard), `/stats` (JSON), `/metrics` (Prometheus),
  * `/router/...` (which worker owns a table key) and, opt-in with
- * `webTablesEnabled`, `/table/...` (table contents). The only file that
+ * `webTablesEnabled`, `/table/...` (table contents; a key another worker
+ * owns is forwarded to it). The only file that
  * imports Hono's runtime.
  *
  * @module
@@ -12,47 +13,21 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { App } from "./app.ts";
-import type { PageHandler, TableLike, View } from "./app_types.ts";
+import type { PageHandler, View } from "./app_types.ts";
 import { ConfigError } from "./errors.ts";
-import { partitionForKey } from "./partitioner.ts";
+import { routingTable } from "./routing.ts";
+import {
+  type BrowsableTable,
+  keyCandidates,
+  keyOwner,
+  routeToOwner,
+} from "./table_route.ts";
 import { VERSION } from "./version.ts";
 import { renderDashboard } from "./web_dashboard.ts";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./web_metrics.ts";
 import { collectStats, MetricsSensor } from "./web_stats.ts";
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-
-/** A table as the web views use it (duck-typed: tables expose a Map-like API). */
-interface BrowsableTable extends TableLike {
-  get?(key: unknown): unknown;
-  has?(key: unknown): boolean;
-  entries?(): Iterable<[unknown, unknown]>;
-  partitionFor?(key: unknown): number;
-  keySerde?: { encode(key: unknown): Uint8Array };
-}
-
-/** Key candidates for text from a URL: the text, then the JSON value it parses as. */
-function keyCandidates(text: string): unknown[] {
-  try {
-    const parsed: unknown = JSON.parse(text);
-    return parsed === text ? [text] : [text, parsed];
-  } catch {
-    return [text];
-  }
-}
-
-function encodeKey(table: BrowsableTable, text: string): Uint8Array {
-  if (table.keySerde !== undefined) {
-    for (const k of keyCandidates(text)) {
-      try {
-        return table.keySerde.encode(k);
-      } catch {
-        // Try the next reading of the text.
-      }
-    }
-  }
-  return new TextEncoder().encode(text);
-}
 
 function isClass(fn: unknown): fn is new () => View {
   return typeof fn === "function" &&
@@ -90,38 +65,6 @@ function mountPage(
   );
 }
 
-/**
- * The worker that owns a table key, as `/router/{table}/{key}/` answers it.
- *
- * @param app The app.
- * @param tableName Table name.
- * @param key The key as text (encoded as UTF-8 to pick the partition, as the `raw` key codec does).
- * @returns The changelog partition and the owner's URL, or `undefined` when the table is unknown.
- */
-export function keyOwner(
-  app: App,
-  tableName: string,
-  key: string,
-): { table: string; partition: number; url: string | null } | undefined {
-  const table = app.tables.get(tableName) as BrowsableTable | undefined;
-  if (table === undefined) return undefined;
-  const spec = table.changelogSpec();
-  const partition = typeof table.partitionFor === "function"
-    ? table.partitionFor(key)
-    : partitionForKey(encodeKey(table, key), spec.partitions);
-  const assignment = app.assignment();
-  const ours = assignment.length === 0 ||
-    assignment.some((tp) =>
-      tp.topic === spec.name && tp.partition === partition
-    ) ||
-    !assignment.some((tp) => tp.topic === spec.name);
-  return {
-    table: tableName,
-    partition,
-    url: ours ? app.conf.canonicalUrl : null,
-  };
-}
-
 function routes(app: App, web: Hono, sensor: MetricsSensor): void {
   const conf = app.conf;
   web.get(
@@ -143,16 +86,16 @@ function routes(app: App, web: Hono, sensor: MetricsSensor): void {
     );
   }
   if (conf.webRouterEnabled) {
-    web.get("/router", (c) => {
-      const byTopic: Record<string, number[]> = {};
-      for (const tp of app.assignment()) {
-        (byTopic[tp.topic] ??= []).push(tp.partition);
-      }
-      for (const list of Object.values(byTopic)) list.sort((a, b) => a - b);
-      return c.json({ [conf.canonicalUrl]: byTopic });
-    });
-    web.get("/router/:table/:key", (c) => {
-      const owner = keyOwner(app, c.req.param("table"), c.req.param("key"));
+    web.get(
+      "/router",
+      async (c) => c.json(routingTable(await app.routing())),
+    );
+    web.get("/router/:table/:key", async (c) => {
+      const owner = await keyOwner(
+        app,
+        c.req.param("table"),
+        c.req.param("key"),
+      );
       if (owner === undefined) {
         return c.json(
           { error: `Unknown table "${c.req.param("table")}"` },
@@ -208,11 +151,13 @@ function routes(app: App, web: Hono, sensor: MetricsSensor): void {
       items: Object.fromEntries(items.map(([k, v]) => [String(k), v])),
     });
   });
-  web.get("/table/:name/:key", (c) => {
+  web.get("/table/:name/:key", async (c) => {
     if (!conf.webTablesEnabled) return tablesOff(c);
     const t = tableOf(c);
     if (t instanceof Response) return t;
     const text = c.req.param("key");
+    const routed = await routeToOwner(app, t.name, text, c);
+    if (routed !== undefined) return routed;
     for (const key of keyCandidates(text)) {
       try {
         if (t.has?.(key) === true) {

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { Context } from "hono";
 import { App } from "../mod.ts";
 import { ConfigError } from "../src/errors.ts";
-import { createWeb, keyOwner, WebServer } from "../src/web.ts";
+import { createWeb, WebServer } from "../src/web.ts";
+import { keyOwner } from "../src/table_route.ts";
 
 function memApp(id: string, extra: Record<string, unknown> = {}): App {
   return new App(id, { broker: "memory://", store: "memory://", ...extra });
@@ -103,7 +104,7 @@ Deno.test("createWeb() serves /metrics in Prometheus text, /stats as JSON and th
       404,
       "table views are opt-in",
     );
-    const owner = keyOwner(app, "counts", "a");
+    const owner = await keyOwner(app, "counts", "a");
     assert.equal(owner?.url, app.conf.canonicalUrl);
     const routed = await (await web.request("/router/counts/a/")).json();
     assert.equal(routed.partition, owner?.partition);

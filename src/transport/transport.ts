@@ -108,6 +108,22 @@ export interface ConsumerOptions {
   readonly autoOffsetReset?: "earliest" | "latest";
   /** Extra data a group member publishes to the others (e.g. its web URL). */
   readonly memberMetadata?: Readonly<Record<string, string>>;
+  /**
+   * Called on the member that computed a group assignment (Kafka: the
+   * group leader) with every member's metadata and partitions, so the app
+   * can publish who owns what (table routing).
+   */
+  readonly onGroupAssignment?: (members: readonly GroupMember[]) => void;
+}
+
+/** One member of a group assignment, as {@linkcode ConsumerOptions.onGroupAssignment} sees it. */
+export interface GroupMember {
+  /** What the member published in {@linkcode ConsumerOptions.memberMetadata}. */
+  readonly meta: Readonly<Record<string, string>>;
+  /** Partitions it owns. */
+  readonly active: readonly TP[];
+  /** Partitions it follows as standby. */
+  readonly standby: readonly TP[];
 }
 
 /** A group-managed consumer. One per app. */

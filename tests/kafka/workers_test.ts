@@ -10,6 +10,7 @@ import { denoRun, Proc } from "../cli/_helpers.ts";
 import { BROKER, requireBroker, unique } from "./_helpers.ts";
 
 interface State {
+  leader: boolean;
   processed: number;
   assignment: { topic: string; partition: number }[];
   active: number[];
@@ -42,9 +43,15 @@ class Worker {
         "info",
         "-p",
         String(this.port),
+        "-h",
+        "127.0.0.1",
       ),
       { env: { WC_APP_ID: id, WC_BROKER: BROKER } },
     );
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
   }
 
   /** Fetch `/state/` (undefined while the web server is not up). */
@@ -162,6 +169,32 @@ Deno.test("Two worker processes on kafka:// split partitions with their changelo
       "every word counted once, standbys in sync",
     );
     assert.ok(a.last!.processed > 0 && b.last!.processed > 0);
+    assert.equal(
+      [a.last!.leader, b.last!.leader].filter((l) => l).length,
+      1,
+      "exactly one leader",
+    );
+
+    // Table routing: every worker answers for every key, forwarding to the owner.
+    let forwarded = 0;
+    for (const word of Object.keys(expected)) {
+      const owner = await (await fetch(`${b.url}/router/counts/${word}/`))
+        .json() as { url: string };
+      assert.ok(owner.url === a.url || owner.url === b.url, owner.url);
+      const res = await (await fetch(`${a.url}/count/${word}/`)).json() as {
+        count: number;
+        servedBy: string;
+      };
+      assert.equal(res.count, expected[word], word);
+      assert.equal(res.servedBy, owner.url, `served by the owner of ${word}`);
+      if (owner.url === b.url) forwarded++;
+      const viaTable = await (await fetch(`${b.url}/table/counts/${word}/`))
+        .json() as { value: number };
+      assert.equal(viaTable.value, expected[word]);
+    }
+    assert.ok(forwarded > 0, "some keys live on the other worker");
+    const router = await (await fetch(`${a.url}/router/`)).json();
+    assert.deepEqual(Object.keys(router).sort(), [a.url, b.url].sort());
 
     // 3. Agent RPC from a separate, client-only process.
     const client = new Proc(

@@ -58,6 +58,12 @@ export interface AssignorOptions {
   readonly previous?: () => { active: readonly TP[]; standby: readonly TP[] };
   /** Called on the leader with every member's data after each assignment. */
   readonly onMembers?: (members: ReadonlyMap<string, FaustMemberData>) => void;
+  /** Called on the leader with each member's metadata and assignment. */
+  readonly onAssignment?: (
+    members: ReadonlyArray<
+      { meta: Record<string, string>; active: TP[]; standby: TP[] }
+    >,
+  ) => void;
 }
 
 function toMap(tps: readonly TP[]): Record<string, number[]> {
@@ -214,6 +220,14 @@ export function partitionAssigners(
       }));
       const result = assignCopartitioned(input, counts, standbyReplicas);
       options.onMembers?.(data);
+      try {
+        options.onAssignment?.([...data].map(([id, d]) => {
+          const a = result.get(id) ?? { active: [], standby: [] };
+          return { meta: d.meta, active: a.active, standby: a.standby };
+        }));
+      } catch {
+        // Publishing the routing is best effort; the assignment stands.
+      }
       return members.map((m) => {
         const a = result.get(m.memberId) ?? { active: [], standby: [] };
         const seen = new Set<string>();

@@ -175,6 +175,9 @@ export class KafkaConsumer implements Consumer {
         memberMetadata: this.#options.memberMetadata ?? {},
         standbyReplicas: standbyReplicas(this.#options.memberMetadata),
         previous: () => this.#previous,
+        ...(this.#options.onGroupAssignment === undefined
+          ? {}
+          : { onAssignment: this.#options.onGroupAssignment }),
       }),
       sessionTimeout: this.#settings.sessionTimeoutMs,
       rebalanceTimeout: this.#settings.rebalanceTimeoutMs,

@@ -17,6 +17,7 @@ export const app = new App(id, {
   brokerSessionTimeout: 10,
   brokerHeartbeatInterval: 1,
   brokerRebalanceTimeout: 20,
+  webTablesEnabled: true,
 });
 
 const words = app.topic(`${id}-words`, {
@@ -45,8 +46,21 @@ export const double = app.agent(undefined, async function* double(stream) {
   for await (const n of stream) yield n * 2;
 }, { name: "double", valueType: "number" });
 
+app.page(
+  "/count/:word/",
+  app.tableRoute(counts, { matchInfo: "word" }, (c) => {
+    const word = c.req.param("word") ?? "";
+    return c.json({
+      word,
+      count: counts.get(word),
+      servedBy: app.conf.canonicalUrl,
+    });
+  }),
+);
+
 app.page("/state/", (c) =>
   c.json({
+    leader: app.isLeader(),
     processed,
     assignment: app.assignment(),
     active: counts.activePartitions,
