@@ -54,10 +54,14 @@ app.agent(posts, async function shuffleWords(stream) {
 });
 
 app.page("/count/", (c) => c.json(Object.fromEntries(wordCounts.entries())));
-app.page("/count/:word/", (c) => {
-  const word = c.req.param("word") ?? "";
-  return c.json({ [word]: wordCounts.get(word) });
-});
+// On kafka:// with several workers, a word another worker owns is forwarded there.
+app.page(
+  "/count/:word/",
+  app.tableRoute(wordCounts, { matchInfo: "word" }, (c) => {
+    const word = c.req.param("word") ?? "";
+    return c.json({ [word]: wordCounts.get(word) });
+  }),
+);
 
 app.task(async function sender() {
   if (wordCounts.size > 0) return; // Posted on an earlier run: the table kept the counts.
