@@ -66,12 +66,18 @@ export interface ConductorHost {
 
 type AnyTopic = Topic<unknown, unknown>;
 
+interface Blocked {
+  readonly records: TransportRecord[];
+  at: number;
+}
+
 /** Consumes subscribed topics and delivers to streams. */
 export class Conductor implements RebalanceListener {
   readonly #host: ConductorHost;
   readonly #topics = new Map<string, Set<AnyTopic>>();
   readonly #trackers = new Map<string, PartitionTracker>();
-  readonly #blocked = new Map<string, TransportRecord[]>();
+  /** Per partition, records waiting for buffer space (from `at` on). */
+  readonly #blocked = new Map<string, Blocked>();
   #consumer: Consumer | undefined;
   #controller = new AbortController();
   #loop: Promise<void> | undefined;
@@ -190,7 +196,7 @@ export class Conductor implements RebalanceListener {
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
     const blocked = this.#blocked.get(k);
     if (blocked !== undefined) {
-      blocked.push(record);
+      blocked.records.push(record);
       return;
     }
     const topics = this.#topics.get(record.topic);
@@ -199,7 +205,7 @@ export class Conductor implements RebalanceListener {
         for (const q of t.queues) {
           if (q.full) {
             this.#host.monitor.count("topicBufferFull");
-            this.#blocked.set(k, [record]);
+            this.#blocked.set(k, { records: [record], at: 0 });
             this.#consumer?.pause([record]);
             q.onSpace(() => this.#unblock(k, record));
             return;
@@ -253,14 +259,21 @@ export class Conductor implements RebalanceListener {
   }
 
   #unblock(k: string, tp: TP): void {
-    const records = this.#blocked.get(k);
+    const blocked = this.#blocked.get(k);
     this.#blocked.delete(k);
-    if (records === undefined || !this.#trackers.has(k)) return;
-    for (let i = 0; i < records.length; i++) {
-      this.#dispatch(records[i]!);
-      const again = this.#blocked.get(k);
-      if (again !== undefined) {
-        again.push(...records.slice(i + 1));
+    if (blocked === undefined || !this.#trackers.has(k)) return;
+    const { records } = blocked;
+    while (blocked.at < records.length) {
+      this.#dispatch(records[blocked.at++]!);
+      if (this.#blocked.has(k)) {
+        // Full again: that record waits first, then the rest, in order (no
+        // copying: a long backlog costs O(1) per record).
+        blocked.at--;
+        if (blocked.at > 1024 && blocked.at * 2 > records.length) {
+          records.splice(0, blocked.at);
+          blocked.at = 0;
+        }
+        this.#blocked.set(k, blocked);
         return;
       }
     }

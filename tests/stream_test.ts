@@ -161,6 +161,26 @@ Deno.test("A topic whose stream buffer is full pauses delivery without losing re
   assert.ok(app.monitor.get("topicBufferFull") > 0);
 });
 
+Deno.test("A long backlog behind a full stream buffer is delivered in order, once", async () => {
+  const app = memApp("bp-backlog", {
+    topicPartitions: 1,
+    brokerMaxPollRecords: 5000,
+  });
+  const t = app.topic("bl", { valueType: "number", maxsize: 2 });
+  const seen: number[] = [];
+  app.agent(t, async (s) => {
+    for await (const v of s) seen.push(v as number);
+  }, { name: "backlog" });
+  const n = 5000;
+  await app.start();
+  await Promise.all(
+    Array.from({ length: n }, (_, i) => t.send({ value: i, partition: 0 })),
+  );
+  await waitFor(() => seen.length === n, 20000, `${n} records`);
+  await app.stop();
+  assert.deepEqual(seen, Array.from({ length: n }, (_, i) => i));
+});
+
 async function decodeRun(policy: "skip" | "fail" | "dead-letter") {
   const app = memApp(`dec-${policy}`, {
     topicPartitions: 1,
