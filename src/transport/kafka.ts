@@ -17,7 +17,9 @@
  *
  * @module
  */
+import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
 import {
+  connectHint,
   hasKafkaErrorType,
   retryWhileTopicPropagates,
 } from "./kafka/errors.ts";
@@ -108,6 +110,7 @@ export class KafkaTransport implements Transport {
     this.url = url;
     this.#options = options;
     this.#settings = readKafkaSettings(url, options.extra);
+    patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
     const s = this.#settings;
     this.#kafka = new Kafka({
       clientId: options.clientId,
@@ -141,12 +144,14 @@ export class KafkaTransport implements Transport {
     try {
       await this.#admin.connect();
       await this.#producer.connect();
+      // A first request: a listener that wants credentials refuses it here.
+      await this.#admin.listTopics();
     } catch (e) {
       await this.stop();
       throw new FaustError(
         `Cannot connect to Kafka at ${this.#settings.brokers.join(", ")}: ${
           (e as Error).message
-        }`,
+        }${connectHint(e)}`,
         {
           cause: e,
         },

@@ -60,3 +60,41 @@ export async function retryWhileTopicPropagates<T>(
     }
   }
 }
+
+const CERT_CODES = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * What to check when connecting failed, from the error kafkajs threw
+ * (appended to the "Cannot connect" message), or "" when nothing specific.
+ *
+ * @param error What kafkajs threw.
+ * @returns A hint naming the setting to look at.
+ */
+export function connectHint(error: unknown): string {
+  let err: unknown = error;
+  for (
+    let depth = 0;
+    err !== undefined && err !== null && depth < 10;
+    depth++
+  ) {
+    const e = err as { code?: unknown; name?: unknown; type?: unknown };
+    if (typeof e.code === "string" && CERT_CODES.has(e.code)) {
+      return "; the broker's TLS certificate is not trusted: set brokerCredentials.ssl.ca to its CA certificate (PEM)";
+    }
+    if (e.name === "KafkaJSConnectionClosedError") {
+      return "; the broker closed the connection: does this listener need brokerCredentials (sasl or ssl)?";
+    }
+    if (e.name === "KafkaJSSASLAuthenticationError") {
+      return "; check brokerCredentials.sasl (mechanism, username, password)";
+    }
+    err = (err as { cause?: unknown }).cause;
+  }
+  return "";
+}
