@@ -78,6 +78,8 @@ export class Conductor implements RebalanceListener {
   readonly #trackers = new Map<string, PartitionTracker>();
   /** Per partition, records waiting for buffer space (from `at` on). */
   readonly #blocked = new Map<string, Blocked>();
+  /** Partitions this conductor paused because a stream buffer was full. */
+  readonly #paused = new Set<string>();
   #consumer: Consumer | undefined;
   #controller = new AbortController();
   #loop: Promise<void> | undefined;
@@ -167,6 +169,7 @@ export class Conductor implements RebalanceListener {
     this.#consumer = undefined;
     this.#trackers.clear();
     this.#blocked.clear();
+    this.#paused.clear();
   }
 
   async #run(): Promise<void> {
@@ -206,7 +209,11 @@ export class Conductor implements RebalanceListener {
           if (q.full) {
             this.#host.monitor.count("topicBufferFull");
             this.#blocked.set(k, { records: [record], at: 0 });
-            this.#consumer?.pause([record]);
+            // Still paused when a backlog blocks again: pause once per stall.
+            if (!this.#paused.has(k)) {
+              this.#paused.add(k);
+              this.#consumer?.pause([record]);
+            }
             q.onSpace(() => this.#unblock(k, record));
             return;
           }
@@ -277,6 +284,7 @@ export class Conductor implements RebalanceListener {
         return;
       }
     }
+    this.#paused.delete(k);
     this.#consumer?.resume([tp]);
   }
 
@@ -421,6 +429,10 @@ export class Conductor implements RebalanceListener {
     } finally {
       this.#dropped = new Map();
     }
+    // Pauses outlive assignments in the consumer: lift ours, or a partition
+    // that comes back would stay paused.
+    const paused = revoked.filter((tp) => this.#paused.delete(tpKey(tp)));
+    if (paused.length > 0) this.#consumer?.resume(paused);
     for (const tp of revoked) {
       this.#trackers.delete(tpKey(tp));
       this.#blocked.delete(tpKey(tp));

@@ -173,3 +173,51 @@ Deno.test("KafkaTransport watermarks follow appends", async () => {
     await t.stop();
   }
 });
+
+Deno.test("KafkaTransport.send() keeps concurrent calls in call order (one request in flight)", async () => {
+  const t = await startTransport();
+  const name = unique("order");
+  try {
+    await t.createTopic({ name, partitions: 2 });
+    const calls = 20;
+    const per = 200;
+    const metas = await Promise.all(
+      Array.from({ length: calls }, (_, c) =>
+        t.send(
+          Array.from({ length: per }, (_, i) => ({
+            topic: name,
+            partition: i % 2,
+            key: null,
+            value: bytes(`${c}:${i}`),
+          })),
+        )),
+    );
+    // Offsets grow with the call order, and reading back gives call order.
+    for (let p = 0; p < 2; p++) {
+      const offsets = metas.flatMap((m) =>
+        m.filter((x) => x.partition === p).map((x) => x.offset)
+      );
+      assert.deepEqual(
+        offsets,
+        Array.from({ length: offsets.length }, (_, i) => i),
+      );
+      const read: string[] = [];
+      for (let i = 0; i < 50 && read.length < calls * per / 2; i++) {
+        const recs = await t.read(
+          { topic: name, partition: p },
+          read.length,
+          1000,
+        );
+        read.push(...recs.map((r) => text(r.value)!));
+      }
+      const expected: string[] = [];
+      for (let c = 0; c < calls; c++) {
+        for (let i = p; i < per; i += 2) expected.push(`${c}:${i}`);
+      }
+      assert.deepEqual(read, expected);
+    }
+  } finally {
+    await t.deleteTopic(name);
+    await t.stop();
+  }
+});

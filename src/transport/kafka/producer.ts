@@ -79,13 +79,34 @@ export async function sendRecords(
 
 interface Pending {
   readonly records: readonly ProduceRecord[];
+  readonly bytes: number;
   readonly resolve: (m: RecordMetadata[]) => void;
   readonly reject: (e: unknown) => void;
 }
 
+/** Records per produce request at most (a single call may exceed it). */
+const MAX_RECORDS = 10_000;
+/** Payload bytes per produce request at most (the broker's default limit is 1 MB per batch). */
+const MAX_BYTES = 512 * 1024;
+
+function payloadBytes(records: readonly ProduceRecord[]): number {
+  let n = 0;
+  for (const r of records) {
+    n += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0) + 16;
+  }
+  return n;
+}
+
 /**
- * Merges `send()` calls made within `lingerMs` into one `sendBatch`
- * (Kafka's `linger.ms`; kafkajs itself sends every call at once).
+ * The transport's one producer pipe: `send()` calls are appended in call
+ * order, with one produce request in flight at a time (records queued
+ * meanwhile leave together in the next request, up to {@linkcode MAX_RECORDS}
+ * records / {@linkcode MAX_BYTES} bytes). kafkajs lets concurrent `sendBatch`
+ * calls overtake each other (measured: 20 concurrent calls, call 19 stored
+ * before call 18), which would reorder a table's changelog against its
+ * writes; one request at a time keeps the log in call order, and batching
+ * keeps the throughput. `lingerMs` (Kafka's `linger.ms`) also holds the
+ * first record of an idle pipe that long for others to join it.
  */
 export class LingeringSender {
   #send: (records: readonly ProduceRecord[]) => Promise<RecordMetadata[]>;
@@ -93,6 +114,7 @@ export class LingeringSender {
   #pending: Pending[] = [];
   #count = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #inflight: Promise<void> | undefined;
 
   /**
    * @param send The function that sends one merged batch.
@@ -108,24 +130,54 @@ export class LingeringSender {
 
   /** Queue records; resolves when their batch is acknowledged. */
   send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    if (this.#lingerMs <= 0) return this.#send(records);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ records, resolve, reject });
+      this.#pending.push({
+        records,
+        bytes: payloadBytes(records),
+        resolve,
+        reject,
+      });
       this.#count += records.length;
-      if (this.#count >= 10_000) this.flush();
-      else this.#timer ??= setTimeout(() => this.flush(), this.#lingerMs);
+      if (this.#inflight !== undefined) return; // leaves when it completes
+      if (this.#lingerMs <= 0 || this.#count >= MAX_RECORDS) this.#next();
+      else this.#timer ??= setTimeout(() => this.#next(), this.#lingerMs);
     });
   }
 
-  /** Send what is queued now. */
+  /** Send what is queued now (the rest of the pipe follows in order). */
   flush(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#inflight === undefined) this.#next();
+  }
+
+  /** Send everything queued and wait until every request completed. */
+  async drain(): Promise<void> {
+    this.flush();
+    while (this.#inflight !== undefined) await this.#inflight;
+  }
+
+  #next(): void {
+    clearTimeout(this.#timer);
     this.#timer = undefined;
-    const batch = this.#pending;
-    this.#pending = [];
-    this.#count = 0;
-    if (batch.length === 0) return;
-    this.#send(batch.flatMap((p) => p.records)).then((meta) => {
+    if (this.#pending.length === 0) return;
+    let n = 0;
+    let records = 0;
+    let bytes = 0;
+    while (n < this.#pending.length) {
+      const p = this.#pending[n]!;
+      if (
+        n > 0 && (records + p.records.length > MAX_RECORDS ||
+          bytes + p.bytes > MAX_BYTES)
+      ) break;
+      records += p.records.length;
+      bytes += p.bytes;
+      n++;
+    }
+    const batch = this.#pending.splice(0, n);
+    this.#count -= records;
+    const all = batch.length === 1
+      ? batch[0]!.records
+      : batch.flatMap((p) => p.records);
+    this.#inflight = this.#send(all).then((meta) => {
       let at = 0;
       for (const p of batch) {
         p.resolve(meta.slice(at, at + p.records.length));
@@ -133,6 +185,9 @@ export class LingeringSender {
       }
     }, (e) => {
       for (const p of batch) p.reject(e);
+    }).finally(() => {
+      this.#inflight = undefined;
+      if (this.#pending.length > 0) this.#next();
     });
   }
 }
