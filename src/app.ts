@@ -681,6 +681,12 @@ export class App implements AppHost {
         assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
         ...this.#exactlyOnce(),
         groupAssigned: (members) => this.#publishRouting(members),
+        // Agents that send without awaiting: at most this many records wait
+        // for the broker before delivery pauses (until half have been acked).
+        producerEbb: () =>
+          this.#producer?.ebb(
+            Math.max(1000, 4 * this.#conf.streamBufferMaxsize),
+          ),
         memberMetadata: () => ({
           web: this.#conf.canonicalUrl,
           tableStandbyReplicas: String(this.#conf.tableStandbyReplicas),

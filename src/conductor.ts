@@ -52,6 +52,11 @@ export interface ConductorHost {
   assignmentOnlyTopics(): readonly string[];
   /** What this member publishes to the group (its web URL, standby count). */
   memberMetadata(): Readonly<Record<string, string>>;
+  /**
+   * `undefined`, or a promise to wait on before delivering more events:
+   * too many sends are still waiting for the broker.
+   */
+  producerEbb?(): Promise<void> | undefined;
   /** This member computed the group's assignment (publish it for routing). */
   groupAssigned?(members: readonly GroupMember[]): void;
   /**
@@ -189,6 +194,11 @@ export class Conductor implements RebalanceListener {
         continue;
       }
       while (this.#barrier !== undefined) await this.#barrier;
+      const ebb = this.#host.producerEbb?.();
+      if (ebb !== undefined) {
+        this.#host.monitor.count("producerBufferFull");
+        await ebb;
+      }
       for (const r of records) this.#dispatch(r);
     }
   }
