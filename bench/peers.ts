@@ -1,0 +1,16 @@
+/**
+ * Side-by-side benchmark on kafka://: ours, bare kafkajs, faust-streaming
+ * and Kafka Streams on one broker, same data, one table of medians.
+ * See bench/peers/harness.ts for the flags; not a test.
+ *
+ *   deno run -A bench/peers.ts [--events 200000] [--runs 3]
+ *     [--systems ours,raw,faust,kstreams] [--workloads forward,count,recover]
+ *     [--port 39092] [--out results.md]
+ *
+ * @module
+ */
+import { parseHarnessArgs, runHarness } from "./peers/harness.ts";
+
+if (import.meta.main) {
+  Deno.exitCode = await runHarness(parseHarnessArgs(Deno.args));
+}

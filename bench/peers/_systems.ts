@@ -1,0 +1,166 @@
+/**
+ * The systems the harness runs: how to prepare each one (setup/build) and
+ * the command that starts its worker process (which must BE the worker, so
+ * /proc/<pid> measures it).
+ *
+ * @module
+ */
+
+/** A system under benchmark. */
+export interface System {
+  /** Short name (`ours`, `raw`, `faust`, `kstreams`). */
+  readonly name: string;
+  /** What it is, for the report. */
+  readonly label: string;
+  /**
+   * Prepare it (install, build). Resolves with extra environment for runs.
+   * @throws {Error} Naming the log file on failure.
+   */
+  prepare(logDir: string): Promise<Record<string, string>>;
+  /** Executable and arguments before the protocol arguments. */
+  command(): { cmd: string; args: string[] };
+}
+
+const PEERS = new URL(".", import.meta.url).pathname;
+
+/** Every known system, in report order. */
+export const ALL_SYSTEMS = ["ours", "raw", "faust", "kstreams"] as const;
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Run `bash script` with stdout captured and stderr to `logPath`; return the
+ * last stdout line.
+ */
+async function runScript(
+  script: string,
+  logPath: string,
+  timeoutMs: number,
+): Promise<string> {
+  if (!await exists(script)) {
+    throw new Error(`${script} is missing (log ${logPath})`);
+  }
+  const log = await Deno.open(logPath, {
+    create: true,
+    write: true,
+    truncate: true,
+  });
+  const child = new Deno.Command("bash", {
+    args: [script],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone
+    }
+  }, timeoutMs);
+  const errCopy = (async () => {
+    for await (const chunk of child.stderr) await log.write(chunk);
+  })();
+  let out = "";
+  const dec = new TextDecoder();
+  for await (const chunk of child.stdout) {
+    out += dec.decode(chunk, { stream: true });
+    await log.write(chunk);
+  }
+  await errCopy;
+  const status = await child.status;
+  clearTimeout(timer);
+  log.close();
+  if (!status.success) {
+    throw new Error(
+      `${script} failed (exit ${status.code}${
+        status.signal ? `, ${status.signal}` : ""
+      }); see ${logPath}`,
+    );
+  }
+  const last = out.trim().split("\n").at(-1)?.trim() ?? "";
+  if (last === "") {
+    throw new Error(`${script} printed nothing on stdout; see ${logPath}`);
+  }
+  return last;
+}
+
+function deno(
+  script: string,
+  flags: string[] = [],
+): { cmd: string; args: string[] } {
+  return {
+    cmd: Deno.execPath(),
+    args: ["run", "-A", "--quiet", ...flags, `${PEERS}${script}`],
+  };
+}
+
+/**
+ * The system called `name`.
+ *
+ * @param name One of {@linkcode ALL_SYSTEMS}.
+ * @param extraDenoFlags Flags for `deno run` of ours (e.g. `--cpu-prof`).
+ * @returns The system.
+ */
+export function system(name: string, extraDenoFlags: string[] = []): System {
+  switch (name) {
+    case "ours":
+      return {
+        name,
+        label: "Faust for Deno (App, agent, lmdb:// table)",
+        prepare: () => Promise.resolve({}),
+        command: () => deno("ours.ts", extraDenoFlags),
+      };
+    case "raw":
+      return {
+        name,
+        label: "bare kafkajs eachBatch (count: Map, no changelog)",
+        prepare: () => Promise.resolve({}),
+        command: () => deno("raw.ts"),
+      };
+    case "faust": {
+      const dir = `${PEERS}faust/`;
+      return {
+        name,
+        label: "faust-streaming (Python)",
+        prepare: async (logDir) => {
+          // The last stdout line is the venv's python; run.sh finds it itself.
+          await runScript(
+            `${dir}setup.sh`,
+            `${logDir}/faust-setup.log`,
+            30 * 60_000,
+          );
+          return {};
+        },
+        command: () => ({ cmd: "bash", args: [`${dir}run.sh`] }),
+      };
+    }
+    case "kstreams": {
+      const dir = `${PEERS}kstreams/`;
+      return {
+        name,
+        label: "Kafka Streams (Java)",
+        prepare: async (logDir) => {
+          await runScript(
+            `${dir}build.sh`,
+            `${logDir}/kstreams-build.log`,
+            30 * 60_000,
+          );
+          return {};
+        },
+        command: () => ({ cmd: "bash", args: [`${dir}run.sh`] }),
+      };
+    }
+    default:
+      throw new Error(
+        `unknown system ${name}: expected one of ${ALL_SYSTEMS.join(", ")}`,
+      );
+  }
+}
