@@ -349,7 +349,19 @@ async function main(): Promise<number> {
   return 0;
 }
 
+const USAGE =
+  "deno task bench:local [--events N] [--runs R] [--warmup W] [--timeout S] [--out FILE]";
+
 if (import.meta.main) {
   if (flag("role") === "limit") await limitRole();
-  else Deno.exitCode = await main();
+  else if (Deno.args.includes("--help")) console.log(USAGE);
+  else {
+    const known = ["--events", "--runs", "--warmup", "--timeout", "--out"];
+    const bad = Deno.args.filter((a, i) => i % 2 === 0 && !known.includes(a));
+    if (bad.length > 0) {
+      console.error(`unknown argument "${bad[0]}"; usage: ${USAGE}`);
+      Deno.exit(2);
+    }
+    Deno.exitCode = await main();
+  }
 }

@@ -9,8 +9,19 @@
  *
  * @module
  */
-import { parseHarnessArgs, runHarness } from "./peers/harness.ts";
+import { parseHarnessArgs, runHarness, USAGE } from "./peers/harness.ts";
 
 if (import.meta.main) {
-  Deno.exitCode = await runHarness(parseHarnessArgs(Deno.args));
+  if (Deno.args.includes("--help") || Deno.args.includes("-h")) {
+    console.log(`deno task bench:peers ${USAGE}`);
+  } else {
+    let opts;
+    try {
+      opts = parseHarnessArgs(Deno.args);
+    } catch (e) {
+      console.error((e as Error).message);
+      Deno.exit(2);
+    }
+    Deno.exitCode = await runHarness(opts);
+  }
 }

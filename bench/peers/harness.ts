@@ -49,6 +49,11 @@ export interface HarnessOptions {
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
+/** Command-line synopsis. */
+export const USAGE = "[--events N] [--runs R] " +
+  "[--systems ours,raw,faust,kstreams] [--workloads forward,count,recover] " +
+  '[--port 39092] [--warmup W] [--timeout S] [--out FILE] [--ours-deno-flags "..."]';
+
 /**
  * Parse the harness command line.
  *
@@ -57,6 +62,27 @@ const ROOT = new URL("../../", import.meta.url).pathname;
  * @throws {Error} Naming an invalid flag value.
  */
 export function parseHarnessArgs(args: readonly string[]): HarnessOptions {
+  const known = [
+    "events",
+    "warmup",
+    "runs",
+    "systems",
+    "workloads",
+    "port",
+    "timeout",
+    "out",
+    "ours-deno-flags",
+  ];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : undefined;
+    if (name === undefined || !known.includes(name)) {
+      throw new Error(
+        `unknown argument "${a}"; usage: deno task bench:peers ${USAGE}`,
+      );
+    }
+    if (!a.includes("=")) i++; // its value
+  }
   const get = (name: string): string | undefined => {
     const eq = args.find((a) => a.startsWith(`--${name}=`));
     if (eq !== undefined) return eq.slice(name.length + 3);
