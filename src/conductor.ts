@@ -90,7 +90,9 @@ export class Conductor implements RebalanceListener {
   #loop: Promise<void> | undefined;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
   #acksSinceCommit = 0;
+  #commitDue = false;
   #committing: Promise<void> | undefined;
+  #commitChain: Promise<void> = Promise.resolve();
   #resubscribe: Promise<void> | undefined;
   #barrier: Promise<void> | undefined;
   /** Events of partitions being revoked that were dropped unprocessed. */
@@ -303,8 +305,14 @@ export class Conductor implements RebalanceListener {
     if (tracker === undefined) return;
     tracker.acked(offset);
     this.#host.monitor.eventDone();
-    if (++this.#acksSinceCommit >= this.#host.conf.brokerCommitEvery) {
-      void this.commit();
+    if (
+      ++this.#acksSinceCommit >= this.#host.conf.brokerCommitEvery &&
+      !this.#commitDue
+    ) {
+      // One commit per threshold: acks that arrive while it waits (for the
+      // producer to flush) must not each queue another commit.
+      this.#commitDue = true;
+      void this.commit().finally(() => this.#commitDue = false);
     }
   }
 
@@ -344,7 +352,14 @@ export class Conductor implements RebalanceListener {
 
   /** Commit, for every partition, up to its lowest unacked offset. */
   async commit(only?: readonly TP[]): Promise<void> {
-    while (this.#committing !== undefined) await this.#committing;
+    // Strictly one at a time: two commits computing the same offsets while
+    // the producer flushes would both send them.
+    const run = this.#commitChain.then(() => this.#commitNow(only));
+    this.#commitChain = run.catch(() => {});
+    await run;
+  }
+
+  async #commitNow(only?: readonly TP[]): Promise<void> {
     const consumer = this.#consumer;
     if (consumer === undefined) return;
     if (this.#host.commitTransaction !== undefined) {

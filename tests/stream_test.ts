@@ -409,3 +409,46 @@ Deno.test("App.start() and App.stop() leave nothing behind (sanitizers) and can 
     "committed events are not reprocessed after a graceful stop",
   );
 });
+
+Deno.test("brokerCommitEvery commits once per threshold, not once per ack that arrives while a commit waits", async () => {
+  const datadir = await Deno.makeTempDir();
+  const app = memApp("commit-every", {
+    topicPartitions: 1,
+    brokerCommitEvery: 100,
+    brokerCommitInterval: 3600,
+    store: "lmdb://",
+    datadir,
+  });
+  const src = app.topic("ce-in", { valueType: "number" });
+  // Each commit waits for the table's LMDB write: acks keep arriving meanwhile.
+  const counts = app.table("ce-counts", {
+    keyType: "string",
+    valueType: "number",
+    default: () => 0,
+  });
+  let seen = 0;
+  app.agent(src, async (s) => {
+    for await (const v of s) {
+      const k = String((v as number) % 50);
+      counts.set(k, counts.get(k) + 1);
+      seen++;
+    }
+  }, { name: "fwd" });
+  await app.start();
+  try {
+    const n = 3000;
+    await Promise.all(
+      Array.from({ length: n }, (_, i) => src.send({ value: i, partition: 0 })),
+    );
+    await waitFor(() => seen === n, 20000, `${n} events`);
+    await app.stop();
+    const commits = app.monitor.get("commits");
+    assert.ok(
+      commits >= 1 && commits <= n / 100 + 5,
+      `${commits} commits for ${n} acks with brokerCommitEvery 100`,
+    );
+  } finally {
+    await app.stop();
+    await Deno.remove(datadir, { recursive: true });
+  }
+});
