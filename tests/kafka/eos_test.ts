@@ -96,6 +96,13 @@ Deno.test("exactly_once: after kill -9 and restarts, table and committed output 
   for (const w of input) expected[w] = (expected[w] ?? 0) + 1;
   let worker: Proc | undefined;
   try {
+    // Created up front: the test reads the output topic before the worker
+    // has declared it (a metadata request could auto-create it otherwise).
+    const admin = await startTransport();
+    for (const name of [`${id}-words`, `${id}-out`]) {
+      await admin.createTopic({ name, partitions: 2 });
+    }
+    await admin.stop();
     await sender.startClient();
     for (const w of input) await words.send({ key: w, value: w });
     // Kill the worker three times while it is working, at growing progress.
