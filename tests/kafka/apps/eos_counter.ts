@@ -43,7 +43,8 @@ const counts = app.table("counts", {
 app.agent(words, async (stream) => {
   for await (const [key, w] of stream.items()) {
     counts.set(w, counts.get(w) + 1);
-    await out.send({ key, value: w });
+    // Not awaited: the commit must wait for these sends itself.
+    out.send({ key, value: w }).catch((e) => console.error(`send: ${e}`));
     await new Promise((r) => setTimeout(r, 1));
   }
 }, { name: "count" });
