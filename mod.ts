@@ -113,6 +113,7 @@ export type {
 export type { GroupRouting, MemberRoute } from "./src/routing.ts";
 export type { TableRouteOptions } from "./src/table_route.ts";
 export type { AppHost } from "./src/host.ts";
+export type { InFlight } from "./src/inflight.ts";
 export type { AgentHost } from "./src/agent_host.ts";
 export { type Job, type TimerOptions } from "./src/timer.ts";
 export { VERSION } from "./src/version.ts";

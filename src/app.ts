@@ -22,6 +22,7 @@ import type { Event } from "./event.ts";
 import type { AppHost } from "./host.ts";
 import type { Infer, TypeSpec } from "./models.ts";
 import { Monitor, type Sensor } from "./monitor.ts";
+import { InFlight } from "./inflight.ts";
 import { Producer } from "./producer.ts";
 import { Replies } from "./replies.ts";
 import {
@@ -190,6 +191,8 @@ export class App implements AppHost {
   readonly log: Logger;
   /** Counters and positions. */
   readonly monitor: Monitor = new Monitor();
+  /** @internal Topic sends in progress (from the call until acknowledged or failed). */
+  readonly sends: InFlight = new InFlight();
   /** Agents by name. */
   readonly agents: Map<string, Agent<unknown, unknown, unknown>> = new Map();
   /** Topic descriptions by name. */
@@ -684,9 +687,7 @@ export class App implements AppHost {
         // Agents that send without awaiting: at most this many records wait
         // for the broker before delivery pauses (until half have been acked).
         producerEbb: () =>
-          this.#producer?.ebb(
-            Math.max(1000, 4 * this.#conf.streamBufferMaxsize),
-          ),
+          this.sends.ebb(Math.max(1000, 4 * this.#conf.streamBufferMaxsize)),
         memberMetadata: () => ({
           web: this.#conf.canonicalUrl,
           tableStandbyReplicas: String(this.#conf.tableStandbyReplicas),

@@ -196,11 +196,6 @@ export class Conductor implements RebalanceListener {
         continue;
       }
       while (this.#barrier !== undefined) await this.#barrier;
-      const ebb = this.#host.producerEbb?.();
-      if (ebb !== undefined) {
-        this.#host.monitor.count("producerBufferFull");
-        await ebb;
-      }
       for (const r of records) this.#dispatch(r);
     }
   }
@@ -214,18 +209,20 @@ export class Conductor implements RebalanceListener {
       blocked.records.push(record);
       return;
     }
+    // Too many sends wait for the broker (agents that do not await them):
+    // hold this partition until the producer ebbs.
+    const ebb = this.#host.producerEbb?.();
+    if (ebb !== undefined) {
+      this.#block(k, record, "producerBufferFull");
+      void ebb.then(() => this.#unblock(k, record));
+      return;
+    }
     const topics = this.#topics.get(record.topic);
     if (topics !== undefined) {
       for (const t of topics) {
         for (const q of t.queues) {
           if (q.full) {
-            this.#host.monitor.count("topicBufferFull");
-            this.#blocked.set(k, { records: [record], at: 0 });
-            // Still paused when a backlog blocks again: pause once per stall.
-            if (!this.#paused.has(k)) {
-              this.#paused.add(k);
-              this.#consumer?.pause([record]);
-            }
+            this.#block(k, record, "topicBufferFull");
             q.onSpace(() => this.#unblock(k, record));
             return;
           }
@@ -274,6 +271,16 @@ export class Conductor implements RebalanceListener {
             }),
           ),
       );
+    }
+  }
+
+  /** Hold `record` (and what follows it) and pause its partition, once per stall. */
+  #block(k: string, record: TransportRecord, counter: string): void {
+    this.#blocked.set(k, { records: [record], at: 0 });
+    if (!this.#paused.has(k)) {
+      this.#paused.add(k);
+      this.#host.monitor.count(counter);
+      this.#consumer?.pause([record]);
     }
   }
 

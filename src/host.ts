@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { InFlight } from "./inflight.ts";
 import type { Logger } from "@logtape/logtape";
 import type { Settings } from "./settings.ts";
 import type { RecordMetadata, TopicSpec } from "./transport/transport.ts";
@@ -22,6 +23,8 @@ export interface AppHost extends AgentHost {
   readonly monitor: Monitor;
   /** Append an encoded record (batched by the producer). */
   produce(record: ProduceRecord): Promise<RecordMetadata>;
+  /** Topic sends in progress (from the call until acknowledged or failed). */
+  readonly sends: InFlight;
   /** Partition count of a topic, creating it when the app declares it. */
   partitionsOf(topic: string): Promise<number>;
   /** Declare a topic with the broker now if the app is running (else at start). */

@@ -45,10 +45,6 @@ export class Producer {
   readonly #inflight = new Set<Promise<void>>();
   #closed = false;
   #router: SendRouter | undefined;
-  /** Records sent and not yet acknowledged or failed. */
-  #outstanding = 0;
-  #ebbLimit = Infinity;
-  #ebbWaiters: Array<() => void> = [];
 
   /** Create a producer over `transport`. */
   constructor(transport: Transport, lingerSeconds: number, monitor: Monitor) {
@@ -62,35 +58,6 @@ export class Producer {
     this.#router = router;
   }
 
-  /** Records sent and not yet acknowledged (or failed). */
-  get outstanding(): number {
-    return this.#outstanding;
-  }
-
-  /**
-   * `undefined` while fewer than `limit` records wait for the broker, else
-   * a promise that resolves once they are down to half of it. The consumer
-   * waits on it before delivering more events, so agents that send without
-   * awaiting cannot pile up unbounded sends.
-   *
-   * @param limit Records waiting for the broker that stop delivery.
-   */
-  ebb(limit: number): Promise<void> | undefined {
-    if (this.#outstanding < limit) return undefined;
-    this.#ebbLimit = Math.min(this.#ebbLimit, limit);
-    return new Promise((resolve) => this.#ebbWaiters.push(resolve));
-  }
-
-  #settled(n: number): void {
-    this.#outstanding -= n;
-    if (
-      this.#ebbWaiters.length > 0 && this.#outstanding <= this.#ebbLimit / 2
-    ) {
-      this.#ebbLimit = Infinity;
-      for (const w of this.#ebbWaiters.splice(0)) w();
-    }
-  }
-
   /** Queue a record; resolves once the broker acknowledged it. */
   send(record: ProduceRecord): Promise<RecordMetadata> {
     if (this.#closed) {
@@ -100,7 +67,6 @@ export class Producer {
         ),
       );
     }
-    this.#outstanding++;
     return new Promise((resolve, reject) => {
       this.#pending.push({
         record,
@@ -146,10 +112,7 @@ export class Producer {
         this.#monitor.count("sendErrors", batch.length);
         for (const b of batch) b.reject(error);
       },
-    ).finally(() => {
-      this.#inflight.delete(p);
-      this.#settled(batch.length);
-    });
+    ).finally(() => this.#inflight.delete(p));
     this.#inflight.add(p);
   }
 

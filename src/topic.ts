@@ -148,6 +148,21 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     value: Uint8Array | null,
     message: Omit<SendMessage<K, V>, "value" | "key">,
   ): Promise<RecordMetadata> {
+    // Counted from the call: the consumer holds delivery while too many
+    // sends are in progress, even before they reach the producer.
+    this.host.sends.begin();
+    try {
+      return await this.#produce(key, value, message);
+    } finally {
+      this.host.sends.end();
+    }
+  }
+
+  async #produce(
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    message: Omit<SendMessage<K, V>, "value" | "key">,
+  ): Promise<RecordMetadata> {
     let partition = message.partition;
     if (partition === undefined) {
       const n = await this.host.partitionsOf(this.name);
