@@ -91,7 +91,6 @@ export class Conductor implements RebalanceListener {
   #commitTimer: ReturnType<typeof setInterval> | undefined;
   #acksSinceCommit = 0;
   #commitDue = false;
-  #committing: Promise<void> | undefined;
   #commitChain: Promise<void> = Promise.resolve();
   #resubscribe: Promise<void> | undefined;
   #barrier: Promise<void> | undefined;
@@ -390,7 +389,7 @@ export class Conductor implements RebalanceListener {
       return;
     }
     const t0 = performance.now();
-    this.#committing = consumer.commit(offsets).then(() => {
+    await consumer.commit(offsets).then(() => {
       this.#committed(offsets, trackers, t0);
     }, (error) => {
       this.#host.monitor.count("commitErrors");
@@ -398,8 +397,7 @@ export class Conductor implements RebalanceListener {
         "Commit failed (will retry at the next interval): {error}",
         { error },
       );
-    }).finally(() => this.#committing = undefined);
-    await this.#committing;
+    });
   }
 
   /**
@@ -411,7 +409,7 @@ export class Conductor implements RebalanceListener {
   async #commitExactlyOnce(): Promise<void> {
     let open!: () => void;
     this.#barrier = new Promise((resolve) => open = resolve);
-    this.#committing = (async () => {
+    await (async () => {
       // Events still queued have produced nothing: set them aside (they go
       // back in front after the commit) and wait only for those in hand.
       const { taken, offsets: queued } = this.#takeQueued(() => true);
@@ -442,8 +440,7 @@ export class Conductor implements RebalanceListener {
         this.#barrier = undefined;
         open();
       }
-    })().finally(() => this.#committing = undefined);
-    await this.#committing;
+    })();
   }
 
   /**
