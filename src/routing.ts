@@ -10,7 +10,7 @@
  * @module
  */
 import type { GroupMember } from "./transport/transport.ts";
-import type { TP } from "./types.ts";
+import { partitionsByTopic, partitionsFromTopics, type TP } from "./types.ts";
 
 /** One worker's share of the group. */
 export interface MemberRoute {
@@ -45,25 +45,6 @@ export function leaderTopic(appId: string): string {
   return `${appId}-__assignor-__leader`;
 }
 
-function toMap(tps: readonly TP[]): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const tp of tps) (out[tp.topic] ??= []).push(tp.partition);
-  for (const list of Object.values(out)) list.sort((a, b) => a - b);
-  return out;
-}
-
-function fromMap(value: unknown): TP[] {
-  const out: TP[] = [];
-  if (typeof value !== "object" || value === null) return out;
-  for (const [topic, ps] of Object.entries(value)) {
-    if (!Array.isArray(ps)) continue;
-    for (const p of ps) {
-      if (Number.isInteger(p) && p >= 0) out.push({ topic, partition: p });
-    }
-  }
-  return out;
-}
-
 /**
  * Encode a group assignment for the leader topic.
  *
@@ -79,8 +60,8 @@ export function encodeRouting(
     at,
     members: members.map((m) => ({
       url: m.meta.web ?? "",
-      active: toMap(m.active),
-      standby: toMap(m.standby),
+      active: partitionsByTopic(m.active),
+      standby: partitionsByTopic(m.standby),
     })),
   }));
 }
@@ -106,8 +87,8 @@ export function decodeRouting(
       at: typeof raw.at === "number" ? raw.at : 0,
       members: raw.members.map((m: Record<string, unknown>) => ({
         url: typeof m.url === "string" ? m.url : "",
-        active: fromMap(m.active),
-        standby: fromMap(m.standby),
+        active: partitionsFromTopics(m.active),
+        standby: partitionsFromTopics(m.standby),
       })),
     };
   } catch {
@@ -141,6 +122,6 @@ export function routingTable(
   routing: GroupRouting,
 ): Record<string, Record<string, number[]>> {
   const out: Record<string, Record<string, number[]>> = {};
-  for (const m of routing.members) out[m.url] = toMap(m.active);
+  for (const m of routing.members) out[m.url] = partitionsByTopic(m.active);
   return out;
 }

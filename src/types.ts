@@ -55,3 +55,38 @@ export function headerText(
   const v = headers[name];
   return v === undefined ? undefined : decoder.decode(v);
 }
+
+/**
+ * Partitions grouped by topic, each list sorted: `{ topic: [0, 2] }` (the
+ * JSON form of an assignment).
+ *
+ * @param tps Topic-partitions.
+ * @returns Topic -> sorted partition numbers.
+ */
+export function partitionsByTopic(
+  tps: readonly TP[],
+): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const tp of tps) (out[tp.topic] ??= []).push(tp.partition);
+  for (const list of Object.values(out)) list.sort((a, b) => a - b);
+  return out;
+}
+
+/**
+ * Read {@linkcode partitionsByTopic}'s form back, skipping anything that is
+ * not a non-negative integer partition (the data comes from other processes).
+ *
+ * @param value Parsed JSON.
+ * @returns Topic-partitions.
+ */
+export function partitionsFromTopics(value: unknown): TP[] {
+  const out: TP[] = [];
+  if (typeof value !== "object" || value === null) return out;
+  for (const [topic, ps] of Object.entries(value)) {
+    if (!Array.isArray(ps)) continue;
+    for (const p of ps) {
+      if (Number.isInteger(p) && p >= 0) out.push({ topic, partition: p });
+    }
+  }
+  return out;
+}

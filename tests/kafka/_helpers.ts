@@ -140,3 +140,18 @@ export function sortTps(tps: readonly TP[]): TP[] {
     a.topic.localeCompare(b.topic) || a.partition - b.partition
   );
 }
+
+/** A TCP port free on 127.0.0.1 right now (for a worker's web server). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** How often each word occurs. */
+export function tally(words: readonly string[]): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const w of words) m[w] = (m[w] ?? 0) + 1;
+  return m;
+}

@@ -8,18 +8,13 @@ import { App } from "../../mod.ts";
 import { denoRun, Proc } from "../cli/_helpers.ts";
 import {
   BROKER,
+  freePort,
   requireBroker,
   startTransport,
+  tally,
   text,
   unique,
 } from "./_helpers.ts";
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
 
 function startWorker(
   id: string,
@@ -87,12 +82,6 @@ interface KillResult {
   output: Record<string, number>;
   outputLength: number;
   counts: Record<string, number>;
-}
-
-function tally(words: readonly string[]): Record<string, number> {
-  const m: Record<string, number> = {};
-  for (const w of words) m[w] = (m[w] ?? 0) + 1;
-  return m;
 }
 
 function atLeast(

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import { denoRun, Proc } from "../cli/_helpers.ts";
-import { BROKER, requireBroker, unique } from "./_helpers.ts";
+import { BROKER, freePort, requireBroker, tally, unique } from "./_helpers.ts";
 
 interface State {
   leader: boolean;
@@ -16,13 +16,6 @@ interface State {
   active: number[];
   standby: number[];
   counts: Record<string, number>;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 class Worker {
@@ -96,12 +89,6 @@ async function until(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function tally(words: readonly string[]): Record<string, number> {
-  const m: Record<string, number> = {};
-  for (const w of words) m[w] = (m[w] ?? 0) + 1;
-  return m;
 }
 
 function sortedEntries(r: Record<string, number> | undefined) {

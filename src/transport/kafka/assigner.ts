@@ -21,7 +21,12 @@ import {
   type GroupMemberAssignment,
   type PartitionAssigner,
 } from "kafkajs";
-import { type TP, tpKey } from "../../types.ts";
+import {
+  partitionsByTopic,
+  partitionsFromTopics,
+  type TP,
+  tpKey,
+} from "../../types.ts";
 
 // Re-exported so this module documents on its own (`deno doc --lint`).
 export type { TP } from "../../types.ts";
@@ -66,24 +71,6 @@ export interface AssignorOptions {
   ) => void;
 }
 
-function toMap(tps: readonly TP[]): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const tp of tps) (out[tp.topic] ??= []).push(tp.partition);
-  return out;
-}
-
-function fromMap(value: unknown): TP[] {
-  const out: TP[] = [];
-  if (typeof value !== "object" || value === null) return out;
-  for (const [topic, ps] of Object.entries(value)) {
-    if (!Array.isArray(ps)) continue;
-    for (const p of ps) {
-      if (Number.isInteger(p) && p >= 0) out.push({ topic, partition: p });
-    }
-  }
-  return out;
-}
-
 /**
  * Encode a member's subscription metadata.
  *
@@ -93,8 +80,8 @@ function fromMap(value: unknown): TP[] {
 export function encodeMemberData(data: FaustMemberData): Buffer {
   const userData = Buffer.from(JSON.stringify({
     v: ASSIGNOR_VERSION,
-    active: toMap(data.previous),
-    standby: toMap(data.previousStandby),
+    active: partitionsByTopic(data.previous),
+    standby: partitionsByTopic(data.previousStandby),
     meta: data.meta,
   }));
   return AssignerProtocol.MemberMetadata.encode({
@@ -129,8 +116,8 @@ export function decodeMemberData(metadata: Buffer): FaustMemberData {
   }
   return {
     topics,
-    previous: fromMap(parsed.active),
-    previousStandby: fromMap(parsed.standby),
+    previous: partitionsFromTopics(parsed.active),
+    previousStandby: partitionsFromTopics(parsed.standby),
     meta,
   };
 }
@@ -239,7 +226,7 @@ export function partitionAssigners(
           memberId: m.memberId,
           memberAssignment: AssignerProtocol.MemberAssignment.encode({
             version: ASSIGNOR_VERSION,
-            assignment: toMap(tps),
+            assignment: partitionsByTopic(tps),
             userData: Buffer.alloc(0),
           }),
         };
