@@ -23,7 +23,7 @@ import type { AppHost } from "./host.ts";
 import type { Infer, TypeSpec } from "./models.ts";
 import { Monitor, type Sensor } from "./monitor.ts";
 import { InFlight } from "./inflight.ts";
-import { Producer } from "./producer.ts";
+import { Producer, type SendBinding } from "./producer.ts";
 import { Replies } from "./replies.ts";
 import {
   decodeRouting,
@@ -844,6 +844,9 @@ export class App implements AppHost {
     this.#transactions = txm;
     return {
       commitTransaction: async (offsets) => {
+        // Sends bound to these transactions but still on their way to the
+        // producer (not awaited by their agent) belong in this commit.
+        await txm.handedOver();
         await this.#producer?.flush();
         await txm.commit(this.#conf.appId, offsets);
         for (const t of this.tables.values()) t.release?.();
@@ -960,15 +963,23 @@ export class App implements AppHost {
 
   // ---------------------------------------------------------------- AppHost
 
+  /** @internal Bind a send to the current event's transaction (exactly-once). */
+  bindSend(): SendBinding {
+    return this.#producer?.bind() ?? { target: undefined, release: () => {} };
+  }
+
   /** @internal Append an encoded record through the batching producer. */
-  async produce(record: ProduceRecord): Promise<RecordMetadata> {
+  async produce(
+    record: ProduceRecord,
+    binding?: SendBinding,
+  ): Promise<RecordMetadata> {
     if (this.#producer === undefined) {
       throw new StateError(
         `Cannot send to topic "${record.topic}": app "${this.id}" is not started (call app.start() or app.startClient())`,
       );
     }
     this.onProduceMessage.send(this, record);
-    return await this.#producer.send(record);
+    return await this.#producer.send(record, binding);
   }
 
   /** @internal Partition count of a topic; declares it from its description when missing. */

@@ -12,6 +12,7 @@ import type { ProduceRecord } from "./transport/transport.ts";
 import type { Topic, TopicOptions } from "./topic.ts";
 import type { Monitor } from "./monitor.ts";
 import type { AgentHost } from "./agent_host.ts";
+import type { SendBinding } from "./producer.ts";
 
 /** The app as seen from below. */
 export interface AppHost extends AgentHost {
@@ -21,8 +22,20 @@ export interface AppHost extends AgentHost {
   readonly log: Logger;
   /** Counters. */
   readonly monitor: Monitor;
-  /** Append an encoded record (batched by the producer). */
-  produce(record: ProduceRecord): Promise<RecordMetadata>;
+  /**
+   * Append an encoded record (batched by the producer), to the target
+   * `binding` names when given.
+   */
+  produce(
+    record: ProduceRecord,
+    binding?: SendBinding,
+  ): Promise<RecordMetadata>;
+  /**
+   * Bind a send to where records of the caller go now (exactly-once: the
+   * transaction of the current event). Call synchronously when the send is
+   * called; release the binding once the record was handed to `produce`.
+   */
+  bindSend(): SendBinding;
   /** Topic sends in progress (from the call until acknowledged or failed). */
   readonly sends: InFlight;
   /** Partition count of a topic, creating it when the app declares it. */

@@ -17,6 +17,24 @@ import type { Monitor } from "./monitor.ts";
 export interface SendTarget {
   /** Append records. */
   send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
+  /**
+   * A record bound to this target has not reached the producer yet (its
+   * send is still awaiting the topic's partition count): the target must
+   * not commit until the returned function was called.
+   */
+  hold?(): () => void;
+}
+
+/**
+ * The target a send was bound to when it was called (exactly-once: the
+ * transaction of the event in hand at that moment, even if the send
+ * reaches the producer after the actor moved on).
+ */
+export interface SendBinding {
+  /** The target, or `undefined` for a plain send. */
+  readonly target: SendTarget | undefined;
+  /** Call once the record was handed to the producer, or will not be sent. */
+  release(): void;
 }
 
 /**
@@ -58,8 +76,24 @@ export class Producer {
     this.#router = router;
   }
 
-  /** Queue a record; resolves once the broker acknowledged it. */
-  send(record: ProduceRecord): Promise<RecordMetadata> {
+  /**
+   * Bind a send to the target the router picks now (call synchronously
+   * where the send is called); pass the binding to {@linkcode send}.
+   */
+  bind(): SendBinding {
+    const target = this.#router?.();
+    const release = target?.hold?.();
+    return { target, release: release ?? (() => {}) };
+  }
+
+  /**
+   * Queue a record; resolves once the broker acknowledged it.
+   *
+   * @param record The record.
+   * @param binding Where it goes, chosen when the send was called
+   *   ({@linkcode bind}); without one the router picks now.
+   */
+  send(record: ProduceRecord, binding?: SendBinding): Promise<RecordMetadata> {
     if (this.#closed) {
       return Promise.reject(
         new ClosedError(
@@ -70,7 +104,7 @@ export class Producer {
     return new Promise((resolve, reject) => {
       this.#pending.push({
         record,
-        target: this.#router?.(),
+        target: binding !== undefined ? binding.target : this.#router?.(),
         resolve,
         reject,
         t0: performance.now(),

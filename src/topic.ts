@@ -20,6 +20,7 @@ import type {
 import { type Duration, toMillis } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import type { EventInit } from "./event.ts";
+import type { SendBinding } from "./producer.ts";
 
 /** Options of `app.topic()`. */
 export interface TopicOptions extends ChannelOptions {
@@ -151,9 +152,15 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     // Counted from the call: the consumer holds delivery while too many
     // sends are in progress, even before they reach the producer.
     this.host.sends.begin();
+    // Bound now, while the caller's event is still the actor's current one:
+    // exactly-once puts the record in that event's transaction even when
+    // the agent does not await the send and has moved on by the time the
+    // partition count is known.
+    const binding = this.host.bindSend();
     try {
-      return await this.#produce(key, value, message);
+      return await this.#produce(key, value, message, binding);
     } finally {
+      binding.release();
       this.host.sends.end();
     }
   }
@@ -162,13 +169,14 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     key: Uint8Array | null,
     value: Uint8Array | null,
     message: Omit<SendMessage<K, V>, "value" | "key">,
+    binding: SendBinding,
   ): Promise<RecordMetadata> {
     let partition = message.partition;
     if (partition === undefined) {
       const n = await this.host.partitionsOf(this.name);
       partition = key !== null ? partitionForKey(key, n) : (this.#rr++ % n);
     }
-    return await this.host.produce({
+    const sent = this.host.produce({
       topic: this.name,
       partition,
       key,
@@ -177,7 +185,10 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
       ...(message.timestamp !== undefined
         ? { timestamp: message.timestamp }
         : {}),
-    });
+    }, binding);
+    // Queued in the producer under its binding: a commit may go ahead.
+    binding.release();
+    return await sent;
   }
 
   /** @internal Decode a record into what an event is made of. Throws DecodeError. */

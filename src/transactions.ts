@@ -16,23 +16,33 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { actorContext } from "./context.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, StateError } from "./errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {
   CommitOffset,
   ProduceRecord,
-  RecordMetadata,
   TransactionalProducer,
   Transport,
 } from "./transport/transport.ts";
 
 interface Open {
+  readonly partition: number;
   readonly tx: TransactionalProducer;
   readonly target: SendTarget;
-  /** Sends of this transaction in flight, in order. */
+  /**
+   * Sends, commits and the close of this transaction, in order: a send
+   * that arrives while a commit runs waits for the next transaction
+   * instead of finding none open.
+   */
   chain: Promise<unknown>;
   /** Whether anything was sent in the current transaction. */
   dirty: boolean;
+  /** Sends bound to this transaction that have not reached the producer yet. */
+  holds: number;
+  /** Woken when `holds` drops to 0. */
+  idle: (() => void)[];
+  /** Revoked: later sends are refused. */
+  closed: boolean;
 }
 
 /** Transactions per source partition number. */
@@ -73,12 +83,28 @@ export class TransactionManager {
     return [...this.#open.keys()].sort((a, b) => a - b);
   }
 
-  /** Where a record sent now goes: the transaction of the current event's partition. */
+  /**
+   * Where a record sent now goes: the transaction of the current event's
+   * partition. An event of a consumed topic whose partition has no
+   * transaction here (revoked while the event was in hand) gets a target
+   * that refuses the send: writing it outside a transaction would make it
+   * visible although the event's offset never commits.
+   */
   route(): SendTarget | undefined {
     const event = actorContext()?.event;
     if (event === undefined || event.offset < 0) return undefined;
     if (!this.#consumes(event.topic)) return undefined;
-    return this.#open.get(event.partition)?.target;
+    return this.#open.get(event.partition)?.target ??
+      refusing(event.partition);
+  }
+
+  /** Resolves once every send bound to a transaction has reached the producer. */
+  async handedOver(): Promise<void> {
+    for (const open of this.#open.values()) {
+      while (open.holds > 0) {
+        await new Promise<void>((resolve) => open.idle.push(resolve));
+      }
+    }
   }
 
   /** Open a transaction for each new partition number (fencing older owners). */
@@ -89,23 +115,42 @@ export class TransactionManager {
       const tx = await this.#transport.createTransactionalProducer!(id);
       await tx.begin();
       const open: Open = {
+        partition: p,
         tx,
         chain: Promise.resolve(),
         dirty: false,
+        holds: 0,
+        idle: [],
+        closed: false,
         target: {
           send: (records: readonly ProduceRecord[]) => {
+            if (open.closed) return refusing(p).send(records);
             open.dirty = true;
-            const sent: Promise<RecordMetadata[]> = open.chain.then(() =>
-              tx.send(records)
-            );
-            open.chain = sent.catch(() => {});
-            return sent;
+            return this.#step(open, () => tx.send(records));
+          },
+          hold: () => {
+            open.holds++;
+            let released = false;
+            return () => {
+              if (released) return;
+              released = true;
+              if (--open.holds === 0) {
+                for (const w of open.idle.splice(0)) w();
+              }
+            };
           },
         },
       };
       this.#open.set(p, open);
       this.#log.debug("Opened transactional producer {id}", { id });
     }
+  }
+
+  /** Run `fn` after everything queued on the transaction; a failure does not block later steps. */
+  #step<T>(open: Open, fn: () => Promise<T>): Promise<T> {
+    const run = open.chain.then(fn);
+    open.chain = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -126,21 +171,22 @@ export class TransactionManager {
       if (list === undefined) byPartition.set(o.partition, list = []);
       list.push(o);
     }
-    for (const [p, open] of this.#open) {
-      const mine = byPartition.get(p) ?? [];
-      if (mine.length === 0 && !open.dirty) continue;
-      await open.chain;
-      if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
-      await open.tx.commit();
-      open.dirty = false;
-      await open.tx.begin();
-    }
     for (const p of byPartition.keys()) {
       if (!this.#open.has(p)) {
         throw new ConfigError(
           `Cannot commit offsets of partition ${p} exactly once: this worker has no transaction for it`,
         );
       }
+    }
+    for (const open of this.#open.values()) {
+      const mine = byPartition.get(open.partition) ?? [];
+      if (mine.length === 0 && !open.dirty) continue;
+      await this.#step(open, async () => {
+        if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
+        await open.tx.commit();
+        open.dirty = false;
+        await open.tx.begin();
+      });
     }
   }
 
@@ -150,8 +196,8 @@ export class TransactionManager {
       const open = this.#open.get(p);
       if (open === undefined) continue;
       this.#open.delete(p);
-      await open.chain;
-      await open.tx.close();
+      open.closed = true;
+      await this.#step(open, () => open.tx.close());
     }
   }
 
@@ -159,4 +205,16 @@ export class TransactionManager {
   async close(): Promise<void> {
     await this.revoke([...this.#open.keys()]);
   }
+}
+
+/** A target for events of partition `p` after it left this worker. */
+function refusing(p: number): SendTarget {
+  return {
+    send: () =>
+      Promise.reject(
+        new StateError(
+          `Cannot send exactly once for an event of partition ${p}: the partition was revoked from this worker while the event was in hand (its offset is not committed here; the new owner processes it again)`,
+        ),
+      ),
+  };
 }

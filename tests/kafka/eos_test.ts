@@ -15,6 +15,7 @@ import {
   text,
   unique,
 } from "./_helpers.ts";
+import { readAll } from "./_verify.ts";
 
 function startWorker(
   id: string,
@@ -187,4 +188,62 @@ Deno.test("at_least_once: after kill -9 and restarts, nothing is lost from the t
   const r = await killRun("at_least_once");
   assert.ok(atLeast(r.output, r.expected), "every input forwarded");
   assert.ok(atLeast(r.counts, r.expected), "every input counted");
+});
+
+Deno.test("exactly_once: sends an agent does not await go into the transaction of their event", async () => {
+  await requireBroker();
+  const id = unique("eos-bind");
+  const admin = await startTransport();
+  await admin.createTopic({ name: `${id}-in`, partitions: 1 });
+  await admin.createTopic({ name: `${id}-out`, partitions: 1 });
+  const app = new App(id, {
+    broker: `kafka://${BROKER}`,
+    store: "memory://",
+    processingGuarantee: "exactly_once",
+    // Nothing commits while the test looks: every output must sit in an
+    // open transaction.
+    brokerCommitInterval: 3600,
+    brokerCommitEvery: 1_000_000,
+    brokerSessionTimeout: 10,
+    brokerHeartbeatInterval: 1,
+    brokerRebalanceTimeout: 10,
+  });
+  const input = app.topic(`${id}-in`, { valueType: "string", partitions: 1 });
+  // No partition count given: the first send asks the broker for it, and the
+  // agent has moved on to later events (or to none) when it arrives.
+  const out = app.topic(`${id}-out`, { valueType: "string" });
+  const errors: string[] = [];
+  app.agent(input, async (stream) => {
+    for await (const v of stream) {
+      out.send({ value: v }).catch((e) => errors.push(String(e)));
+    }
+  });
+  const N = 50;
+  try {
+    await app.start();
+    await admin.send(
+      Array.from({ length: N }, (_, i) => ({
+        topic: `${id}-in`,
+        partition: 0,
+        key: null,
+        value: new TextEncoder().encode(`v${i}`),
+      })),
+    );
+    const deadline = Date.now() + 30_000;
+    let seen = await readAll(`${id}-out`, false);
+    while (seen.length < N && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      seen = await readAll(`${id}-out`, false);
+    }
+    assert.equal(seen.length, N, `outputs written: ${errors.join("; ")}`);
+    const outside = seen.filter((r) => !r.inTransaction);
+    assert.deepEqual(
+      outside.map((r) => r.value),
+      [],
+      "no output outside a transaction",
+    );
+  } finally {
+    await app.stop();
+    await admin.stop();
+  }
 });
