@@ -18,6 +18,7 @@
  * @module
  */
 import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
+import { patchKafkajsRejoin } from "./kafka/rejoin_patch.ts";
 import {
   connectHint,
   hasKafkaErrorType,
@@ -111,6 +112,7 @@ export class KafkaTransport implements Transport {
     this.#options = options;
     this.#settings = readKafkaSettings(url, options.extra);
     patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
+    patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
     const s = this.#settings;
     this.#kafka = new Kafka({
       clientId: options.clientId,

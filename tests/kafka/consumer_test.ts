@@ -257,3 +257,55 @@ Deno.test("KafkaConsumer.subscribe() with a new topic list rebalances onto it", 
     await t.stop();
   }
 });
+
+Deno.test("KafkaConsumer: offsets committed on revocation are accepted (before the member rejoins), so the next owner starts after them", async () => {
+  const t = await startTransport();
+  const topic = unique("revoke-commit");
+  const groupId = unique("g");
+  try {
+    await t.createTopic({ name: topic, partitions: 4 });
+    await fill(t, topic, 4, 25);
+    const l1 = new RecordingListener();
+    const c1 = t.createConsumer({ groupId, listener: l1 });
+    const read = new Map<number, number>();
+    const revokeErrors: string[] = [];
+    // What a worker does on revocation: finish the events in hand and flush
+    // (here: 500 ms), then commit what it processed.
+    l1.onRevoke = async (tps) => {
+      await new Promise((r) => setTimeout(r, 500));
+      const offsets = tps.filter((tp) => read.has(tp.partition)).map((tp) => ({
+        ...tp,
+        offset: read.get(tp.partition)! + 1,
+      }));
+      await c1.commit(offsets).catch((e) => revokeErrors.push(String(e)));
+    };
+    await c1.subscribe([topic]);
+    for (const r of await pollN(c1, 100)) read.set(r.partition, r.offset);
+    assert.equal([...read.values()].reduce((a, b) => a + b + 1, 0), 100);
+    // c1 keeps polling (its fetch loop sees the rebalance) while c2 joins.
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) await c1.poll(100, 200);
+    })();
+    const l2 = new RecordingListener();
+    const c2 = t.createConsumer({ groupId, listener: l2 });
+    await c2.subscribe([topic]);
+    await waitFor(() => l1.calls.length >= 3, "c1 revoked and reassigned");
+    stop = true;
+    await loop;
+    assert.deepEqual(revokeErrors, [], "the commit on revocation succeeds");
+    const committed = await c2.committed(
+      [0, 1, 2, 3].map((partition) => ({ topic, partition })),
+    );
+    for (let p = 0; p < 4; p++) {
+      assert.equal(committed.get(tpKey({ topic, partition: p })), 25);
+    }
+    // c2 reads nothing c1 already processed.
+    assert.deepEqual(await c2.poll(100, 1500), []);
+    await c2.close();
+    await c1.close();
+  } finally {
+    await t.deleteTopic(topic);
+    await t.stop();
+  }
+});

@@ -12,11 +12,13 @@
  *   paused partitions from `poll()` (they do not count against the limit).
  * - Rebalances are eager. The listener's `onPartitionsRevoked` gets the whole
  *   old assignment and runs before the new assignment is used; it runs when a
- *   heartbeat of a waiting batch reports the rebalance (still in the old
- *   generation, so commits succeed) or else on kafkajs' REBALANCING or
- *   GROUP_JOIN event (kafkajs has already sent JoinGroup then, so the broker
- *   may reject the listener's commits: at-least-once still holds, the records
- *   are read again). `onPartitionsAssigned(active, standbys)` follows;
+ *   heartbeat of a waiting batch reports the rebalance, or else before
+ *   kafkajs sends its JoinGroup (`rejoin_patch.ts`): either way still in the
+ *   old generation, which the broker accepts commits from while the group
+ *   prepares the rebalance, so the listener's commits succeed and the next
+ *   owners do not process those events again (GROUP_JOIN revokes too, in
+ *   case the patch could not be applied).
+ *   `onPartitionsAssigned(active, standbys)` follows;
  *   batches of the new generation wait for it. Listener calls never overlap.
  * - Assignment: the Faust assignor (`assigner.ts`). Changelog partitions
  *   whose number is not one of this member's source partitions are standbys:
@@ -54,6 +56,7 @@ import type {
 import { partitionAssigners, splitStandbys } from "./assigner.ts";
 import type { KafkaSettings } from "./options.ts";
 import { fromMessage } from "./records.ts";
+import { BEFORE_REJOIN } from "./rejoin_patch.ts";
 
 interface Chunk {
   readonly key: string;
@@ -178,7 +181,16 @@ export class KafkaConsumer implements Consumer {
         ...(this.#options.onGroupAssignment === undefined
           ? {}
           : { onAssignment: this.#options.onGroupAssignment }),
-      }),
+      }).map((make) => (args) =>
+        // Revoke (and commit, in the old generation) before every JoinGroup.
+        Object.assign(make(args), {
+          [BEFORE_REJOIN]: async () => {
+            if (this.#consumer !== consumer) return;
+            this.#enqueue(() => this.#revokeAll());
+            await this.#chain;
+          },
+        })
+      ),
       sessionTimeout: this.#settings.sessionTimeoutMs,
       rebalanceTimeout: this.#settings.rebalanceTimeoutMs,
       heartbeatInterval: this.#settings.heartbeatIntervalMs,
