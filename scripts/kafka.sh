@@ -4,6 +4,8 @@
 #   scripts/kafka.sh start    fetch (once), format fresh storage, start, wait
 #   scripts/kafka.sh stop     stop it and wait until it is gone
 #   scripts/kafka.sh status   tell whether it runs and where
+#   scripts/kafka.sh kill9    kill -9 the broker (a crash); data stays
+#   scripts/kafka.sh resume   start it again on its existing data, wait
 #
 # One combined broker+controller in KRaft mode on 127.0.0.1:$KAFKA_PORT
 # (default 9092; the controller listens on $KAFKA_CONTROLLER_PORT, default
@@ -285,6 +287,45 @@ cmd_stop() {
   log "stopped"
 }
 
+# kill -9 (a crash, for the fault tests): the data directory stays, so
+# `resume` brings the same broker back with its topics, offsets and
+# transactions.
+cmd_kill9() {
+  if ! is_running; then
+    log "not running"
+    return 1
+  fi
+  local pid
+  pid="$(cat "$PID_FILE")"
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  rm -f "$PID_FILE"
+  log "killed pid $pid with SIGKILL (data kept in $WORK/data)"
+}
+
+# Start the broker again on the data a `kill9` (or `stop`) left.
+cmd_resume() {
+  if is_running; then
+    log "already running (pid $(cat "$PID_FILE"))"
+    echo "127.0.0.1:$KAFKA_PORT"
+    return 0
+  fi
+  if [[ ! -f "$WORK/server.properties" || ! -d "$WORK/data" ]]; then
+    log "no broker data in $WORK to resume; use start"
+    exit 1
+  fi
+  # wait_ready looks for the start line in the log: keep the old one aside.
+  cat "$LOG_FILE" >>"$WORK/kafka.before-resume.log" 2>/dev/null || true
+  : >"$LOG_FILE"
+  java_background kafka.Kafka "$WORK/server.properties"
+  if ! wait_ready; then
+    cmd_stop || true
+    exit 1
+  fi
+  log "Kafka $KAFKA_VERSION resumed (pid $(cat "$PID_FILE"))"
+  echo "127.0.0.1:$KAFKA_PORT"
+}
+
 # The listeners besides PLAINTEXT, on stderr (stdout stays the address).
 log_listeners() {
   if port_open "$KAFKA_SASL_PORT" && port_open "$KAFKA_SSL_PORT" && [[ -f "$CA_FILE" ]]; then
@@ -321,8 +362,10 @@ case "${1:-}" in
 start) cmd_start ;;
 stop) cmd_stop ;;
 status) cmd_status ;;
+kill9) cmd_kill9 ;;
+resume) cmd_resume ;;
 *)
-  echo "usage: $0 start|stop|status  (env: KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SASL_PORT, KAFKA_SSL_PORT, KAFKA_VERSION, KAFKA_WORK_DIR, FAUST_KAFKA_CACHE)" >&2
+  echo "usage: $0 start|stop|status|kill9|resume  (env: KAFKA_PORT, KAFKA_CONTROLLER_PORT, KAFKA_SASL_PORT, KAFKA_SSL_PORT, KAFKA_VERSION, KAFKA_WORK_DIR, FAUST_KAFKA_CACHE)" >&2
   exit 2
   ;;
 esac

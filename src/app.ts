@@ -677,6 +677,9 @@ export class App implements AppHost {
         monitor: this.monitor,
         transport: this.#transport!,
         deadLetter: (r, e) => this.#deadLetter(r, e),
+        fence: (a) =>
+          this.#transactions?.assign(this.#consumedPartitions(a)) ??
+            Promise.resolve(),
         assigned: (a, s) => this.#assigned(a, s),
         revoked: (r) => this.#revoked(r),
         crash: (e) => this.crash(e),
@@ -806,8 +809,6 @@ export class App implements AppHost {
     assigned: readonly TP[],
     standbys: readonly TP[],
   ): Promise<void> {
-    // Exactly-once: fence the partitions' previous owners before tables read.
-    await this.#transactions?.assign(this.#consumedPartitions(assigned));
     for (const t of this.tables.values()) await t.assigned(assigned, standbys);
     await this.onPartitionsAssigned.send(this, assigned);
     await this.onRebalanceComplete.send(this);

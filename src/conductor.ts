@@ -36,6 +36,12 @@ export interface ConductorHost {
   readonly transport: Transport;
   /** Send an undecodable record to the dead-letter topic. */
   deadLetter(record: TransportRecord, error: Error): Promise<void>;
+  /**
+   * Partitions were assigned, before their committed offsets are read
+   * (exactly-once fences the partitions' previous owners here, so an offset
+   * commit of a worker that lost them cannot land after the read).
+   */
+  fence?(assigned: readonly TP[]): Promise<void>;
   /** Partitions were assigned (tables recover here, before delivery resumes). */
   assigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void>;
   /** Partitions are being revoked (after their offsets were committed). */
@@ -550,6 +556,7 @@ export class Conductor implements RebalanceListener {
     // fetched here: pause them, never track or commit them.
     const silent = assigned.filter((tp) => !this.#topics.has(tp.topic));
     if (silent.length > 0) this.#consumer?.pause(silent);
+    await this.#host.fence?.(assigned);
     const fresh = assigned.filter((tp) =>
       this.#topics.has(tp.topic) && !this.#trackers.has(tpKey(tp))
     );
@@ -569,6 +576,13 @@ export class Conductor implements RebalanceListener {
         (hw) => stats.end = Math.max(stats.end, hw),
         () => {},
       );
+    }
+    if (fresh.length > 0) {
+      this.#host.log.info("Assigned {tps}", {
+        tps: fresh.map((tp) =>
+          `${tpString(tp)}@${committed.get(tpKey(tp)) ?? "none"}`
+        ).join(", "),
+      });
     }
     for (const s of this.#host.monitor.sensors) s.onAssignment?.(assigned);
     await this.#host.assigned(assigned, standbys);

@@ -15,6 +15,8 @@ export interface Read {
   value: string | null;
   /** Written by a transactional producer (inside a transaction). */
   inTransaction: boolean;
+  /** Producer id and epoch of the batch (which transaction wrote it). */
+  producer: string;
 }
 
 function client(): Kafka {
@@ -71,15 +73,20 @@ export async function readAll(
       autoCommit: false,
       eachBatch: async ({ batch }) => {
         for (const m of batch.messages) {
-          const bc =
-            (m as unknown as { batchContext?: { inTransaction?: boolean } })
-              .batchContext;
+          const bc = (m as unknown as {
+            batchContext?: {
+              inTransaction?: boolean;
+              producerId?: string;
+              producerEpoch?: number;
+            };
+          }).batchContext;
           out.push({
             partition: batch.partition,
             offset: Number(m.offset),
             key: m.key === null ? null : m.key.toString(),
             value: m.value === null ? null : m.value.toString(),
             inTransaction: bc?.inTransaction === true,
+            producer: `${bc?.producerId}/${bc?.producerEpoch}`,
           });
         }
         // lastOffset() counts control records (transaction markers) too.
