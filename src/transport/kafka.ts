@@ -190,7 +190,8 @@ export class KafkaTransport implements Transport {
   /** Create a topic if missing; an existing one with another partition count is a ConfigError. */
   async createTopic(spec: TopicSpec): Promise<void> {
     const admin = this.#requireAdmin(`create topic "${spec.name}"`);
-    if (this.#settings.allowDeclare) {
+    const allowDeclare = this.#settings.allowDeclare;
+    if (allowDeclare) {
       await retryWhileTopicPropagates(() =>
         admin.createTopics({
           waitForLeaders: true,
@@ -204,9 +205,21 @@ export class KafkaTransport implements Transport {
         })
       );
     }
-    const actual = await retryWhileTopicPropagates(() =>
+    let actual = await retryWhileTopicPropagates(() =>
       this.partitionCount(spec.name)
     );
+    // Created a moment ago, maybe by another worker starting at the same
+    // time (kafkajs then reports "already exists" without waiting for it):
+    // the metadata lists it once it has propagated.
+    for (let i = 0; i < 40 && actual === undefined && allowDeclare; i++) {
+      await new Promise((r) => setTimeout(r, 250));
+      actual = await this.partitionCount(spec.name);
+    }
+    if (actual === undefined && allowDeclare) {
+      throw new FaustError(
+        `Topic "${spec.name}" was created (or already existed) but the broker's metadata did not list it within 10 s`,
+      );
+    }
     if (actual === undefined) {
       throw new ConfigError(
         `Topic "${spec.name}" does not exist and topicAllowDeclare is false; create it on the broker`,

@@ -221,3 +221,25 @@ Deno.test("KafkaTransport.send() keeps concurrent calls in call order (one reque
     await t.stop();
   }
 });
+
+Deno.test("KafkaTransport.createTopic() called by five clients at once succeeds for each", async () => {
+  const ts = await Promise.all([0, 1, 2, 3, 4].map(() => startTransport()));
+  const names = Array.from({ length: 30 }, () => unique("race"));
+  try {
+    for (const name of names) {
+      const results = await Promise.allSettled(
+        ts.map((t) => t.createTopic({ name, partitions: 3 })),
+      );
+      assert.deepEqual(
+        results.filter((r) => r.status === "rejected").map((r) =>
+          String((r as PromiseRejectedResult).reason)
+        ),
+        [],
+      );
+      for (const t of ts) assert.equal(await t.partitionCount(name), 3);
+    }
+  } finally {
+    for (const name of names) await ts[0]!.deleteTopic(name).catch(() => {});
+    for (const t of ts) await t.stop();
+  }
+});
