@@ -131,19 +131,38 @@ export async function routeToOwner(
   key: string,
   c: Context,
 ): Promise<Response | undefined> {
-  const owner = await keyOwner(app, tableName, key);
+  let owner: KeyOwner | undefined;
+  try {
+    owner = await keyOwner(app, tableName, key);
+  } catch (error) {
+    // Starting, stopping, or the broker is unreachable: nobody can say
+    // who owns the key right now.
+    return retryLater(
+      c,
+      `Cannot tell which worker owns key "${key}" of table "${tableName}" right now: ${
+        (error as Error).message
+      }`,
+    );
+  }
   if (owner === undefined) {
     return c.json({ error: `Unknown table "${tableName}"` }, 404);
   }
-  if (owner.local) return undefined;
+  if (owner.local) {
+    // The published routing lags a rebalance: serve only a partition the
+    // table holds, recovered, as active; anything else would answer from
+    // a stale or empty copy (a wrong value, or 404 for a key that exists).
+    if (!app.running || !servesPartition(app, tableName, owner.partition)) {
+      return retryLater(
+        c,
+        `Partition ${owner.partition} of table "${tableName}" is not ready on this worker (starting, recovering or rebalancing); retry shortly`,
+      );
+    }
+    return undefined;
+  }
   if (owner.url === null || c.req.header(ROUTED_HEADER) !== undefined) {
-    return c.json(
-      {
-        error:
-          `No worker owns partition ${owner.partition} of table "${tableName}" right now (rebalancing); retry shortly`,
-      },
-      503,
-      { "Retry-After": "1" },
+    return retryLater(
+      c,
+      `No worker owns partition ${owner.partition} of table "${tableName}" right now (rebalancing); retry shortly`,
     );
   }
   const target = new URL(c.req.path, owner.url);
@@ -162,13 +181,34 @@ export async function routeToOwner(
     });
     return new Response(res.body, { status: res.status, headers: res.headers });
   } catch (error) {
-    return c.json({
-      error:
-        `Cannot reach ${owner.url}, owner of partition ${owner.partition} of table "${tableName}": ${
-          (error as Error).message
-        }`,
-    }, 502);
+    // The owner is gone (stopped or killed): the group is about to move
+    // its partitions.
+    return retryLater(
+      c,
+      `Cannot reach ${owner.url}, owner of partition ${owner.partition} of table "${tableName}": ${
+        (error as Error).message
+      }`,
+    );
   }
+}
+
+/** 503 with Retry-After: the answer exists, just not here and now. */
+function retryLater(c: Context, error: string): Response {
+  return c.json({ error }, 503, { "Retry-After": "1" });
+}
+
+/**
+ * Whether this worker's copy of a table partition is the one to answer
+ * from: in a consumer group, only an active, recovered partition (tables
+ * without that notion, and brokers without groups, serve what they hold).
+ */
+function servesPartition(app: App, table: string, partition: number): boolean {
+  const t = app.tables.get(table) as
+    | (BrowsableTable & { readonly activePartitions?: readonly number[] })
+    | undefined;
+  const active = t?.activePartitions;
+  if (active === undefined || app.transport.driver !== "kafka") return true;
+  return active.includes(partition);
 }
 
 /**

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import type { Table } from "../../src/table/table.ts";
 import { BROKER, requireBroker, sortTps, unique, waitFor } from "./_helpers.ts";
+import { createWeb } from "../../src/web.ts";
 
 interface Counter {
   app: App;
@@ -223,5 +224,76 @@ Deno.test("App on kafka:// drops buffered events of revoked partitions: none is 
   } finally {
     await two.app.stop();
     await one.app.stop();
+  }
+});
+
+Deno.test("App on kafka:// table lookups on the web answer 503 with Retry-After, never 404, while the worker starts or its partitions move", async () => {
+  await requireBroker();
+  const id = unique("web-churn");
+  const dirs = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+  const make = (datadir: string, port: number) => {
+    const app = new App(id, {
+      broker: `kafka://${BROKER}`,
+      store: "lmdb://",
+      datadir,
+      topicPartitions: 2,
+      brokerCommitInterval: 0.2,
+      brokerSessionTimeout: 10,
+      brokerHeartbeatInterval: 1,
+      webPort: port,
+      webTablesEnabled: true,
+    });
+    const words = app.topic(`${id}-words`, {
+      keyType: "string",
+      valueType: "string",
+      partitions: 2,
+    });
+    const counts = app.table("counts", {
+      keyType: "string",
+      valueType: "number",
+      default: () => 0,
+    });
+    app.agent(words, async (stream) => {
+      for await (const w of stream) counts.set(w, counts.get(w) + 1);
+    });
+    return { app, words, counts, web: createWeb(app).web };
+  };
+  const a = make(dirs[0]!, 16601);
+  const b = make(dirs[1]!, 16602);
+  try {
+    // A request while the worker starts.
+    const starting = a.app.start();
+    const early = await a.web.request("/table/counts/w1");
+    assert.equal(early.status, 503, await early.text());
+    assert.equal(early.headers.get("Retry-After"), "1");
+    await starting;
+    for (const w of ["w1", "w2", "w3", "w4"]) {
+      await a.words.send({ key: w, value: w });
+    }
+    await waitFor(() => a.counts.size === 4, "4 words counted");
+    const ok = await a.web.request("/table/counts/w1");
+    assert.equal(ok.status, 200);
+    assert.equal((await ok.json()).value, 1);
+    // While a's partitions are revoked (b joins), the published routing
+    // still names a: it must not answer from its empty copy.
+    const during: number[] = [];
+    a.app.onPartitionsRevoked.connect(async () => {
+      for (const w of ["w1", "w2", "w3", "w4"]) {
+        const res = await a.web.request(`/table/counts/${w}`);
+        during.push(res.status);
+        await res.body?.cancel();
+      }
+    });
+    await b.app.start();
+    assert.ok(during.length > 0, "a was revoked");
+    assert.deepEqual(
+      during.filter((s) => s !== 503),
+      [],
+      `only 503 during the revocation, got ${during}`,
+    );
+  } finally {
+    await b.app.stop();
+    await a.app.stop();
+    for (const d of dirs) await Deno.remove(d, { recursive: true });
   }
 });
