@@ -352,8 +352,8 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
 
   /**
    * @internal Which changelog partitions to hold for an assignment. Tables
-   * hold partition P when source partition P is assigned; GlobalTable
-   * overrides this.
+   * hold partition P when changelog partition P is assigned as active (the
+   * group gives it with source partition P); GlobalTable overrides this.
    */
   partitionsFor(
     active: readonly TP[],
@@ -370,7 +370,15 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       for (const p of standby) all.delete(p);
       return { active: all, standby };
     }
-    const a = new Set(active.map((tp) => tp.partition).filter((p) => p < n));
+    // Only this table's changelog partitions: the group assigns changelog
+    // partition P with source partition P, and other topics (the leader
+    // topic, other counts) say nothing about which of ours are active.
+    const mine = active.filter((tp) => tp.topic === this.changelogTopic);
+    const numbers = mine.length > 0 ||
+        [...active, ...standbys].some((tp) => tp.topic === this.changelogTopic)
+      ? mine
+      : active.filter((tp) => !tp.topic.endsWith("-__assignor-__leader"));
+    const a = new Set(numbers.map((tp) => tp.partition).filter((p) => p < n));
     for (const p of a) standby.delete(p);
     return { active: a, standby };
   }

@@ -448,3 +448,17 @@ Deno.test("assignCopartitioned() keeps min(replicas, members - 1) standbys of ea
     }
   }
 });
+
+Deno.test("splitStandbys() does not count the leader topic's partition 0 as a source partition", () => {
+  const leader = "app-__assignor-__leader";
+  const tps: TP[] = [
+    { topic: leader, partition: 0 },
+    { topic: SRC, partition: 1 },
+    { topic: CL, partition: 1 },
+    { topic: CL, partition: 0 },
+  ];
+  assert.deepEqual(splitStandbys(tps, [SRC, CL, leader]), {
+    active: [tps[0], tps[1], tps[2]],
+    standby: [tps[3]],
+  });
+});

@@ -122,11 +122,17 @@ export function decodeMemberData(metadata: Buffer): FaustMemberData {
   };
 }
 
+/** Suffix of the app's leader topic (`routing.ts`, `leaderTopic()`). */
+const LEADER_SUFFIX = "-__assignor-__leader";
+
 /**
  * Split a member's kafkajs assignment into active partitions and standbys:
  * a changelog partition whose number is not the number of one of the
- * member's non-changelog partitions is a standby. A member that subscribes
- * only to changelogs has them all active.
+ * member's source partitions is a standby. The app's one-partition leader
+ * topic (`{appId}-__assignor-__leader`) is not a source: it is assigned on
+ * its own, and holding its partition 0 says nothing about changelog
+ * partition 0. A member that subscribes only to changelogs has them all
+ * active.
  *
  * @param assigned Everything kafkajs assigned to this member.
  * @param subscribed The member's subscribed topics.
@@ -140,9 +146,9 @@ export function splitStandbys(
     return { active: [...assigned], standby: [] };
   }
   const numbers = new Set(
-    assigned.filter((tp) => !isChangelogTopic(tp.topic)).map((tp) =>
-      tp.partition
-    ),
+    assigned.filter((tp) =>
+      !isChangelogTopic(tp.topic) && !tp.topic.endsWith(LEADER_SUFFIX)
+    ).map((tp) => tp.partition),
   );
   const active: TP[] = [];
   const standby: TP[] = [];
