@@ -80,6 +80,28 @@ export class ChurnWorker {
     return (await this.proc!.exit(ms)).code;
   }
 
+  /** `/state/` of the running worker (undefined while it is not serving). */
+  async state(): Promise<
+    | {
+      processed: number;
+      assignment: { topic: string; partition: number }[];
+      active: number[];
+      standby: number[];
+    }
+    | undefined
+  > {
+    try {
+      const res = await fetch(`http://127.0.0.1:${this.port}/state/`);
+      if (!res.ok) {
+        await res.body?.cancel();
+        return undefined;
+      }
+      return await res.json();
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Everything this worker printed, all incarnations. */
   get output(): string {
     return this.history + (this.proc?.output ?? "");
