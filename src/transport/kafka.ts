@@ -67,6 +67,12 @@ export type {
 export type { RawHeaders, TP } from "../types.ts";
 export { parseKafkaUrl } from "./kafka/options.ts";
 
+/**
+ * Retries of the producers' requests: waits of 0.3 s doubling up to 10 s,
+ * 12 times, about 70 s in all (see the transport's constructor).
+ */
+const PRODUCER_RETRY = { retries: 12, initialRetryTime: 300, maxRetryTime: 10_000 };
+
 /** Topic configuration for a spec: retention, cleanup policy, extra config. */
 function topicConfig(spec: TopicSpec): { name: string; value: string }[] {
   const config: Record<string, string> = {};
@@ -91,6 +97,8 @@ export class KafkaTransport implements Transport {
   #options: TransportOptions;
   #settings: KafkaSettings;
   #kafka: Kafka;
+  /** The client of the producers: the same, with retries that outlast a broker restart. */
+  #producerKafka: Kafka;
   #admin: Admin | undefined;
   #producer: Producer | undefined;
   #sender: LingeringSender;
@@ -114,7 +122,7 @@ export class KafkaTransport implements Transport {
     patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
     const s = this.#settings;
-    this.#kafka = new Kafka({
+    const config = {
       clientId: options.clientId,
       brokers: s.brokers,
       requestTimeout: s.requestTimeoutMs,
@@ -124,7 +132,15 @@ export class KafkaTransport implements Transport {
       logLevel: logLevel.WARN,
       ...(s.sasl === undefined ? {} : { sasl: s.sasl }),
       ...(s.ssl === undefined ? {} : { ssl: s.ssl }),
-    });
+    };
+    this.#kafka = new Kafka(config);
+    // kafkajs gives up after 5 retries (about 10 s); a broker that restarts
+    // takes longer, and a send or transaction step that fails leaves a
+    // table change undurable (the worker must stop) or an exactly-once
+    // transaction in doubt. Producers retry for about a minute instead
+    // (connecting, the admin client and the consumer keep the default, so
+    // a wrong address or password is still reported within seconds).
+    this.#producerKafka = new Kafka({ ...config, retry: PRODUCER_RETRY });
     this.#sender = new LingeringSender(
       (records) => this.#sendNow(records),
       s.lingerMs,
@@ -141,7 +157,7 @@ export class KafkaTransport implements Transport {
     }
     this.#state = "started";
     this.#admin = this.#kafka.admin();
-    this.#producer = this.#kafka.producer({
+    this.#producer = this.#producerKafka.producer({
       allowAutoTopicCreation: false,
       idempotent: this.#settings.idempotent,
       ...(this.#settings.idempotent ? { maxInFlightRequests: 1 } : {}),
@@ -366,7 +382,7 @@ export class KafkaTransport implements Transport {
     transactionalId: string,
   ): Promise<TransactionalProducer> {
     this.#requireAdmin(`create transactional producer "${transactionalId}"`);
-    const producer = this.#kafka.producer({
+    const producer = this.#producerKafka.producer({
       transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,

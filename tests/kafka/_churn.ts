@@ -38,6 +38,7 @@ export class ChurnWorker {
       CH_GUARANTEE: options.guarantee,
       CH_AWAIT: options.awaitSends ? "1" : "0",
       CH_STANDBYS: String(options.standbys ?? 1),
+      FAUST_DEBUG_EOS: "1",
     };
   }
 
