@@ -456,6 +456,10 @@ export class Conductor implements RebalanceListener {
    * and sends happen before the partitions change hands, commit, forget.
    */
   async onPartitionsRevoked(revoked: readonly TP[]): Promise<void> {
+    // A commit in progress holds queued events aside (exactly-once): let it
+    // put them back, or they would count as in hand and the wait below
+    // would run into its bound.
+    await this.#commitChain;
     const dropped = this.#dropBuffered(revoked);
     this.#dropped = dropped;
     try {

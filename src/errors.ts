@@ -66,6 +66,20 @@ export class StateError extends FaustError {
   }
 }
 
+/**
+ * Exactly-once: output of an event whose partition left this worker (revoked,
+ * or its transactional id fenced by the new owner) while the event was in
+ * hand. Its transaction never commits here; the new owner processes the
+ * event again, so nothing is lost.
+ */
+export class PartitionRevokedError extends StateError {
+  /** Create the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PartitionRevokedError";
+  }
+}
+
 /** Another process already holds a resource (e.g. the consumer claim of a group). */
 export class LockError extends FaustError {
   /** Create a lock error. */

@@ -16,7 +16,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { actorContext } from "./context.ts";
-import { ConfigError, StateError } from "./errors.ts";
+import { ConfigError, PartitionRevokedError } from "./errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {
   CommitOffset,
@@ -126,7 +126,17 @@ export class TransactionManager {
           send: (records: readonly ProduceRecord[]) => {
             if (open.closed) return refusing(p).send(records);
             open.dirty = true;
-            return this.#step(open, () => tx.send(records));
+            return this.#step(open, () => tx.send(records)).catch((e) => {
+              // Another worker initialised this partition's transactional
+              // id: it owns the partition now, and our transaction is dead.
+              if (fenced(e)) {
+                throw new PartitionRevokedError(
+                  `Cannot send exactly once for an event of partition ${p}: another worker took the partition over (transactional id "${id}" fenced); it processes the event again`,
+                  { cause: e },
+                );
+              }
+              throw e;
+            });
           },
           hold: () => {
             open.holds++;
@@ -184,7 +194,15 @@ export class TransactionManager {
       await this.#step(open, async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         if (Deno.env.get("FAUST_DEBUG_EOS")) {
-          console.error(`${new Date().toISOString()} DEBUG-EOS commit eos-${open.partition} offsets=${JSON.stringify(mine.map((o) => `${o.topic.slice(-5)}[${o.partition}]=${o.offset}`))}`);
+          console.error(
+            `${
+              new Date().toISOString()
+            } DEBUG-EOS commit eos-${open.partition} offsets=${
+              JSON.stringify(mine.map((o) =>
+                `${o.topic.slice(-5)}[${o.partition}]=${o.offset}`
+              ))
+            }`,
+          );
         }
         await open.tx.commit();
         open.dirty = false;
@@ -210,12 +228,24 @@ export class TransactionManager {
   }
 }
 
+/** Whether kafkajs failed because a newer producer fenced this one. */
+function fenced(e: unknown): boolean {
+  for (let err = e, depth = 0; err != null && depth < 10; depth++) {
+    const type = (err as { type?: unknown }).type;
+    if (type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED") {
+      return true;
+    }
+    err = (err as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 /** A target for events of partition `p` after it left this worker. */
 function refusing(p: number): SendTarget {
   return {
     send: () =>
       Promise.reject(
-        new StateError(
+        new PartitionRevokedError(
           `Cannot send exactly once for an event of partition ${p}: the partition was revoked from this worker while the event was in hand (its offset is not committed here; the new owner processes it again)`,
         ),
       ),

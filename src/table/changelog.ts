@@ -13,7 +13,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { StateError } from "../errors.ts";
+import { PartitionRevokedError, StateError } from "../errors.ts";
 import type { ProduceRecord, RecordMetadata } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
 
@@ -152,8 +152,39 @@ export class ChangelogWriter {
         w.offset = meta.offset;
         this.#schedule();
       },
-      (error) => this.#fail(error),
+      (error) => {
+        // Exactly-once, partition gone while its event was in hand: the
+        // change belongs to a transaction that never commits here (the new
+        // owner redoes it). Forget it instead of failing the table.
+        if (this.#held && error instanceof PartitionRevokedError) {
+          this.#forget(partition, (x) => x === w);
+        } else this.#fail(error);
+      },
     );
+  }
+
+  /**
+   * Exactly-once: drop the changes of `partitions` that no commit released
+   * (their transaction was aborted when the partitions were revoked), so
+   * neither reads nor a later release see them.
+   */
+  discardUnreleased(partitions: Iterable<number>): void {
+    if (!this.#held) return;
+    for (const p of partitions) {
+      this.#forget(p, (w) => w.seq > this.#released);
+    }
+  }
+
+  #forget(partition: number, match: (w: PendingWrite) => boolean): void {
+    const q = this.#queues.get(partition);
+    if (q === undefined) return;
+    const gone = q.filter(match);
+    if (gone.length === 0) return;
+    this.#queues.set(partition, q.filter((w) => !match(w)));
+    for (const w of gone) {
+      if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
+    }
+    this.#wake();
   }
 
   /** Let every change written so far reach the store once acked (held mode). */

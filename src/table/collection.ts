@@ -199,6 +199,8 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
   async revoked(revoked: readonly TP[]): Promise<void> {
     if (!this.#groupManaged()) return;
     await this.flush();
+    // Exactly-once: what no commit released belongs to an aborted transaction.
+    this.#writer?.discardUnreleased(revoked.map((tp) => tp.partition));
     for (const tp of revoked) this.#active.delete(tp.partition);
   }
 

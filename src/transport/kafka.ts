@@ -71,7 +71,11 @@ export { parseKafkaUrl } from "./kafka/options.ts";
  * Retries of the producers' requests: waits of 0.3 s doubling up to 10 s,
  * 12 times, about 70 s in all (see the transport's constructor).
  */
-const PRODUCER_RETRY = { retries: 12, initialRetryTime: 300, maxRetryTime: 10_000 };
+const PRODUCER_RETRY = {
+  retries: 12,
+  initialRetryTime: 300,
+  maxRetryTime: 10_000,
+};
 
 /** Topic configuration for a spec: retention, cleanup policy, extra config. */
 function topicConfig(spec: TopicSpec): { name: string; value: string }[] {
