@@ -55,7 +55,7 @@ CACHE="${FAUST_KAFKA_CACHE:-$HOME/.cache/faust-deno/kafka-$KAFKA_VERSION}"
 WORK="${KAFKA_WORK_DIR:-${TMPDIR:-/tmp}/faust-kafka-$KAFKA_PORT}"
 PID_FILE="$WORK/kafka.pid"
 LOG_FILE="$WORK/kafka.log"
-WAIT_SECONDS="${KAFKA_WAIT_SECONDS:-90}"
+WAIT_SECONDS="${KAFKA_WAIT_SECONDS:-180}"
 CA_FILE="$WORK/ca.pem"
 TLS_DIR="$WORK/tls"
 # Fixed test credentials (see the header); not secrets.

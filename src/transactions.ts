@@ -193,17 +193,6 @@ export class TransactionManager {
       if (mine.length === 0 && !open.dirty) continue;
       await this.#step(open, async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
-        if (Deno.env.get("FAUST_DEBUG_EOS")) {
-          console.error(
-            `${
-              new Date().toISOString()
-            } DEBUG-EOS commit eos-${open.partition} offsets=${
-              JSON.stringify(mine.map((o) =>
-                `${o.topic.slice(-5)}[${o.partition}]=${o.offset}`
-              ))
-            }`,
-          );
-        }
         await open.tx.commit();
         open.dirty = false;
         await open.tx.begin();

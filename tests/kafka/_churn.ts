@@ -38,7 +38,6 @@ export class ChurnWorker {
       CH_GUARANTEE: options.guarantee,
       CH_AWAIT: options.awaitSends ? "1" : "0",
       CH_STANDBYS: String(options.standbys ?? 1),
-      FAUST_DEBUG_EOS: "1",
     };
   }
 
@@ -122,8 +121,8 @@ export class ChurnProducer {
     this.#topic = topic;
   }
 
-  /** Start writing `perTick` events every `tickMs`. */
-  async start(perTick = 10, tickMs = 50): Promise<void> {
+  /** Start writing `perTick` events every `tickMs` (default 100 a second). */
+  async start(perTick = 5, tickMs = 50): Promise<void> {
     this.#t = await startTransport();
     const enc = new TextEncoder();
     this.#loop = (async () => {
