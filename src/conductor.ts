@@ -262,7 +262,14 @@ export class Conductor implements RebalanceListener {
     }
     let refs = deadLetter !== undefined ? 1 : 0;
     for (const [t] of targets) refs += t.queues.length;
-    const delivery = new Delivery(refs, () => this.#acked(k, record.offset));
+    // The ack goes to this tracker only: an event still in hand when its
+    // partition was revoked must not count in the tracker of a later
+    // assignment of the same partition (it would hide an event in hand
+    // there, and a commit would go ahead without waiting for it).
+    const delivery = new Delivery(
+      refs,
+      () => this.#acked(k, record.offset, tracker),
+    );
     for (const [t, init] of targets) {
       for (const q of t.queues) q.forcePut(new Event(init, delivery));
     }
@@ -312,9 +319,9 @@ export class Conductor implements RebalanceListener {
     this.#consumer?.resume([tp]);
   }
 
-  #acked(k: string, offset: number): void {
+  #acked(k: string, offset: number, from: PartitionTracker): void {
     const tracker = this.#trackers.get(k);
-    if (tracker === undefined) return;
+    if (tracker === undefined || tracker !== from) return;
     tracker.acked(offset);
     this.#host.monitor.eventDone();
     if (
