@@ -486,7 +486,8 @@ export async function killRotation(
     check("producer at the end", producer.state, producer.proc);
     producer.proc.kill("SIGTERM");
     const producerExit = (await producer.proc.exit()).code;
-    await s.waitDrained();
+    // Generous: the backlog of a slow worker on a loaded machine.
+    await s.waitDrained(240_000);
     check("worker at the end", workerState, worker);
     worker.kill("SIGTERM");
     const workerExit = (await worker.exit()).code;

@@ -42,7 +42,7 @@ Deno.test("kill -9 of a busy worker 10 times and of a producer process 3 times l
       // src/transport/local/env.ts).
       awaitSends: true,
       producerBatch: 100,
-      producerPauseMs: 2000,
+      producerPauseMs: 3000,
     });
     console.log(describe(result));
     check(result);
