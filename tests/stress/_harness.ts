@@ -63,6 +63,7 @@ export class StressDir {
   readonly dir: string;
   /** The broker, opened by this (test) process for reading and raw writes. */
   readonly broker: LocalTransport;
+  #procs: Proc[] = [];
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -81,8 +82,10 @@ export class StressDir {
     return s;
   }
 
-  /** Close the broker and delete the directory. */
+  /** Kill what is still running, close the broker and delete the directory. */
   async remove(): Promise<void> {
+    for (const p of this.#procs) p.kill("SIGKILL");
+    for (const p of this.#procs) await p.exit().catch(() => {});
     await this.broker.stop();
     await Deno.remove(this.dir, { recursive: true });
   }
@@ -103,27 +106,34 @@ export class StressDir {
 
   /** Start a worker process (not waiting for it to be ready). */
   worker(options: WorkerOptions = {}): Proc {
-    return new Proc(
-      [
-        "run",
-        "-A",
-        "--config",
-        CONFIG,
-        APP,
-        "worker",
-        "-l",
-        "info",
-        "--without-web",
-      ],
-      {
-        env: this.#env({
-          STRESS_GUARANTEE: options.guarantee ?? "at_least_once",
-          STRESS_SLOW_MS: String(options.slowMs ?? 0),
-          STRESS_DECODE: options.decode ?? "skip",
-          STRESS_AWAIT_SENDS: options.awaitSends === true ? "1" : "0",
-        }),
-      },
+    return this.#track(
+      new Proc(
+        [
+          "run",
+          "-A",
+          "--config",
+          CONFIG,
+          APP,
+          "worker",
+          "-l",
+          "info",
+          "--without-web",
+        ],
+        {
+          env: this.#env({
+            STRESS_GUARANTEE: options.guarantee ?? "at_least_once",
+            STRESS_SLOW_MS: String(options.slowMs ?? 0),
+            STRESS_DECODE: options.decode ?? "skip",
+            STRESS_AWAIT_SENDS: options.awaitSends === true ? "1" : "0",
+          }),
+        },
+      ),
     );
+  }
+
+  #track(proc: Proc): Proc {
+    this.#procs.push(proc);
+    return proc;
   }
 
   /**
@@ -134,21 +144,23 @@ export class StressDir {
     to: number,
     { keys = 16, batch = 20, pauseMs = 10 } = {},
   ): Proc {
-    return new Proc(
-      [
-        "run",
-        "-A",
-        "--config",
-        CONFIG,
-        PRODUCER,
-        this.dir,
-        String(from),
-        String(to),
-        String(keys),
-        String(batch),
-        String(pauseMs),
-      ],
-      { env: this.#env() },
+    return this.#track(
+      new Proc(
+        [
+          "run",
+          "-A",
+          "--config",
+          CONFIG,
+          PRODUCER,
+          this.dir,
+          String(from),
+          String(to),
+          String(keys),
+          String(batch),
+          String(pauseMs),
+        ],
+        { env: this.#env() },
+      ),
     );
   }
 
@@ -315,7 +327,8 @@ export async function verify(
     if (seen.has(i)) inputDuplicates++;
     seen.add(i);
   }
-  const max = Math.max(-1, ...seen);
+  let max = -1;
+  for (const i of seen) max = Math.max(max, i);
   const inputGaps = max + 1 - seen.size;
   const outputs = sequence(await s.readAll(NAMES.output));
   const out = new Set(outputs);
@@ -456,8 +469,11 @@ export async function killRotation(
         }
         producer.proc.kill("SIGKILL");
         await producer.proc.exit();
-        const inputs = sequence(await s.readAll(NAMES.input));
-        producer = await startProducer(Math.max(-1, ...inputs) + 1);
+        let last = -1;
+        for (const i of sequence(await s.readAll(NAMES.input))) {
+          last = Math.max(last, i);
+        }
+        producer = await startProducer(last + 1);
       }
       await sleep(200 + rnd() * 1800);
       if (
