@@ -420,6 +420,11 @@ function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
   const signal = streamSignal();
   return {
     async next(): Promise<IteratorResult<Unit>> {
+      // A stopping actor takes no more events: it finishes the one in hand
+      // and leaves the rest buffered, unacked (their offsets are not
+      // committed, so the next start reads them), instead of draining a
+      // whole buffer past the stop bound.
+      if (signal?.aborted === true) return { done: true, value: undefined };
       const e = await queue.get(signal);
       if (e === undefined) return { done: true, value: undefined };
       if (e.error !== undefined) {
