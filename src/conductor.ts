@@ -96,6 +96,8 @@ export class Conductor implements RebalanceListener {
   #barrier: Promise<void> | undefined;
   /** Events of partitions being revoked that were dropped unprocessed. */
   #dropped = new Map<string, Set<number>>();
+  /** A record failed to decode under `decodeErrorPolicy: "fail"`: deliver nothing more. */
+  #failed = false;
 
   /** Create the conductor for `host`. */
   constructor(host: ConductorHost) {
@@ -145,6 +147,7 @@ export class Conductor implements RebalanceListener {
   async start(): Promise<void> {
     const { conf, transport } = this.#host;
     this.#controller = new AbortController();
+    this.#failed = false;
     this.#consumer = transport.createConsumer({
       groupId: conf.appId,
       listener: this,
@@ -200,6 +203,7 @@ export class Conductor implements RebalanceListener {
   }
 
   #dispatch(record: TransportRecord): void {
+    if (this.#failed) return;
     const k = tpKey(record);
     const tracker = this.#trackers.get(k);
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
@@ -232,6 +236,7 @@ export class Conductor implements RebalanceListener {
     this.#host.monitor.messageIn(record, record.offset);
     const targets: Array<[AnyTopic, EventInit<unknown, unknown>]> = [];
     let deadLetter: Error | undefined;
+    let failed: Error | undefined;
     for (const t of topics ?? []) {
       if (t.queues.length === 0) continue;
       try {
@@ -249,11 +254,11 @@ export class Conductor implements RebalanceListener {
             error: err.message,
           },
         );
-        if (policy === "fail") {
-          targets.push([t, { ...emptyInit(record), error: err }]);
-        } else if (policy === "dead-letter") deadLetter = err;
+        if (policy === "fail") failed ??= err;
+        else if (policy === "dead-letter") deadLetter = err;
       }
     }
+    if (failed !== undefined) return this.#fail(record, failed);
     let refs = deadLetter !== undefined ? 1 : 0;
     for (const [t] of targets) refs += t.queues.length;
     const delivery = new Delivery(refs, () => this.#acked(k, record.offset));
@@ -273,6 +278,24 @@ export class Conductor implements RebalanceListener {
     }
   }
 
+  /**
+   * `decodeErrorPolicy: "fail"`: stop the app at `record`. It stays
+   * delivered and never acked, so no commit passes it and the next start
+   * reads it (and fails on it) again; nothing after it is delivered.
+   */
+  #fail(record: TransportRecord, error: Error): void {
+    this.#failed = true;
+    this.#consumer?.pause(this.assignment());
+    this.#host.crash(
+      new Error(
+        `Cannot decode ${
+          tpString(record)
+        }@${record.offset} (decodeErrorPolicy "fail"; its offset is not committed): ${error.message}`,
+        { cause: error },
+      ),
+    );
+  }
+
   /** Hold `record` (and what follows it) and pause its partition, once per stall. */
   #block(k: string, record: TransportRecord, counter: string): void {
     this.#blocked.set(k, { records: [record], at: 0 });
@@ -286,7 +309,9 @@ export class Conductor implements RebalanceListener {
   #unblock(k: string, tp: TP): void {
     const blocked = this.#blocked.get(k);
     this.#blocked.delete(k);
-    if (blocked === undefined || !this.#trackers.has(k)) return;
+    if (blocked === undefined || !this.#trackers.has(k) || this.#failed) {
+      return;
+    }
     const { records } = blocked;
     while (blocked.at < records.length) {
       this.#dispatch(records[blocked.at++]!);
@@ -573,18 +598,4 @@ export class Conductor implements RebalanceListener {
     for (const s of this.#host.monitor.sensors) s.onAssignment?.(assigned);
     await this.#host.assigned(assigned, standbys);
   }
-}
-
-function emptyInit(record: TransportRecord): EventInit<unknown, unknown> {
-  return {
-    key: null,
-    value: null,
-    headers: record.headers,
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    timestamp: record.timestamp,
-    rawKey: record.key,
-    rawValue: record.value,
-  };
 }

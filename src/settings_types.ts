@@ -169,7 +169,14 @@ export interface SettingsInput {
   webTablesEnabled?: boolean;
   /** Serve Prometheus metrics on `/metrics`. @default true */
   webMetricsEnabled?: boolean;
-  /** What to do with a message that cannot be decoded. @default "skip" */
+  /**
+   * What to do with a message that cannot be decoded: `"skip"` logs and
+   * commits past it; `"fail"` stops the app (the worker exits non-zero)
+   * without committing it; `"dead-letter"` writes it to
+   * `{appId}-dead-letter` (source topic, partition, offset and error in
+   * `faust-dead-letter-*` headers) and commits past it once written.
+   * @default "skip"
+   */
   decodeErrorPolicy?: "skip" | "fail" | "dead-letter";
   /** Log level of the worker. @default "warn" */
   loglevel?: LogLevel;

@@ -427,10 +427,6 @@ function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
       if (signal?.aborted === true) return { done: true, value: undefined };
       const e = await queue.get(signal);
       if (e === undefined) return { done: true, value: undefined };
-      if (e.error !== undefined) {
-        e.ack();
-        throw e.error;
-      }
       return { done: false, value: { value: e.value, events: [e] } };
     },
     return(): Promise<IteratorResult<Unit>> {
