@@ -190,3 +190,36 @@ Deno.test('Worker: decodeErrorPolicy "dead-letter" writes the bad record with it
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+async function listening(port: number): Promise<boolean> {
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("Worker: SIGUSR2 logs what runs and opens no debugger port", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mod = `${dir}/slow.ts`;
+    await Deno.writeTextFile(mod, slowApp());
+    const before = await listening(9229);
+    const p = worker(mod, dir, false);
+    await p.waitFor(/Worker ready/);
+    p.kill("SIGUSR2");
+    await p.waitFor(
+      /Running tasks of "slowstop": agents: "slow\(x1\)"; jobs: "none"; services: "none"; partitions: "numbers\[0\]"/,
+    );
+    assert.doesNotMatch(p.output, /Debugger listening/);
+    if (!before) {
+      assert.equal(await listening(9229), false, "9229 listens");
+    }
+    p.kill("SIGTERM");
+    assert.equal((await p.exit(30_000)).code, 0, p.output);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
