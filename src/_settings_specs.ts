@@ -256,6 +256,13 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
     expected: 'expected an http:// or https:// URL such as "http://host:6066"',
     env: "string",
   },
+  webAllowedHosts: {
+    schema: z.array(z.string().regex(/^(\*|[^\s/:]+|\[[0-9a-fA-F:.]+\])$/)),
+    expected:
+      'expected a list of host names without ports, such as ["faust.example.com"], or ["*"] for any host',
+    env: "json",
+    default: [],
+  },
   webRouterEnabled: bool(true),
   webTablesEnabled: bool(false),
   webMetricsEnabled: bool(true),

@@ -163,6 +163,16 @@ export interface SettingsInput {
   webCorsOptions?: WebCorsOptions;
   /** URL other workers use to reach this one. @default "http://{webHost}:{webPort}" */
   canonicalUrl?: string;
+  /**
+   * Extra host names the web server answers to. A request whose `Host`
+   * header names another host is refused with 421 (a page in a browser
+   * cannot reach the worker through a DNS name rebound to 127.0.0.1).
+   * Always allowed: `127.0.0.1`, `localhost`, `[::1]`, `webBind`,
+   * `webHost` and the host of `canonicalUrl`, on any port. `["*"]` allows
+   * every host.
+   * @default []
+   */
+  webAllowedHosts?: string[];
   /** Serve `/router/` (which worker owns a key). @default true */
   webRouterEnabled?: boolean;
   /** Serve table contents under `/table/` (opt-in: it exposes values). @default false */
@@ -294,6 +304,8 @@ export interface Settings {
   readonly webCorsOptions: WebCorsOptions;
   /** See {@linkcode SettingsInput.canonicalUrl}. */
   readonly canonicalUrl: string;
+  /** See {@linkcode SettingsInput.webAllowedHosts}. */
+  readonly webAllowedHosts: readonly string[];
   /** See {@linkcode SettingsInput.webRouterEnabled}. */
   readonly webRouterEnabled: boolean;
   /** See {@linkcode SettingsInput.webTablesEnabled}. */
