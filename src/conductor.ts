@@ -89,6 +89,12 @@ export class Conductor implements RebalanceListener {
   #controller = new AbortController();
   #loop: Promise<void> | undefined;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
+  #livelockTimer: ReturnType<typeof setInterval> | undefined;
+  /** Per partition: the committed offset last seen, since when, last warning. */
+  readonly #progressSeen = new Map<
+    string,
+    { committed: number; since: number; warned: number }
+  >();
   #acksSinceCommit = 0;
   #commitDue = false;
   #commitChain: Promise<void> = Promise.resolve();
@@ -159,6 +165,47 @@ export class Conductor implements RebalanceListener {
     this.#loop = this.#run();
     const interval = Math.max(10, conf.brokerCommitInterval * 1000);
     this.#commitTimer = setInterval(() => void this.commit(), interval);
+    const limit = conf.brokerCommitLivelockSoftTimeout * 1000;
+    if (limit > 0) {
+      const tick = Math.max(10, Math.min(1000, limit / 4));
+      this.#livelockTimer = setInterval(() => this.#checkLivelock(limit), tick);
+    }
+  }
+
+  /**
+   * Warn about every partition whose committed offset has not moved for
+   * `brokerCommitLivelockSoftTimeout` while it has events delivered and
+   * not committed (a stuck agent, or commits that keep failing); again
+   * each further period it stays so.
+   */
+  #checkLivelock(limit: number): void {
+    const now = performance.now();
+    for (const [k, t] of this.#trackers) {
+      const seen = this.#progressSeen.get(k);
+      const waiting = t.inFlight > 0 || t.committable() > t.committed;
+      if (seen === undefined || seen.committed !== t.committed || !waiting) {
+        this.#progressSeen.set(k, {
+          committed: t.committed,
+          since: now,
+          warned: now,
+        });
+        continue;
+      }
+      if (now - seen.since <= limit || now - seen.warned <= limit) continue;
+      seen.warned = now;
+      this.#host.monitor.count("commitLivelocks");
+      this.#host.log.warn(
+        "Partition {tp} has not committed for {seconds} s while events wait: committed offset {committed}, {unacked} events delivered and not acked (lowest {offset}) (brokerCommitLivelockSoftTimeout {limit} s)",
+        {
+          tp: tpString(parseTpKey(k)),
+          seconds: Math.round(now - seen.since) / 1000,
+          committed: t.committed,
+          unacked: t.inFlight,
+          offset: t.inFlight > 0 ? t.committable() : "none",
+          limit: limit / 1000,
+        },
+      );
+    }
   }
 
   /** Stop fetching; buffered events stay where they are. */
@@ -166,6 +213,9 @@ export class Conductor implements RebalanceListener {
     this.#controller.abort();
     clearInterval(this.#commitTimer);
     this.#commitTimer = undefined;
+    clearInterval(this.#livelockTimer);
+    this.#livelockTimer = undefined;
+    this.#progressSeen.clear();
   }
 
   /** Stop fetching, commit what was acked, close the consumer. */

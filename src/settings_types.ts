@@ -83,7 +83,11 @@ export interface SettingsInput {
   brokerCommitEvery?: number;
   /** Commit acked offsets this often. @default 2.8 */
   brokerCommitInterval?: Duration;
-  /** Warn when a partition has not committed for this long while events wait. @default 300 */
+  /**
+   * Warn (and count `commitLivelocks`) when a partition's committed offset
+   * has not moved for this long while it has events delivered and not
+   * committed; again each further period. 0 turns it off. @default 300
+   */
   brokerCommitLivelockSoftTimeout?: Duration;
   /** Consumer heartbeat interval. @default 3 */
   brokerHeartbeatInterval?: Duration;
@@ -123,7 +127,12 @@ export interface SettingsInput {
   processingGuarantee?: "at_least_once" | "exactly_once";
   /** Events buffered per stream before the consumer pauses. @default 4096 */
   streamBufferMaxsize?: number;
-  /** Warn when one event takes longer than this to process. @default 300 */
+  /**
+   * Warn (once per event, and count `stuckEvents`) when an agent actor has
+   * held one event for longer than this: the log names the agent, the
+   * event's topic, partition and offset and how long. 0 turns it off.
+   * @default 300
+   */
   streamProcessingTimeout?: Duration;
   /** Delay before streams start after recovery. @default 0 */
   streamRecoveryDelay?: Duration;

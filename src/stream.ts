@@ -95,7 +95,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         const r = await it.next();
         if (r.done === true) return { done: true, value: undefined };
         prev = r.value;
-        if (ctx !== undefined) ctx.event = prev.events[prev.events.length - 1];
+        if (ctx !== undefined) {
+          ctx.event = prev.events[prev.events.length - 1];
+          ctx.since = performance.now();
+        }
         return { done: false, value: prev.value as V };
       },
       return: async (): Promise<IteratorResult<V>> => {

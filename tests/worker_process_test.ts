@@ -223,3 +223,65 @@ Deno.test("Worker: SIGUSR2 logs what runs and opens no debugger port", async () 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A module whose agent holds event 0 for 4 s; 5 events are sent at start. */
+function hangApp(): string {
+  return `import { App } from ${JSON.stringify(new URL("mod.ts", ROOT).href)};
+export const app = new App("hang", { store: "memory://" });
+const input = app.topic("jobs", { partitions: 1, valueType: "number" });
+app.agent(input, async function hanger(stream) {
+  for await (const n of stream) {
+    if (n === 0) await new Promise((r) => setTimeout(r, 4000));
+    console.log("DONE " + n);
+  }
+});
+app.task(async () => {
+  await Promise.all(Array.from({ length: 5 }, (_, i) => input.send({ value: i })));
+});
+`;
+}
+
+Deno.test("Worker: an event in hand longer than streamProcessingTimeout is logged as stuck with agent, position and time", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mod = `${dir}/hang.ts`;
+    await Deno.writeTextFile(mod, hangApp());
+    const p = worker(mod, dir, false, {
+      FAUST_STREAM_PROCESSING_TIMEOUT: "0.5",
+    });
+    const m = await p.waitFor(
+      /Agent "hanger" actor 0 has been processing "jobs"\[0\]@0 for ([\d.]+) s \(streamProcessingTimeout 0.5 s\): it may be stuck/,
+    );
+    assert.ok(Number(m[1]) > 0.5 && Number(m[1]) < 4, m[0]);
+    await p.waitFor(/^DONE 4$/m);
+    p.kill("SIGTERM");
+    assert.equal((await p.exit(30_000)).code, 0, p.output);
+    assert.equal(
+      p.output.match(/it may be stuck/g)?.length,
+      1,
+      "reported once, and only the slow event",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Worker: a partition whose commit does not advance for brokerCommitLivelockSoftTimeout while events wait is logged", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mod = `${dir}/hang.ts`;
+    await Deno.writeTextFile(mod, hangApp());
+    const p = worker(mod, dir, false, {
+      FAUST_BROKER_COMMIT_LIVELOCK_SOFT_TIMEOUT: "1",
+      FAUST_BROKER_COMMIT_INTERVAL: "0.1",
+    });
+    await p.waitFor(
+      /Partition "jobs\[0\]" has not committed for [\d.]+ s while events wait: committed offset -?\d+, 5 events delivered and not acked \(lowest 0\) \(brokerCommitLivelockSoftTimeout 1 s\)/,
+    );
+    await p.waitFor(/^DONE 4$/m);
+    p.kill("SIGTERM");
+    assert.equal((await p.exit(30_000)).code, 0, p.output);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
