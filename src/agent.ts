@@ -46,8 +46,11 @@ export interface AgentOptions<R = unknown> extends TopicOptions {
   ) => void | Promise<void>;
   /** Restart policy (default: the app's `agentSupervisor`). */
   readonly supervisorStrategy?: SupervisorStrategy;
-  /** One actor per partition (accepted; actors still share one buffer). */
-  readonly isolatedPartitions?: boolean;
+  /**
+   * Faust's one actor per partition. Not supported: `true` is a
+   * `ConfigError` (the actors of an agent share one buffer).
+   */
+  readonly isolatedPartitions?: false;
 }
 
 /** An RPC request: value, optional key, headers, partition. */
@@ -96,6 +99,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
       throw new ConfigError(
         `Invalid option "concurrency" of agent "${name}": ${concurrency}; expected an integer >= 1`,
+      );
+    }
+    if ((options.isolatedPartitions as boolean | undefined) === true) {
+      throw new ConfigError(
+        `Option "isolatedPartitions" of agent "${name}" is not supported: the actors of an agent share one buffer. ` +
+          `Events of one partition are processed in order with concurrency 1 (the default); ` +
+          `for parallelism across partitions use concurrency > 1 (events of a partition may then finish out of order)`,
       );
     }
     this.name = name;
