@@ -788,6 +788,7 @@ export class App implements AppHost {
       this.#transport,
       conf.producerLinger,
       this.monitor,
+      conf.producerMaxRequestSize,
     );
   }
 
