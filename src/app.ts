@@ -705,6 +705,7 @@ export class App implements AppHost {
         this.#producer!.setRouter(() => this.#transactions?.route());
       }
       await this.#conductor.start();
+      if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
@@ -723,6 +724,7 @@ export class App implements AppHost {
     this.#client = true;
     this.#state = "starting";
     await this.#openTransport();
+    if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
     this.#state = "running";
   }
 
