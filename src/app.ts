@@ -809,6 +809,15 @@ export class App implements AppHost {
     assigned: readonly TP[],
     standbys: readonly TP[],
   ): Promise<void> {
+    const delay = this.#conf.streamRecoveryDelay;
+    if (delay > 0) {
+      // Let more workers join or leave before tables recover and streams resume.
+      this.log.info(
+        "Waiting {seconds} s (streamRecoveryDelay) before recovery",
+        { seconds: delay },
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+    }
     // Exactly-once: fence the partitions' previous owners before tables read.
     await this.#transactions?.assign(this.#consumedPartitions(assigned));
     for (const t of this.tables.values()) await t.assigned(assigned, standbys);
