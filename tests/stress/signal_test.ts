@@ -14,19 +14,10 @@ const STOP_BOUND_MS = 10_000;
 /** Events a restart may reprocess: those in hand at the stop, and a margin. */
 const REPROCESS_BOUND = 10;
 
-/**
- * Known failure, owned elsewhere: on stop the worker drains each agent's
- * whole buffer (up to 4,096 events), so a slow agent passes the 30 s stop
- * limit, exits 1 without committing, and the restart reprocesses all of it.
- * Flip to false once stop finishes only the events in hand.
- */
-const STOP_DRAINS_WHOLE_BUFFER = true;
-
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.test({
     name:
       `${signal} under load with a slow agent exits 0 within 10 s and a restart reprocesses at most the events in hand`,
-    ignore: STOP_DRAINS_WHOLE_BUFFER,
     async fn() {
       const s = await StressDir.create();
       try {
@@ -61,6 +52,10 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
         assert.equal(status.code, 0, worker.output.slice(-3000));
         assert.ok(stopMs < STOP_BOUND_MS, `stop took ${stopMs} ms`);
         assert.ok(report.duplicates <= REPROCESS_BOUND);
+        // Not asserted: the table over-count. The commit of a partition waits
+        // for the slowest agent of the topic, so what the fast count agent did
+        // beyond the slow forward agent is counted again after the restart
+        // (about 2,950 here), graceful stop or not.
       } finally {
         await s.remove();
       }
