@@ -96,8 +96,9 @@ export function acquireEnv(path: string, sync = true): BrokerEnv {
     // later transaction of that process fails. Without overlappingSync each
     // commit fsyncs inside the writer mutex, whose dead-owner recovery runs
     // before a transaction is open and is safe.
-    // tests/transport/local/kill_test.ts kills a writer while it holds the
-    // sync mutex and checks that the other process keeps writing.
+    // tests/transport/local/kill_test.ts kills a busy writer inside its
+    // commit (holding the sync mutex, when one is used) and checks that the
+    // other process keeps writing.
     overlappingSync: false,
   });
   // Readers of killed processes would pin old pages forever.
