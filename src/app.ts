@@ -708,6 +708,7 @@ export class App implements AppHost {
         this.#producer!.setRouter(() => this.#transactions?.route());
       }
       await this.#conductor.start();
+      if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
@@ -726,6 +727,7 @@ export class App implements AppHost {
     this.#client = true;
     this.#state = "starting";
     await this.#openTransport();
+    if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
     this.#state = "running";
   }
 
@@ -791,6 +793,7 @@ export class App implements AppHost {
       this.#transport,
       conf.producerLinger,
       this.monitor,
+      conf.producerMaxRequestSize,
     );
   }
 
@@ -809,6 +812,17 @@ export class App implements AppHost {
     assigned: readonly TP[],
     standbys: readonly TP[],
   ): Promise<void> {
+    const delay = this.#conf.streamRecoveryDelay;
+    if (delay > 0) {
+      // Let more workers join or leave before tables recover and streams resume.
+      this.log.info(
+        "Waiting {seconds} s (streamRecoveryDelay) before recovery",
+        { seconds: delay },
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+    }
+    // Exactly-once: the partitions' previous owners were fenced already
+    // (ConductorHost.fence), before their committed offsets were read.
     for (const t of this.tables.values()) await t.assigned(assigned, standbys);
     await this.onPartitionsAssigned.send(this, assigned);
     await this.onRebalanceComplete.send(this);
