@@ -23,6 +23,7 @@ import {
   connectHint,
   hasKafkaErrorType,
   retryWhileTopicPropagates,
+  retryWhileUnreachable,
 } from "./kafka/errors.ts";
 import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
 import { ClosedError, ConfigError, FaustError } from "../errors.ts";
@@ -291,11 +292,13 @@ export class KafkaTransport implements Transport {
         new ClosedError(`Cannot send: Kafka transport ${this.url} is stopped`),
       );
     }
-    return sendRecords(producer, records, {
-      acks: this.#settings.acks,
-      compression: this.#settings.compression,
-      timeoutMs: this.#settings.produceTimeoutMs,
-    });
+    return retryWhileUnreachable(() =>
+      sendRecords(producer, records, {
+        acks: this.#settings.acks,
+        compression: this.#settings.compression,
+        timeoutMs: this.#settings.produceTimeoutMs,
+      })
+    );
   }
 
   async #ensureTopics(records: readonly ProduceRecord[]): Promise<void> {

@@ -98,3 +98,62 @@ export function connectHint(error: unknown): string {
   }
   return "";
 }
+
+/** kafkajs error names that mean "the broker could not be reached". */
+const CONNECTION_ERRORS = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSBrokerNotFound",
+]);
+
+/**
+ * Whether `error` (or a cause) says the broker could not be reached: kafkajs
+ * gives up on a connection after its own retries and may wrap that in a
+ * "non-retriable" error although the broker may be back a moment later.
+ *
+ * @param error What kafkajs threw.
+ * @returns True for connection failures.
+ */
+export function isConnectionError(error: unknown): boolean {
+  let err: unknown = error;
+  for (
+    let depth = 0;
+    err !== undefined && err !== null && depth < 10;
+    depth++
+  ) {
+    const e = err as { name?: unknown; code?: unknown };
+    if (typeof e.name === "string" && CONNECTION_ERRORS.has(e.name)) {
+      return true;
+    }
+    if (e.code === "ECONNREFUSED" || e.code === "ECONNRESET") return true;
+    err = (err as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Run `step` again while it fails because the broker cannot be reached, for
+ * up to `limitMs` (waits of 0.5 s doubling up to 5 s), then throw the last
+ * error. For appends: a broker that restarts is unreachable for longer than
+ * kafkajs retries, and a failed append makes a table change undurable (the
+ * worker must stop). Resending the same records is safe for the idempotent
+ * and transactional producers (kafkajs keeps their sequence numbers).
+ *
+ * @param step The append.
+ * @param limitMs How long to keep trying.
+ * @returns What `step` resolved with.
+ */
+export async function retryWhileUnreachable<T>(
+  step: () => Promise<T>,
+  limitMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (let wait = 500;; wait = Math.min(5000, wait * 2)) {
+    try {
+      return await step();
+    } catch (e) {
+      if (!isConnectionError(e) || Date.now() + wait > deadline) throw e;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}

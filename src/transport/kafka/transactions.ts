@@ -17,6 +17,7 @@ import type {
   RecordMetadata,
   TransactionalProducer,
 } from "../transport.ts";
+import { retryWhileUnreachable } from "./errors.ts";
 import { sendRecords } from "./producer.ts";
 
 /** A kafkajs transactional producer behind our interface. */
@@ -67,11 +68,16 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
 
   /** Append within the transaction (acks are always -1). */
   async send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
-    return await sendRecords(this.#current("send"), records, {
-      acks: -1,
-      compression: this.#compression,
-      ...(this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs }),
-    });
+    const tx = this.#current("send");
+    return await retryWhileUnreachable(() =>
+      sendRecords(tx, records, {
+        acks: -1,
+        compression: this.#compression,
+        ...(this.#timeoutMs === undefined
+          ? {}
+          : { timeoutMs: this.#timeoutMs }),
+      })
+    );
   }
 
   /** Commit consumer offsets (next offset to read) within the transaction. */
