@@ -17,7 +17,7 @@ import {
 } from "./agent.ts";
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
 import { Conductor } from "./conductor.ts";
-import { ConfigError, StateError } from "./errors.ts";
+import { ConfigError, errorLine, StateError } from "./errors.ts";
 import type { Event } from "./event.ts";
 import type { AppHost } from "./host.ts";
 import type { Infer, TypeSpec } from "./models.ts";
@@ -898,7 +898,9 @@ export class App implements AppHost {
       key: new TextEncoder().encode(ROUTING_KEY),
       value: encodeRouting(members),
     }).catch((error) =>
-      this.log.warn("Could not publish the group routing: {error}", { error })
+      this.log.warn("Could not publish the group routing: {error}", {
+        error: errorLine(error),
+      })
     );
   }
 

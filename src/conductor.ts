@@ -10,6 +10,7 @@
 import type { Logger } from "@logtape/logtape";
 import { PartitionTracker } from "./acks.ts";
 import { Delivery, Event, type EventInit } from "./event.ts";
+import { errorLine } from "./errors.ts";
 import type { AsyncQueue } from "./queue.ts";
 import type { Monitor } from "./monitor.ts";
 import type { Settings } from "./settings.ts";
@@ -248,7 +249,7 @@ export class Conductor implements RebalanceListener {
         if (signal.aborted) return;
         this.#host.log.error(
           "Polling the broker failed, retrying in 1s: {error}",
-          { error },
+          { error: errorLine(error) },
         );
         await new Promise((r) => setTimeout(r, 1000));
         continue;
@@ -469,7 +470,7 @@ export class Conductor implements RebalanceListener {
       this.#host.monitor.count("commitErrors");
       this.#host.log.error(
         "Not committing: flushing sends and tables failed: {error}",
-        { error },
+        { error: errorLine(error) },
       );
       this.#host.crash(
         error instanceof Error ? error : new Error(String(error)),
@@ -483,7 +484,7 @@ export class Conductor implements RebalanceListener {
       this.#host.monitor.count("commitErrors");
       this.#host.log.error(
         "Commit failed (will retry at the next interval): {error}",
-        { error },
+        { error: errorLine(error) },
       );
     });
   }
@@ -519,7 +520,9 @@ export class Conductor implements RebalanceListener {
         // Whether the transaction committed is unknown: stop; the next
         // owner's producer aborts or completes it and tables recover.
         this.#host.monitor.count("commitErrors");
-        this.#host.log.error("Exactly-once commit failed: {error}", { error });
+        this.#host.log.error("Exactly-once commit failed: {error}", {
+          error: errorLine(error),
+        });
         this.#host.crash(
           error instanceof Error ? error : new Error(String(error)),
         );

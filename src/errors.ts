@@ -88,3 +88,29 @@ export class LockError extends FaustError {
     this.name = "LockError";
   }
 }
+
+/**
+ * An error on one line for logs of expected, transient failures (a broker
+ * that is down): name and message, then each cause's, no stack.
+ *
+ * @param error Anything thrown.
+ * @returns `"Name: message <- CauseName: cause message ..."`.
+ */
+export function errorLine(error: unknown): string {
+  const parts: string[] = [];
+  let err: unknown = error;
+  for (let depth = 0; err !== undefined && err !== null && depth < 5; depth++) {
+    if (err instanceof Error) {
+      const message = err.message;
+      // kafkajs repeats a cause's message in its wrapper: say it once.
+      if (!parts.some((p) => p.includes(message))) {
+        parts.push(`${err.name}: ${message}`);
+      }
+      err = err.cause;
+    } else {
+      parts.push(String(err));
+      break;
+    }
+  }
+  return parts.join(" <- ");
+}

@@ -13,7 +13,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { PartitionRevokedError, StateError } from "../errors.ts";
+import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
 import type { ProduceRecord, RecordMetadata } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
 
@@ -238,7 +238,7 @@ export class ChangelogWriter {
       this.#failure = err;
       this.#host.log.error(
         "Table {table}: changelog append to {topic} failed: {error}",
-        { table: this.#table, topic: this.#topic, error: err },
+        { table: this.#table, topic: this.#topic, error: errorLine(err) },
       );
       this.#host.crash(err);
     }
