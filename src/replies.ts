@@ -13,7 +13,7 @@ import { headerText } from "./types.ts";
 import type { Event } from "./event.ts";
 import type { Settings } from "./settings.ts";
 import type { Producer } from "./producer.ts";
-import { ClosedError, FaustError } from "./errors.ts";
+import { ClosedError, errorLine, FaustError } from "./errors.ts";
 
 /** Header naming the reply topic. */
 export const REPLY_TO_HEADER = "Faust-Ag-ReplyTo";
@@ -139,7 +139,9 @@ export class Replies {
     const signal = this.#controller.signal;
     while (!signal.aborted) {
       const records = await consumer.poll(500, 1000, signal).catch((error) => {
-        this.#log.error("Reading replies failed: {error}", { error });
+        this.#log.error("Reading replies failed: {error}", {
+          error: errorLine(error),
+        });
         return [];
       });
       for (const r of records) {

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
+import { errorLine } from "../errors.ts";
 import type { Transport, TransportRecord } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
 
@@ -247,7 +248,7 @@ export class StandbyFollower {
         } catch (error) {
           this.#o.log.error(
             "Table {table}: following standby partition {partition} failed (retrying): {error}",
-            { table: this.#o.table, partition: p, error },
+            { table: this.#o.table, partition: p, error: errorLine(error) },
           );
         }
       }

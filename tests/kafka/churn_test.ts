@@ -165,9 +165,18 @@ function problems(r: Run): string {
   }`;
 }
 
-/** No stack traces in worker output: every failure is one line. */
+/** Lines that start a stack trace in worker output (with the line above). */
 function stackLines(r: Run): string[] {
-  return r.output.split("\n").filter((l) => /^\s+at /.test(l));
+  const lines = r.output.split("\n");
+  const out: string[] = [];
+  for (let i = 1; i < lines.length; i++) {
+    if (/^\s+at /.test(lines[i]!) && !/^\s+at /.test(lines[i - 1]!)) {
+      out.push(
+        `${lines[i - 3]}\n${lines[i - 2]}\n${lines[i - 1]}\n${lines[i]}`,
+      );
+    }
+  }
+  return out;
 }
 
 const pause = (ms: number): Step => ({ kind: "pause", ms });
