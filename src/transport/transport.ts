@@ -161,11 +161,15 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
-/** Transactions, for `processingGuarantee: "exactly_once"` (Kafka only). */
+/** Transactions, for `processingGuarantee: "exactly_once"` (`kafka://`, `local://`). */
 export interface TransactionalProducer {
   /** Start a transaction. */
   begin(): Promise<void>;
-  /** Append within the transaction. */
+  /**
+   * Append within the transaction. Drivers that place records only at the
+   * commit (`local://`) resolve with offset -1 and set the offsets of these
+   * same metadata objects when the transaction commits.
+   */
   send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
   /** Commit consumer offsets within the transaction. */
   sendOffsets(groupId: string, offsets: readonly CommitOffset[]): Promise<void>;
