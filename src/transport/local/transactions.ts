@@ -144,8 +144,14 @@ export class LocalTransactionalProducer implements TransactionalProducer {
     for (const r of records) {
       let n = counts.get(r.topic);
       if (n === undefined) {
-        n = getTopic(this.#ctx.env, r.topic)?.partitions ??
-          this.#ctx.defaultPartitions;
+        const { env } = this.#ctx;
+        let meta = getTopic(env, r.topic);
+        if (meta === undefined) {
+          // Another process may have created it since our read snapshot.
+          env.root.resetReadTxn();
+          meta = getTopic(env, r.topic);
+        }
+        n = meta?.partitions ?? this.#ctx.defaultPartitions;
         counts.set(r.topic, n);
       }
       if (
