@@ -129,6 +129,67 @@ Deno.test("exactly_once on local://: commits keep coming while the agent awaits 
   });
 });
 
+Deno.test("exactly_once on local://: no event is delivered while a commit runs (each commit holds the outputs of exactly its offsets)", async () => {
+  await withDir(async (dir) => {
+    // A backlog behind a small buffer: the partitions block, and each commit
+    // empties the buffers, which used to deliver the blocked records into
+    // the transaction being committed.
+    const c = counter(dir, {
+      brokerCommitInterval: 0.05,
+      brokerCommitEvery: 7,
+      streamBufferMaxsize: 4,
+    });
+    const client = new App("eos-local-client", {
+      broker: `local://${dir}/broker`,
+      topicPartitions: 2,
+    });
+    const input = client.topic("in", { valueType: "json", partitions: 2 });
+    await client.startClient();
+    for (let i = 0; i < 200; i++) await input.send({ key: `k${i}`, value: i });
+    await client.stop();
+    const t = new LocalTransport(`local://${dir}/broker`, {
+      defaultPartitions: 2,
+      datadir: dir,
+      clientId: "check",
+    });
+    await t.start();
+    const mismatches: string[] = [];
+    const checks: Promise<void>[] = [];
+    c.app.sensors.add({
+      onCommitCompleted: () => {
+        // Outputs change only at commits, so both sides are read before
+        // the next one completes.
+        let committed = 0;
+        for (const s of c.app.monitor.partitions.values()) {
+          if (s.topic === "in") committed += s.committed;
+        }
+        checks.push((async () => {
+          let out = 0;
+          for (const partition of [0, 1]) {
+            out += await t.highWatermark({ topic: "out", partition });
+          }
+          if (out !== committed) {
+            mismatches.push(`${out} outputs for ${committed} committed inputs`);
+          }
+        })());
+      },
+    });
+    await c.app.start();
+    try {
+      await waitUntil(
+        "200 outputs committed",
+        async () => await outputs(dir) === 200,
+      );
+    } finally {
+      await c.app.stop();
+      await Promise.all(checks);
+      await t.stop();
+    }
+    assert.deepEqual(mismatches, []);
+    assert.ok(checks.length > 10, `only ${checks.length} commits`);
+  });
+});
+
 Deno.test("exactly_once on memory:// stays a ConfigError that names the brokers with transactions", async () => {
   const app = new App("eos-on-memory-names", {
     broker: "memory://",
