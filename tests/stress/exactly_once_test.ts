@@ -306,12 +306,16 @@ async function rotation(guarantee: string, seed: number): Promise<Report> {
     });
     await reader.start();
     try {
-      const deadline = Date.now() + 90_000;
+      const deadline = Date.now() + 150_000;
       let done = false;
+      let seen = "nothing read yet";
       while (!done) {
         if (Date.now() > deadline) {
+          // What the worker says about itself: offsets, counters, lag.
+          const stats = await fetch(`http://127.0.0.1:${port}/stats`)
+            .then((r) => r.text(), (e) => String(e));
           throw new Error(
-            `Not every input reached the outputs and table within 90 s (seed ${seed}):\n${last.output}`,
+            `Not every input reached the outputs and table within 150 s (seed ${seed}; last seen: ${seen}; /stats: ${stats}):\n${last.output}`,
           );
         }
         if (last.exited) {
@@ -320,13 +324,13 @@ async function rotation(guarantee: string, seed: number): Promise<Report> {
           );
         }
         await new Promise((r) => setTimeout(r, 250));
-        const complete = await Promise.all(
-          OUTPUTS.map(async (t) =>
-            compare(await readTopic(reader, t)).missing === 0
-          ),
+        const missing = await Promise.all(
+          OUTPUTS.map(async (t) => compare(await readTopic(reader, t)).missing),
         );
-        if (!complete.every(Boolean)) continue;
+        seen = `missing from ${OUTPUTS.join(", ")}: ${missing.join(", ")}`;
+        if (missing.some((n) => n > 0)) continue;
         const counts = await tableState(port).catch(() => ({}));
+        seen += `; table sum ${sum(counts)}`;
         if (sum(counts) >= N) {
           tables.push(counts);
           done = true;
