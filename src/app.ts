@@ -316,11 +316,11 @@ export class App implements AppHost {
    * @param handler Serves the keys this worker owns.
    * @returns The routed handler.
    */
-  tableRoute(
+  tableRoute<P extends string = string>(
     table: string | { readonly name: string },
     options: TableRouteOptions,
-    handler: PageHandler,
-  ): PageHandler {
+    handler: PageHandler<P>,
+  ): PageHandler<P> {
     const name = typeof table === "string" ? table : table.name;
     return tableRoute(this, name, options, handler);
   }
@@ -501,9 +501,16 @@ export class App implements AppHost {
     return service;
   }
 
-  /** Register a web page (served by the worker on `webPort`). */
-  page(path: string, handler: PageHandler | View): void {
-    this.pages.push({ path, handler });
+  /**
+   * Register a web page (served by the worker on `webPort`). The path's
+   * parameters are typed in the handler: `app.page("/count/:word/", (c) =>
+   * c.text(c.req.param("word")))` gets a `string`.
+   *
+   * @param path Hono path syntax, e.g. `"/count/:word/"`.
+   * @param handler A function of Hono's context, or a view with `get`/`post`/….
+   */
+  page<P extends string>(path: P, handler: PageHandler<P> | View<P>): void {
+    this.pages.push({ path, handler: handler as PageHandler | View });
   }
 
   /** Register middleware or routes on the worker's Hono app. */

@@ -171,3 +171,25 @@ Deno.test("WebServer.start() listens on 127.0.0.1 and a busy port is a ConfigErr
     await server.stop();
   }
 });
+
+Deno.test("app.page() types the path parameters of its path: /count/:word/ gives { word: string }", async () => {
+  const app = memApp("web-typed-params");
+  app.page("/count/:word/", (c) => {
+    // A type error (string | undefined) before pages were typed by path.
+    const word: string = c.req.param("word");
+    const all: { word: string } = c.req.param();
+    return c.json({ word, upper: all.word.toUpperCase() });
+  });
+  app.page(
+    "/routed/:key/",
+    app.tableRoute("t", { matchInfo: "key" }, (c) => {
+      const key: string = c.req.param("key");
+      return c.text(key);
+    }),
+  );
+  const { web } = createWeb(app);
+  assert.deepEqual(await (await web.request("/count/fox/")).json(), {
+    word: "fox",
+    upper: "FOX",
+  });
+});
