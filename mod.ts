@@ -93,6 +93,7 @@ export type {
   CommandRegistration,
   PageHandler,
   PageRegistration,
+  SettingsDraft,
   TableLike,
   View,
 } from "./src/app_types.ts";

@@ -39,6 +39,7 @@ import {
   resolveSettings,
   type Settings,
   type SettingsInput,
+  withOverrides,
 } from "./settings.ts";
 import { AsyncSignal, SyncSignal } from "./signals.ts";
 import {
@@ -67,6 +68,7 @@ import type {
   CommandRegistration,
   PageHandler,
   PageRegistration,
+  SettingsDraft,
   TableLike,
   View,
 } from "./app_types.ts";
@@ -107,10 +109,12 @@ export class App implements AppHost {
   static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
     "onBeforeConfigured",
   );
-  /** Called with the settings before they become `app.conf` (every app). */
-  static readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
-    "onConfigured",
-  );
+  /**
+   * Called with a writable draft of the settings before it becomes
+   * `app.conf` (every app); see the instance's {@linkcode App.onConfigured}.
+   */
+  static readonly onConfigured: SyncSignal<App, [SettingsDraft]> =
+    new SyncSignal("onConfigured");
   /** Called once the app is configured (every app). */
   static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
     "onAfterConfigured",
@@ -142,8 +146,23 @@ export class App implements AppHost {
     "onBeforeConfigured",
     App.onBeforeConfigured,
   );
-  /** This app's {@linkcode App.onConfigured}. */
-  readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
+  /**
+   * Adjust this app's settings before they are final (Faust's
+   * `on_configured`): handlers get a writable draft, and what they assign is
+   * validated and becomes `app.conf`. Configuration is final the first time
+   * `app.conf` is read: when the first topic, agent or table is declared, or
+   * at the latest when the app starts; connect right after `new App()`.
+   *
+   * @example Take the broker from the environment
+   * ```ts
+   * import { App } from "@faust/faust";
+   * const app = new App("myapp");
+   * app.onConfigured.connect((_app, conf) => {
+   *   conf.broker = Deno.env.get("BROKER_URL") ?? conf.broker;
+   * });
+   * ```
+   */
+  readonly onConfigured: SyncSignal<App, [SettingsDraft]> = new SyncSignal(
     "onConfigured",
     App.onConfigured,
   );
@@ -213,6 +232,7 @@ export class App implements AppHost {
   readonly webSetup: Array<(web: Hono) => void> = [];
 
   #conf: Settings;
+  #configured = false;
   #state: AppState = "init";
   #transport: Transport | undefined;
   #producer: Producer | undefined;
@@ -239,15 +259,17 @@ export class App implements AppHost {
     this.id = id;
     this.onBeforeConfigured.send(this);
     const conf = resolveSettings(id, options);
-    this.onConfigured.send(this, conf);
     this.#conf = conf;
     this.log = getLogger(["faust", conf.appId]);
     this.crashed = new Promise((resolve) => this.#crash = resolve);
-    this.onAfterConfigured.send(this);
   }
 
-  /** Resolved settings. */
+  /**
+   * Resolved settings. The first read makes them final: `onConfigured`
+   * handlers adjust a draft, then `onAfterConfigured` fires.
+   */
   get conf(): Settings {
+    if (!this.#configured) this.#configure();
     return this.#conf;
   }
 
@@ -256,7 +278,36 @@ export class App implements AppHost {
     if (this.#state !== "init" && this.#state !== "stopped") {
       throw new StateError("Cannot change settings of a running app");
     }
+    if (!this.#configured) this.#configure();
     this.#conf = conf;
+  }
+
+  /** Run the configuration signals once, applying what handlers changed. */
+  #configure(): void {
+    // Set first: a handler that reads app.conf sees the draft's origin.
+    this.#configured = true;
+    try {
+      const draft: SettingsDraft = { ...this.#conf };
+      this.onConfigured.send(this, draft);
+      const before = this.#conf as unknown as Record<string, unknown>;
+      const changed: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(draft)) {
+        if (!Object.is(v, before[k])) changed[k] = v;
+      }
+      if ("id" in changed || "appId" in changed) {
+        throw new ConfigError(
+          `onConfigured handler of app "${this.id}" changed the app id; set version instead, or create the App with another id`,
+        );
+      }
+      if (Object.keys(changed).length > 0) {
+        this.#conf = withOverrides(this.#conf, changed as SettingsInput);
+      }
+    } catch (error) {
+      // Not configured: the next read runs the handlers again (and fails again).
+      this.#configured = false;
+      throw error;
+    }
+    this.onAfterConfigured.send(this);
   }
 
   /** Sensors receiving monitor hooks. */
@@ -659,6 +710,7 @@ export class App implements AppHost {
    */
   async start(): Promise<void> {
     if (this.#state === "running" || this.#state === "starting") return;
+    if (!this.#configured) this.#configure();
     this.#state = "starting";
     try {
       await this.#openTransport();
@@ -727,6 +779,7 @@ export class App implements AppHost {
   /** Start only what sending and `ask` need: no agents, no consumer group. */
   async startClient(): Promise<void> {
     if (this.#state === "running") return;
+    if (!this.#configured) this.#configure();
     this.#client = true;
     this.#state = "starting";
     await this.#openTransport();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { Settings } from "./settings.ts";
 import type { TP } from "./types.ts";
 import type { TopicSpec } from "./transport/transport.ts";
 import type { Context } from "hono";
@@ -37,6 +38,14 @@ export interface View<P extends string = string> {
   // deno-lint-ignore no-explicit-any
   delete?(c: Context<any, P>): Response | Promise<Response>;
 }
+
+/**
+ * The settings as `onConfigured` handlers receive them: writable. What a
+ * handler assigns is validated again (errors name the setting) and becomes
+ * `app.conf`; derived defaults follow (a new `datadir` moves a default
+ * `tabledir`). `id` and `appId` cannot change.
+ */
+export type SettingsDraft = { -readonly [K in keyof Settings]: Settings[K] };
 
 /** A page registered with `app.page()`. */
 export interface PageRegistration {

@@ -204,3 +204,26 @@ Deno.test("worker command: word count example shows counts and serves its page a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("worker command: examples/signals.ts prints every line it promises, the broker taken from the environment in onConfigured", async () => {
+  const w = new Proc(
+    denoRun("examples/signals.ts", "worker", "-l", "info", "-p", "0"),
+    { env: { BROKER_URL: "memory://" } },
+  );
+  await w.waitFor(READY);
+  await w.waitFor(/Partitions are being assigned: signals-example-events\[0\]/);
+  w.kill("SIGTERM");
+  assert.equal((await w.exit(20_000)).code, 0, w.output);
+  const expected = [
+    "App signals-example is being configured",
+    "App signals-example configured with broker memory://",
+    "App signals-example has been configured.",
+    "Worker starting for app signals-example",
+    "Partitions are being assigned: signals-example-events[0], signals-example-events[1]",
+    "App signals-example is shutting down",
+  ];
+  const lines = w.stdout.trim().split("\n");
+  assert.deepEqual(lines.filter((l) => !/^[┌│└├]/.test(l)), expected);
+  // The worker runs with the broker the handler set.
+  assert.match(w.stdout, /│ transport\s+│ memory:\/\//);
+});
