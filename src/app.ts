@@ -770,6 +770,11 @@ export class App implements AppHost {
       this.#tick = setInterval(() => void this.#tickTables(), cleanup);
       this.log.info("App {id} ready", { id: this.#conf.appId });
     } catch (error) {
+      // The cause first, before the lines of the stop it leads to.
+      this.log.error("App {id} failed to start: {error}", {
+        id: this.#conf.appId,
+        error,
+      });
       this.#state = "running";
       await this.stop().catch(() => {});
       throw error;

@@ -119,6 +119,7 @@ export class Worker {
   #blocking: ReturnType<typeof setInterval> | undefined;
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+  #startErrorLogged = false;
 
   /**
    * Create a worker. Opens nothing.
@@ -188,6 +189,14 @@ export class Worker {
       this.#state = "running";
       this.#log.info("Worker ready");
     } catch (error) {
+      // The cause first, then the lines of the stop it leads to.
+      if (this.#closeLogging !== undefined) {
+        // The message only: an app that failed logged the stack already.
+        this.#log.fatal("Worker failed to start: {message}", {
+          message: (error as Error)?.message ?? String(error),
+        });
+        this.#startErrorLogged = true;
+      }
       this.#state = "running";
       await this.stop();
       throw error;
@@ -275,11 +284,13 @@ export class Worker {
       }
       code = Math.max(code, await this.#boundedStop(started));
     } catch (error) {
-      this.#log.fatal("Worker failed to start: {error}", { error });
-      // Logging may already be closed by the failed start: make sure it is seen.
-      console.error(
-        `Worker failed to start: ${(error as Error)?.message ?? error}`,
-      );
+      // Logged by start() unless logging was never set up: make sure it is seen.
+      if (!this.#startErrorLogged) {
+        console.error(
+          `Worker failed to start: ${(error as Error)?.message ?? error}`,
+        );
+      }
+      this.#startErrorLogged = false;
       code = 1;
     } finally {
       for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);

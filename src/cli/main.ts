@@ -101,7 +101,10 @@ export async function runCli(
     requireApp: () => appOrThrow(app),
     globals: () => program.opts<GlobalOptions>(),
     exit: (c) => code = c,
-    out: (text) => console.log(text),
+    // -q silences stdout for every command; errors still go to stderr.
+    out: (text) => {
+      if (program.opts<GlobalOptions>().quiet !== true) console.log(text);
+    },
   };
   program
     .name(programName())
@@ -122,6 +125,7 @@ export async function runCli(
     .option("-q, --quiet", "Silence output to stdout")
     .option("--debug", "Enable debugging output and the blocking detector")
     .helpOption("--help", "Display help")
+    .helpCommand("help [command]", "Display help for a command")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),

@@ -181,7 +181,7 @@ export function addSendCommand(program: Command, ctx: CliContext): void {
     .argument("<entity>", "@agent or topic name")
     .argument(
       "[value]",
-      "Value: JSON, or any other text (sent as a JSON string); none sends null",
+      "Value: JSON, or any other text (sent as a JSON string); none sends null (untyped and json topics only)",
     )
     .option("-k, --key <key>", "Key (JSON, or any other text)")
     .addOption(
