@@ -42,6 +42,7 @@ import {
   withOverrides,
 } from "./settings.ts";
 import { AsyncSignal, SyncSignal } from "./signals.ts";
+import { appCreated } from "./main_hint.ts";
 import {
   CronTimer,
   IntervalTimer,
@@ -262,6 +263,7 @@ export class App implements AppHost {
     this.#conf = conf;
     this.log = getLogger(["faust", conf.appId]);
     this.crashed = new Promise((resolve) => this.#crash = resolve);
+    appCreated(id);
   }
 
   /**
@@ -714,6 +716,7 @@ export class App implements AppHost {
     this.#state = "starting";
     try {
       await this.#openTransport();
+      this.log.debug("Broker {broker} open", { broker: this.#conf.broker });
       for (const topic of this.#declarable()) await this.declare(topic);
       for (const t of this.tables.values()) {
         await this.declare(t.changelogSpec());
@@ -727,9 +730,16 @@ export class App implements AppHost {
         });
       }
       for (const t of this.tables.values()) await t.open();
+      this.log.debug("Topics declared, {n} table stores open", {
+        n: this.tables.size,
+      });
       for (const s of this.services) await s.start();
       for (const a of this.agents.values()) a.subscribe();
       for (const a of this.agents.values()) a.start();
+      this.log.debug("{services} services and {agents} agents started", {
+        services: this.services.length,
+        agents: this.agents.size,
+      });
       this.#conductor = new Conductor({
         conf: this.#conf,
         log: this.log,
@@ -764,6 +774,9 @@ export class App implements AppHost {
         this.#producer!.setRouter(() => this.#transactions?.route());
       }
       await this.#conductor.start();
+      this.log.debug("Consumer started; starting {n} timers and tasks", {
+        n: this.jobs.length,
+      });
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;

@@ -18,6 +18,7 @@ import {
 } from "@logtape/logtape";
 import type { App } from "./app.ts";
 import { autodiscover } from "./autodiscover.ts";
+import { attachDebugLog } from "./debug_log.ts";
 import type { LogLevel } from "./settings.ts";
 import { WebServer } from "./web.ts";
 
@@ -120,6 +121,7 @@ export class Worker {
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
   #startErrorLogged = false;
+  #detach: Array<() => void> = [];
 
   /**
    * Create a worker. Opens nothing.
@@ -174,16 +176,25 @@ export class Worker {
           this.#options.logfile,
         );
       }
+      if (this.loglevel === "debug") {
+        this.#detach = this.apps.map((app) => attachDebugLog(app));
+      }
       for (const app of this.apps) app.onWorkerInit.send(app);
       for (const app of this.apps) await autodiscover(app);
       if (this.webEnabled) {
         this.#web = new WebServer(this.app);
         await this.#web.start();
       }
+      if (this.#web !== undefined) {
+        this.#log.debug("Web server listening on {url}", {
+          url: this.#web.url,
+        });
+      }
       this.#startBlockingDetector();
       this.#options.onStartup?.(this);
       for (const app of this.apps) {
         this.#started.push(app);
+        this.#log.debug("Starting app {id}", { id: app.conf.appId });
         await app.start();
       }
       this.#state = "running";
@@ -222,6 +233,8 @@ export class Worker {
     this.#blocking = undefined;
     await this.#web?.stop();
     this.#web = undefined;
+    for (const detach of this.#detach) detach();
+    this.#detach = [];
     this.#log.info("Worker stopped");
     await this.#closeLogging?.();
     this.#closeLogging = undefined;

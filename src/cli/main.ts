@@ -16,6 +16,7 @@ import { addCleanVersionsCommand } from "./clean_versions.ts";
 import { appOrThrow, type CliContext, type GlobalOptions } from "./context.ts";
 import { addCustomCommands } from "./custom.ts";
 import { loadApp } from "./load_app.ts";
+import { cliRan } from "../main_hint.ts";
 import { addModelCommand } from "./model.ts";
 import { addModelsCommand } from "./models.ts";
 import { addResetCommand } from "./reset.ts";
@@ -83,6 +84,7 @@ export async function runCli(
   args: readonly string[],
   app?: App,
 ): Promise<number> {
+  cliRan();
   const pre = prescan(args);
   let code = 0;
   try {

@@ -109,3 +109,28 @@ app.service(new Bad());
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("A module run with a command that never calls app.main() prints a hint and exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/forgot.ts`,
+      `import { App } from ${JSON.stringify(new URL("mod.ts", ROOT).href)};
+export const app = new App("forgot", { broker: "memory://", store: "memory://" });
+`,
+    );
+    const args = ["run", "-A", "--config", CONFIG, `${dir}/forgot.ts`];
+    const r = await run([...args, "worker", "-l", "info"]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /App "forgot" was created, but the command line never ran, so "worker" did nothing\. End the module with: if \(import\.meta\.main\) await app\.main\(\);/,
+    );
+    // Without a command it is a library module: silent.
+    const plain = await run(args);
+    assert.equal(plain.code, 0);
+    assert.equal(plain.stderr, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
