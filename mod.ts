@@ -139,7 +139,7 @@ export type {
   TableValue,
   TypedTableOptions,
 } from "./src/table/api.ts";
-export type { RecoveryStats } from "./src/table/recovery.ts";
+export type { RecoveryProgress, RecoveryStats } from "./src/table/recovery.ts";
 export {
   HoppingWindow,
   SlidingWindow,
