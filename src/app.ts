@@ -222,6 +222,7 @@ export class App implements AppHost {
   #routingCache: { read: number; routing: GroupRouting } | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
+  #stopping: Promise<void> | undefined;
   #unnamedAgents = 0;
   #declared = new Map<string, Promise<number>>();
   #leader = true;
@@ -730,27 +731,68 @@ export class App implements AppHost {
    * Stop in reverse: jobs, the consumer stops fetching, agents finish the
    * event in hand, services stop, the producer flushes, offsets commit, the
    * consumer leaves, stores close, the transport closes.
+   *
+   * Every step is attempted even when an earlier one fails (a crash often
+   * leaves a table or the producer failed), so the consumer, the stores and
+   * the transport are always released. A call while a stop is in progress
+   * waits for that stop.
+   *
+   * @throws {AggregateError} After every step ran, when some failed (each is also logged).
    */
   async stop(): Promise<void> {
+    if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
+    const stopping = this.#stopSteps();
+    this.#stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      this.#stopping = undefined;
+    }
+  }
+
+  async #stopSteps(): Promise<void> {
     this.#state = "stopping";
-    await this.onBeforeShutdown.send(this).catch((error) =>
-      this.log.error("onBeforeShutdown handler raised: {error}", { error })
-    );
+    const errors: Error[] = [];
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        errors.push(new Error(`${what}: ${error.message}`, { cause: error }));
+        this.log.error("Stopping app {id}: {step} failed: {error}", {
+          id: this.#conf.appId,
+          step: what,
+          error,
+        });
+      }
+    };
+    await step("onBeforeShutdown", () => this.onBeforeShutdown.send(this));
     clearInterval(this.#tick);
     this.#tick = undefined;
-    for (const job of [...this.jobs].reverse()) await job.stop();
+    for (const job of [...this.jobs].reverse()) {
+      await step(`stopping job ${job.name}`, () => job.stop());
+    }
     this.#conductor?.pause();
-    for (const a of [...this.agents.values()].reverse()) await a.stop();
-    for (const s of [...this.services].reverse()) await s.stop();
-    await this.#replies?.stop();
-    await this.#producer?.flush();
-    for (const t of this.tables.values()) await t.flush();
-    await this.#conductor?.stop();
-    await this.#transactions?.close();
-    for (const t of [...this.tables.values()].reverse()) await t.close();
-    await this.#producer?.close();
-    await this.#transport?.stop();
+    for (const a of [...this.agents.values()].reverse()) {
+      await step(`stopping agent ${a.name}`, () => a.stop());
+    }
+    for (const s of [...this.services].reverse()) {
+      await step(`stopping service ${s.label}`, () => s.stop());
+    }
+    await step("stopping replies", () => this.#replies?.stop());
+    await step("flushing the producer", () => this.#producer?.flush());
+    for (const t of this.tables.values()) {
+      await step(`flushing table ${t.name}`, () => t.flush());
+    }
+    // Commits only what is durable (it flushes again first), then leaves the group.
+    await step("stopping the consumer", () => this.#conductor?.stop());
+    await step("closing transactions", () => this.#transactions?.close());
+    for (const t of [...this.tables.values()].reverse()) {
+      await step(`closing table ${t.name}`, () => t.close());
+    }
+    await step("closing the producer", () => this.#producer?.close());
+    await step("stopping the transport", () => this.#transport?.stop());
     this.#conductor = undefined;
     this.#producer = undefined;
     this.#transport = undefined;
@@ -758,6 +800,18 @@ export class App implements AppHost {
     this.#transactions = undefined;
     this.#declared.clear();
     this.#state = "stopped";
+    if (errors.length > 0) {
+      this.log.warn("App {id} stopped; {n} stop steps failed", {
+        id: this.#conf.appId,
+        n: errors.length,
+      });
+      throw new AggregateError(
+        errors,
+        `Stopping app "${this.#conf.appId}": ${
+          errors.map((e) => e.message).join("; ")
+        }`,
+      );
+    }
     this.log.info("App {id} stopped", { id: this.#conf.appId });
   }
 
@@ -770,9 +824,8 @@ export class App implements AppHost {
       error,
     });
     this.#crash(error);
-    void this.stop().catch((e) =>
-      this.log.error("Stopping after a crash failed: {error}", { error: e })
-    );
+    // stop() logs each step that fails and releases everything regardless.
+    void this.stop().catch(() => {});
   }
 
   async #openTransport(): Promise<void> {

@@ -119,6 +119,7 @@ export class Worker {
   #blocking: ReturnType<typeof setInterval> | undefined;
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+  #stopFailed = false;
 
   /**
    * Create a worker. Opens nothing.
@@ -166,6 +167,7 @@ export class Worker {
   async start(): Promise<void> {
     if (this.#state !== "init" && this.#state !== "stopped") return;
     this.#state = "starting";
+    this.#stopFailed = false;
     try {
       if (this.#options.configureLogging !== false) {
         this.#closeLogging = await setupLogging(
@@ -202,6 +204,9 @@ export class Worker {
       try {
         await app.stop();
       } catch (error) {
+        // The app attempted every step and released what it holds; the
+        // exit code reports the failure.
+        this.#stopFailed = true;
         this.#log.error("Stopping app {id} failed: {error}", {
           id: app.conf.appId,
           error,
@@ -223,7 +228,8 @@ export class Worker {
    * Start, wait for SIGINT/SIGTERM or a crash, stop.
    *
    * @returns The exit code: 0 after a graceful stop, 1 after a crash, a
-   *   failed start or a stop that took longer than `stopTimeout`.
+   *   failed start, a stop step that failed or a stop that took longer
+   *   than `stopTimeout`.
    */
   async run(): Promise<number> {
     const { promise: signalled, resolve: onSignal } = Promise.withResolvers<
@@ -308,7 +314,7 @@ export class Worker {
       this.#options.onForceExit?.(1);
       return 1;
     }
-    return 0;
+    return this.#stopFailed ? 1 : 0;
   }
 
   /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR1). */
