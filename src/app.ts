@@ -496,8 +496,14 @@ export class App implements AppHost {
     return job;
   }
 
-  /** Add a service started with the app (before agents) and stopped after them. */
+  /**
+   * Add a service started with the app (before agents) and stopped after
+   * them. A background task or timer of it that throws crashes the app.
+   */
   service<S extends Service>(service: S): S {
+    // A background task or timer that throws crashes the app (graceful
+    // stop, worker exits non-zero) instead of an unhandled rejection.
+    service.onCrash ??= (error) => this.crash(error);
     this.services.push(service);
     return service;
   }
