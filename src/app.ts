@@ -1082,11 +1082,29 @@ export class App implements AppHost {
     message: AskMessage<unknown, unknown>,
     timeout?: number,
   ): Promise<unknown> {
-    const { headers, reply } = await this.#repliesOf().request(timeout);
-    await agent.channel.send({
+    const { headers, reply, cancel } = await this.#repliesOf().request(
+      timeout,
+    );
+    const sending = agent.channel.send({
       ...message,
       headers: { ...(message.headers ?? {}), ...headers },
     });
+    // The timeout covers the send too: while the send is blocked (a full
+    // buffer, a slow broker) the reply may time out first. Whichever fails
+    // first is the caller's error; neither may reject unobserved.
+    reply.catch(() => {});
+    sending.catch((error) =>
+      this.log.debug("Request to agent {agent} failed: {error}", {
+        agent: agent.name,
+        error,
+      })
+    );
+    try {
+      await Promise.race([sending, reply]);
+    } catch (error) {
+      cancel();
+      throw error;
+    }
     return await reply;
   }
 

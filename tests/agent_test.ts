@@ -233,3 +233,28 @@ Deno.test("Two apps in one process are isolated (memory:// is private per app)",
   assert.deepEqual(got2, []);
   assert.notEqual(app1.conf, app2.conf);
 });
+
+Deno.test("Agent.ask() with a timeout rejects catchably when the timeout fires while the request send is blocked", async () => {
+  const app = memApp("ask-blocked");
+  const ch = app.channel({ maxsize: 1 });
+  const { promise: release, resolve: unblock } = Promise.withResolvers<void>();
+  const slow = app.agent(ch, async function* (stream) {
+    for await (const v of stream) {
+      await release;
+      yield v;
+    }
+  }, { name: "slow" });
+  await app.start();
+  // One event in hand (blocked), one in the buffer: the next send waits.
+  await ch.send({ value: 1 });
+  await ch.send({ value: 2 });
+  let caught: unknown;
+  try {
+    await slow.ask({ value: 3 }, { timeout: 0.05 });
+  } catch (error) {
+    caught = error;
+  }
+  assert.match(String(caught), /No reply within 0\.05s/);
+  unblock();
+  await app.stop();
+});
