@@ -126,6 +126,7 @@ export class Replies {
     const consumer = transport.createConsumer({
       groupId: this.topic,
       autoOffsetReset: "earliest",
+      ephemeral: true,
       listener: {
         onPartitionsAssigned: () => Promise.resolve(),
         onPartitionsRevoked: () => Promise.resolve(),

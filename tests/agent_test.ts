@@ -258,3 +258,28 @@ Deno.test("Agent.ask() with a timeout rejects catchably when the timeout fires w
   unblock();
   await app.stop();
 });
+
+Deno.test("Agent.ask() on local:// leaves no reply-group lock file once the app stops", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const app = memApp("ask-local", {
+      broker: "local://",
+      datadir: dir,
+    });
+    const echo = app.agent(undefined, async function* (stream) {
+      for await (const v of stream) yield v;
+    }, { name: "echo" });
+    await app.start();
+    assert.equal(await echo.ask({ value: 7 }), 7);
+    const groups = `${dir}/broker/groups`;
+    const locks = () =>
+      [...Deno.readDirSync(groups)].map((e) => e.name).filter((n) =>
+        n.startsWith("f-reply-")
+      );
+    assert.equal(locks().length, 1, "the reply group is claimed while running");
+    await app.stop();
+    assert.deepEqual(locks(), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
