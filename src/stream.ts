@@ -16,6 +16,7 @@ import type { AsyncQueue } from "./queue.ts";
 import type { Topic } from "./topic.ts";
 import type { FieldDescriptor } from "./models.ts";
 import { ConfigError } from "./errors.ts";
+import { type Codec, codecs } from "./codecs.ts";
 
 /** @internal A value and the events it came from. */
 export interface Unit {
@@ -285,7 +286,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
    * `{agent}-{source}-{name}-repartition` so that every value of one key is
    * processed by the same partition. `key` is a field descriptor
    * (`Model.fields.account`) or a function (then `options.name` is required).
-   * A key function that throws is logged and the value skipped.
+   * The new key is encoded with the source's key codec, or as JSON when
+   * that codec cannot encode it (a number or an object under the default
+   * `raw`). A key function that throws, or a key no codec can encode, is
+   * logged with the event's topic, partition and offset, and the value skipped.
    */
   groupBy<NK = unknown>(
     key: FieldDescriptor | ((value: V) => NK),
@@ -308,6 +312,9 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const repartition = host.makeTopic<NK, V>(
       `${agent}-${topic.name}-${name}-repartition`,
       {
+        keySerializer: repartitionKeyCodec(
+          topic.options.keySerializer ?? host.conf.keySerializer,
+        ),
         ...(topic.valueType !== undefined
           ? { valueType: topic.valueType }
           : {}),
@@ -332,9 +339,14 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
           const r = await it.next();
           if (r.done === true) return;
           const e = r.value.events[r.value.events.length - 1];
-          let newKey: NK;
+          let key: Uint8Array | null;
           try {
-            newKey = getKey(r.value.value as V);
+            // Encoded here so that a key no codec can encode is skipped like
+            // a key function that throws, not a crash on every restart.
+            const newKey = getKey(r.value.value as V);
+            key = newKey === undefined || newKey === null
+              ? null
+              : repartition.keySerde.encode(newKey);
           } catch (error) {
             host.monitor.count("groupByKeyErrors");
             host.log.error(
@@ -349,11 +361,12 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
             ackUnit(r.value);
             continue;
           }
-          await repartition.send({
-            key: newKey,
-            value: r.value.value as V,
-            ...(e ? { headers: e.headers } : {}),
-          });
+          const value = r.value.value as V;
+          await repartition.sendRaw(
+            key,
+            value === null ? null : repartition.valueSerde.encode(value),
+            e ? { headers: e.headers } : {},
+          );
           ackUnit(r.value);
         }
       } finally {
@@ -414,6 +427,30 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       };
     });
   }
+}
+
+/**
+ * The key codec of a repartition topic: the source's key codec when it can
+ * encode the new key (strings and bytes keep their usual bytes and
+ * partition), else JSON, so that keys of any JSON type (a number field,
+ * a boolean, an object) can be grouped by. Decoding is the source codec's.
+ */
+function repartitionKeyCodec(serializer: string | Codec): Codec {
+  const base = codecs.get(serializer);
+  const json = codecs.get("json");
+  return {
+    dumps(value: unknown): Uint8Array {
+      try {
+        return base.dumps(value);
+      } catch (error) {
+        if (typeof value === "string" || value instanceof Uint8Array) {
+          throw error;
+        }
+        return json.dumps(value);
+      }
+    },
+    loads: (bytes) => base.loads(bytes),
+  };
 }
 
 function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
