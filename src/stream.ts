@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { actorContext } from "./context.ts";
+import { ackHeld, actorContext } from "./context.ts";
 import type { Event } from "./event.ts";
 import type { Channel } from "./channel.ts";
 import type { AsyncQueue } from "./queue.ts";
@@ -85,14 +85,21 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const autoAck = this.#autoAck;
     const ctx = actorContext();
     let prev: Unit | undefined;
-    const finish = () => {
-      if (prev !== undefined && autoAck) ackUnit(prev);
+    const finish = (early: boolean) => {
+      if (prev !== undefined && autoAck) {
+        // Left early inside an agent: whether the loop broke off or threw is
+        // known only when the agent function returns or rejects.
+        if (early && ctx !== undefined) {
+          (ctx.held ??= []).push(...prev.events);
+        } else ackUnit(prev);
+      }
       prev = undefined;
       if (ctx !== undefined) ctx.event = undefined;
     };
     return {
       next: async (): Promise<IteratorResult<V>> => {
-        finish();
+        ackHeld(ctx);
+        finish(false);
         const r = await it.next();
         if (r.done === true) return { done: true, value: undefined };
         prev = r.value;
@@ -100,12 +107,12 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         return { done: false, value: prev.value as V };
       },
       return: async (): Promise<IteratorResult<V>> => {
-        finish();
+        finish(true);
         await it.return?.();
         return { done: true, value: undefined };
       },
       throw: async (error: unknown): Promise<IteratorResult<V>> => {
-        finish();
+        finish(true);
         await it.return?.();
         throw error;
       },
