@@ -120,6 +120,8 @@ export class Worker {
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
   #stopFailed = false;
+  #stopping: Promise<void> | undefined;
+  #stopRequested = Promise.withResolvers<void>();
 
   /**
    * Create a worker. Opens nothing.
@@ -191,14 +193,34 @@ export class Worker {
       this.#log.info("Worker ready");
     } catch (error) {
       this.#state = "running";
-      await this.stop();
+      await this.#stopOnce();
       throw error;
     }
   }
 
-  /** Stop the apps in reverse order, then the web server and logging. */
+  /**
+   * Stop the apps in reverse order, then the web server and logging. A
+   * pending `run()` then returns; a call while a stop is in progress waits
+   * for it.
+   */
   async stop(): Promise<void> {
+    this.#stopRequested.resolve();
+    await this.#stopOnce();
+  }
+
+  async #stopOnce(): Promise<void> {
+    if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
+    const stopping = this.#stopAll();
+    this.#stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      this.#stopping = undefined;
+    }
+  }
+
+  async #stopAll(): Promise<void> {
     this.#state = "stopping";
     for (const app of [...this.#started].reverse()) {
       try {
@@ -216,7 +238,12 @@ export class Worker {
     this.#started = [];
     clearInterval(this.#blocking);
     this.#blocking = undefined;
-    await this.#web?.stop();
+    try {
+      await this.#web?.stop();
+    } catch (error) {
+      this.#stopFailed = true;
+      this.#log.error("Stopping the web server failed: {error}", { error });
+    }
     this.#web = undefined;
     this.#log.info("Worker stopped");
     await this.#closeLogging?.();
@@ -225,7 +252,7 @@ export class Worker {
   }
 
   /**
-   * Start, wait for SIGINT/SIGTERM or a crash, stop.
+   * Start, wait for SIGINT/SIGTERM, a crash or a call of `stop()`, stop.
    *
    * @returns The exit code: 0 after a graceful stop, 1 after a crash, a
    *   failed start, a stop step that failed or a stop that took longer
@@ -265,14 +292,22 @@ export class Worker {
       for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
     }
     let code = 0;
+    // stop() called by the program (not a signal) also ends run().
+    this.#stopRequested = Promise.withResolvers<void>();
+    const requested = this.#stopRequested.promise.then(() => "stop" as const);
     try {
       const crashed = Promise.race(this.apps.map((a) => a.crashed));
       const started = this.start().then(() => undefined);
       const first = await Promise.race([
         started.then(() =>
-          Promise.race([signalled.then(() => "signal" as const), crashed])
+          Promise.race([
+            signalled.then(() => "signal" as const),
+            requested,
+            crashed,
+          ])
         ),
         signalled.then(() => "signal" as const),
+        requested,
         crashed,
       ]);
       if (first instanceof Error) {
@@ -299,8 +334,8 @@ export class Worker {
     const timeout = new Promise<"timeout">((r) =>
       timer = setTimeout(() => r("timeout"), bound)
     );
-    const stopping = started.catch(() => {}).then(() => this.stop()).then(() =>
-      "stopped" as const
+    const stopping = started.catch(() => {}).then(() => this.#stopOnce()).then(
+      () => "stopped" as const,
     );
     const result = await Promise.race([stopping, timeout]);
     clearTimeout(timer);
