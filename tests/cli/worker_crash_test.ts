@@ -76,3 +76,26 @@ if (failed) app.task(async () => { await boom.send({ value: 1 }); });
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("cli.ts --app on a module that calls app.main() without the import.meta.main guard starts the app once and stops on the first SIGTERM", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const mod = `${dir}/unguarded.ts`;
+    await Deno.writeTextFile(
+      mod,
+      `import { App } from ${MOD};
+export const app = new App("unguarded", { broker: "memory://", store: "memory://" });
+await app.main();
+`,
+    );
+    const p = worker(mod, dir);
+    await p.waitFor(/Worker ready/);
+    p.kill("SIGTERM");
+    const status = await p.exit(30_000);
+    assert.equal(status.code, 0, p.output);
+    assert.equal(p.output.match(/Worker ready/g)?.length, 1, p.output);
+    assert.match(p.stderr, /Guard the call: `if \(import\.meta\.main\)/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
