@@ -1063,10 +1063,15 @@ export class App implements AppHost {
       if (topic.options.internal === true) await this.declare(topic.spec());
       this.#conductor?.add(topic);
     })().catch((error) =>
-      this.log.error("Subscribing to {topic} failed: {error}", {
-        topic: topic.name,
-        error,
-      })
+      // The stream would wait forever for a topic never consumed.
+      this.crash(
+        new Error(
+          `Subscribing to topic "${topic.name}" failed: ${
+            (error as Error)?.message ?? error
+          }`,
+          { cause: error },
+        ),
+      )
     );
   }
 
