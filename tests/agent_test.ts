@@ -354,3 +354,21 @@ Deno.test("An agent that returns while its stream delivers is restarted (one_for
   );
   await crashing.stop();
 });
+
+Deno.test("app.agent() refuses isolatedPartitions: true with a ConfigError naming the option and the agent", () => {
+  const app = memApp("agent-isolated");
+  assert.throws(
+    () =>
+      app.agent("numbers", async (s) => {
+        for await (const _ of s);
+      }, { name: "iso", isolatedPartitions: true as false }),
+    (e: Error) => {
+      assert.equal(e.name, "ConfigError");
+      assert.match(
+        e.message,
+        /^Option "isolatedPartitions" of agent "iso" is not supported: .*concurrency/,
+      );
+      return true;
+    },
+  );
+});

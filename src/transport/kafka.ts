@@ -259,6 +259,7 @@ export class KafkaTransport implements Transport {
     return sendRecords(producer, records, {
       acks: this.#settings.acks,
       compression: this.#settings.compression,
+      timeoutMs: this.#settings.produceTimeoutMs,
     });
   }
 
@@ -362,6 +363,7 @@ export class KafkaTransport implements Transport {
       producer,
       transactionalId,
       this.#settings.compression,
+      this.#settings.produceTimeoutMs,
     );
     const closeable = { close: () => tx.close() };
     this.#closeables.add(closeable);
