@@ -39,8 +39,10 @@ import {
   resolveSettings,
   type Settings,
   type SettingsInput,
+  withOverrides,
 } from "./settings.ts";
 import { AsyncSignal, SyncSignal } from "./signals.ts";
+import { appCreated } from "./main_hint.ts";
 import {
   CronTimer,
   IntervalTimer,
@@ -67,6 +69,7 @@ import type {
   CommandRegistration,
   PageHandler,
   PageRegistration,
+  SettingsDraft,
   TableLike,
   View,
 } from "./app_types.ts";
@@ -107,10 +110,12 @@ export class App implements AppHost {
   static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
     "onBeforeConfigured",
   );
-  /** Called with the settings before they become `app.conf` (every app). */
-  static readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
-    "onConfigured",
-  );
+  /**
+   * Called with a writable draft of the settings before it becomes
+   * `app.conf` (every app); see the instance's {@linkcode App.onConfigured}.
+   */
+  static readonly onConfigured: SyncSignal<App, [SettingsDraft]> =
+    new SyncSignal("onConfigured");
   /** Called once the app is configured (every app). */
   static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
     "onAfterConfigured",
@@ -142,8 +147,23 @@ export class App implements AppHost {
     "onBeforeConfigured",
     App.onBeforeConfigured,
   );
-  /** This app's {@linkcode App.onConfigured}. */
-  readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
+  /**
+   * Adjust this app's settings before they are final (Faust's
+   * `on_configured`): handlers get a writable draft, and what they assign is
+   * validated and becomes `app.conf`. Configuration is final the first time
+   * `app.conf` is read: when the first topic, agent or table is declared, or
+   * at the latest when the app starts; connect right after `new App()`.
+   *
+   * @example Take the broker from the environment
+   * ```ts
+   * import { App } from "@faust/faust";
+   * const app = new App("myapp");
+   * app.onConfigured.connect((_app, conf) => {
+   *   conf.broker = Deno.env.get("BROKER_URL") ?? conf.broker;
+   * });
+   * ```
+   */
+  readonly onConfigured: SyncSignal<App, [SettingsDraft]> = new SyncSignal(
     "onConfigured",
     App.onConfigured,
   );
@@ -213,6 +233,7 @@ export class App implements AppHost {
   readonly webSetup: Array<(web: Hono) => void> = [];
 
   #conf: Settings;
+  #configured = false;
   #state: AppState = "init";
   #transport: Transport | undefined;
   #producer: Producer | undefined;
@@ -240,15 +261,18 @@ export class App implements AppHost {
     this.id = id;
     this.onBeforeConfigured.send(this);
     const conf = resolveSettings(id, options);
-    this.onConfigured.send(this, conf);
     this.#conf = conf;
     this.log = getLogger(["faust", conf.appId]);
     this.crashed = new Promise((resolve) => this.#crash = resolve);
-    this.onAfterConfigured.send(this);
+    appCreated(id);
   }
 
-  /** Resolved settings. */
+  /**
+   * Resolved settings. The first read makes them final: `onConfigured`
+   * handlers adjust a draft, then `onAfterConfigured` fires.
+   */
   get conf(): Settings {
+    if (!this.#configured) this.#configure();
     return this.#conf;
   }
 
@@ -257,7 +281,36 @@ export class App implements AppHost {
     if (this.#state !== "init" && this.#state !== "stopped") {
       throw new StateError("Cannot change settings of a running app");
     }
+    if (!this.#configured) this.#configure();
     this.#conf = conf;
+  }
+
+  /** Run the configuration signals once, applying what handlers changed. */
+  #configure(): void {
+    // Set first: a handler that reads app.conf sees the draft's origin.
+    this.#configured = true;
+    try {
+      const draft: SettingsDraft = { ...this.#conf };
+      this.onConfigured.send(this, draft);
+      const before = this.#conf as unknown as Record<string, unknown>;
+      const changed: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(draft)) {
+        if (!Object.is(v, before[k])) changed[k] = v;
+      }
+      if ("id" in changed || "appId" in changed) {
+        throw new ConfigError(
+          `onConfigured handler of app "${this.id}" changed the app id; set version instead, or create the App with another id`,
+        );
+      }
+      if (Object.keys(changed).length > 0) {
+        this.#conf = withOverrides(this.#conf, changed as SettingsInput);
+      }
+    } catch (error) {
+      // Not configured: the next read runs the handlers again (and fails again).
+      this.#configured = false;
+      throw error;
+    }
+    this.onAfterConfigured.send(this);
   }
 
   /** Sensors receiving monitor hooks. */
@@ -317,11 +370,11 @@ export class App implements AppHost {
    * @param handler Serves the keys this worker owns.
    * @returns The routed handler.
    */
-  tableRoute(
+  tableRoute<P extends string = string>(
     table: string | { readonly name: string },
     options: TableRouteOptions,
-    handler: PageHandler,
-  ): PageHandler {
+    handler: PageHandler<P>,
+  ): PageHandler<P> {
     const name = typeof table === "string" ? table : table.name;
     return tableRoute(this, name, options, handler);
   }
@@ -508,9 +561,16 @@ export class App implements AppHost {
     return service;
   }
 
-  /** Register a web page (served by the worker on `webPort`). */
-  page(path: string, handler: PageHandler | View): void {
-    this.pages.push({ path, handler });
+  /**
+   * Register a web page (served by the worker on `webPort`). The path's
+   * parameters are typed in the handler: `app.page("/count/:word/", (c) =>
+   * c.text(c.req.param("word")))` gets a `string`.
+   *
+   * @param path Hono path syntax, e.g. `"/count/:word/"`.
+   * @param handler A function of Hono's context, or a view with `get`/`post`/….
+   */
+  page<P extends string>(path: P, handler: PageHandler<P> | View<P>): void {
+    this.pages.push({ path, handler: handler as PageHandler | View });
   }
 
   /** Register middleware or routes on the worker's Hono app. */
@@ -659,9 +719,11 @@ export class App implements AppHost {
    */
   async start(): Promise<void> {
     if (this.#state === "running" || this.#state === "starting") return;
+    if (!this.#configured) this.#configure();
     this.#state = "starting";
     try {
       await this.#openTransport();
+      this.log.debug("Broker {broker} open", { broker: this.#conf.broker });
       for (const topic of this.#declarable()) await this.declare(topic);
       for (const t of this.tables.values()) {
         await this.declare(t.changelogSpec());
@@ -675,9 +737,16 @@ export class App implements AppHost {
         });
       }
       for (const t of this.tables.values()) await t.open();
+      this.log.debug("Topics declared, {n} table stores open", {
+        n: this.tables.size,
+      });
       for (const s of this.services) await s.start();
       for (const a of this.agents.values()) a.subscribe();
       for (const a of this.agents.values()) a.start();
+      this.log.debug("{services} services and {agents} agents started", {
+        services: this.services.length,
+        agents: this.agents.size,
+      });
       this.#conductor = new Conductor({
         conf: this.#conf,
         log: this.log,
@@ -713,12 +782,20 @@ export class App implements AppHost {
       }
       await this.#conductor.start();
       if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
+      this.log.debug("Consumer started; starting {n} timers and tasks", {
+        n: this.jobs.length,
+      });
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
       this.#tick = setInterval(() => void this.#tickTables(), cleanup);
       this.log.info("App {id} ready", { id: this.#conf.appId });
     } catch (error) {
+      // The cause first, before the lines of the stop it leads to.
+      this.log.error("App {id} failed to start: {error}", {
+        id: this.#conf.appId,
+        error,
+      });
       this.#state = "running";
       await this.stop().catch(() => {});
       throw error;
@@ -728,6 +805,7 @@ export class App implements AppHost {
   /** Start only what sending and `ask` need: no agents, no consumer group. */
   async startClient(): Promise<void> {
     if (this.#state === "running") return;
+    if (!this.#configured) this.#configure();
     this.#client = true;
     this.#state = "starting";
     await this.#openTransport();

@@ -12,6 +12,7 @@
 import { ackHeld, actorContext } from "./context.ts";
 import type { Event } from "./event.ts";
 import type { Channel } from "./channel.ts";
+import type { Sensor } from "./monitor.ts";
 import type { AsyncQueue } from "./queue.ts";
 import type { Topic } from "./topic.ts";
 import type { FieldDescriptor } from "./models.ts";
@@ -72,8 +73,16 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const autoAck = channel.isTopic
       ? (channel as unknown as Topic<K, V>).autoAck
       : true;
+    const label = channel.isTopic
+      ? (channel as unknown as Topic<K, V>).name
+      : "channel";
     return new Stream<V, K>(
-      () => queueSource(q as AsyncQueue<Event>),
+      () =>
+        queueSource(
+          q as AsyncQueue<Event>,
+          channel.host.monitor.sensors,
+          label,
+        ),
       channel as Channel<unknown, unknown>,
       autoAck,
     );
@@ -463,7 +472,33 @@ function repartitionKeyCodec(serializer: string | Codec): Codec {
   };
 }
 
-function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
+/**
+ * Sensors' `onStreamEventIn` now, `onStreamEventOut` at the ack. The stream
+ * is named by its agent (else its topic).
+ */
+function streamHooks(sensors: ReadonlySet<Sensor>, e: Event, label: string) {
+  // The web server's sensor has neither hook: skip the work for it.
+  let stream: string | undefined;
+  let out = false;
+  for (const s of sensors) {
+    if (s.onStreamEventIn !== undefined) {
+      stream ??= actorContext()?.agent ?? label;
+      s.onStreamEventIn(e, e.offset, stream);
+    }
+    if (s.onStreamEventOut !== undefined) out = true;
+  }
+  if (!out) return;
+  const name = stream ?? actorContext()?.agent ?? label;
+  e.afterAck = (done) => {
+    for (const s of sensors) s.onStreamEventOut?.(done, done.offset, name);
+  };
+}
+
+function queueSource(
+  queue: AsyncQueue<Event>,
+  sensors: ReadonlySet<Sensor>,
+  label: string,
+): AsyncIterator<Unit> {
   const signal = streamSignal();
   return {
     async next(): Promise<IteratorResult<Unit>> {
@@ -474,6 +509,8 @@ function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
       if (signal?.aborted === true) return { done: true, value: undefined };
       const e = await queue.get(signal);
       if (e === undefined) return { done: true, value: undefined };
+      // Checked per event: no sensor, no cost beyond this size test.
+      if (sensors.size > 0) streamHooks(sensors, e, label);
       return { done: false, value: { value: e.value, events: [e] } };
     },
     return(): Promise<IteratorResult<Unit>> {

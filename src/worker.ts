@@ -18,6 +18,7 @@ import {
 } from "@logtape/logtape";
 import type { App } from "./app.ts";
 import { autodiscover } from "./autodiscover.ts";
+import { attachDebugLog } from "./debug_log.ts";
 import type { LogLevel } from "./settings.ts";
 import { WebServer } from "./web.ts";
 
@@ -122,6 +123,8 @@ export class Worker {
   #stopFailed = false;
   #stopping: Promise<void> | undefined;
   #stopRequested = Promise.withResolvers<void>();
+  #startErrorLogged = false;
+  #detach: Array<() => void> = [];
 
   /**
    * Create a worker. Opens nothing.
@@ -177,21 +180,38 @@ export class Worker {
           this.#options.logfile,
         );
       }
+      if (this.loglevel === "debug") {
+        this.#detach = this.apps.map((app) => attachDebugLog(app));
+      }
       for (const app of this.apps) app.onWorkerInit.send(app);
       for (const app of this.apps) await autodiscover(app);
       if (this.webEnabled) {
         this.#web = new WebServer(this.app);
         await this.#web.start();
       }
+      if (this.#web !== undefined) {
+        this.#log.debug("Web server listening on {url}", {
+          url: this.#web.url,
+        });
+      }
       this.#startBlockingDetector();
       this.#options.onStartup?.(this);
       for (const app of this.apps) {
         this.#started.push(app);
+        this.#log.debug("Starting app {id}", { id: app.conf.appId });
         await app.start();
       }
       this.#state = "running";
       this.#log.info("Worker ready");
     } catch (error) {
+      // The cause first, then the lines of the stop it leads to.
+      if (this.#closeLogging !== undefined) {
+        // The message only: an app that failed logged the stack already.
+        this.#log.fatal("Worker failed to start: {message}", {
+          message: (error as Error)?.message ?? String(error),
+        });
+        this.#startErrorLogged = true;
+      }
       this.#state = "running";
       await this.#stopOnce();
       throw error;
@@ -245,6 +265,8 @@ export class Worker {
       this.#log.error("Stopping the web server failed: {error}", { error });
     }
     this.#web = undefined;
+    for (const detach of this.#detach) detach();
+    this.#detach = [];
     this.#log.info("Worker stopped");
     await this.#closeLogging?.();
     this.#closeLogging = undefined;
@@ -316,11 +338,13 @@ export class Worker {
       }
       code = Math.max(code, await this.#boundedStop(started));
     } catch (error) {
-      this.#log.fatal("Worker failed to start: {error}", { error });
-      // Logging may already be closed by the failed start: make sure it is seen.
-      console.error(
-        `Worker failed to start: ${(error as Error)?.message ?? error}`,
-      );
+      // Logged by start() unless logging was never set up: make sure it is seen.
+      if (!this.#startErrorLogged) {
+        console.error(
+          `Worker failed to start: ${(error as Error)?.message ?? error}`,
+        );
+      }
+      this.#startErrorLogged = false;
       code = 1;
     } finally {
       for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);

@@ -16,6 +16,7 @@ import { addCleanVersionsCommand } from "./clean_versions.ts";
 import { appOrThrow, type CliContext, type GlobalOptions } from "./context.ts";
 import { addCustomCommands } from "./custom.ts";
 import { loadApp } from "./load_app.ts";
+import { cliRan } from "../main_hint.ts";
 import { addModelCommand } from "./model.ts";
 import { addModelsCommand } from "./models.ts";
 import { addResetCommand } from "./reset.ts";
@@ -91,6 +92,7 @@ export async function runCli(
   args: readonly string[],
   app?: App,
 ): Promise<number> {
+  cliRan();
   if (app !== undefined && loading.count > 0) {
     // The module being loaded (by `--app` or autodiscovery) runs
     // `await app.main()` at its top level: running the command here would
@@ -122,7 +124,10 @@ export async function runCli(
     requireApp: () => appOrThrow(app),
     globals: () => program.opts<GlobalOptions>(),
     exit: (c) => code = c,
-    out: (text) => console.log(text),
+    // -q silences stdout for every command; errors still go to stderr.
+    out: (text) => {
+      if (program.opts<GlobalOptions>().quiet !== true) console.log(text);
+    },
   };
   program
     .name(programName())
@@ -143,6 +148,7 @@ export async function runCli(
     .option("-q, --quiet", "Silence output to stdout")
     .option("--debug", "Enable debugging output and the blocking detector")
     .helpOption("--help", "Display help")
+    .helpCommand("help [command]", "Display help for a command")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),

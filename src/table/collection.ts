@@ -10,6 +10,7 @@ import type { TableLike } from "../app_types.ts";
 import { actorContext } from "../context.ts";
 import { ConfigError, KeyError, StateError, TableKeyError } from "../errors.ts";
 import { makeSerde, type Serde } from "../models.ts";
+import type { Sensor } from "../monitor.ts";
 import type { TopicSpec, TransportRecord } from "../transport/transport.ts";
 import type { TP } from "../types.ts";
 import type {
@@ -64,6 +65,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     skipped: 0,
   };
   readonly #host: TableHost;
+  readonly #sensors: ReadonlySet<Sensor> | undefined;
   #store: Store | undefined;
   #writer: ChangelogWriter | undefined;
   #follower: StandbyFollower | undefined;
@@ -91,6 +93,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     positiveInt(name, "recoveryBufferSize", options.recoveryBufferSize);
     positiveInt(name, "standbyBufferSize", options.standbyBufferSize);
     this.#host = host;
+    this.#sensors = host.monitor?.sensors;
     this.name = name;
     this.help = options.help;
     this.options = options;
@@ -297,10 +300,20 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       );
     }
     this.#writer.write(partition, key, value);
+    if (this.#sensors !== undefined && this.#sensors.size > 0) {
+      this.#tableOp(value === null ? "del" : "set");
+    }
+  }
+
+  #tableOp(op: "get" | "set" | "del"): void {
+    for (const s of this.#sensors!) s.onTableOp?.(this.name, op);
   }
 
   /** @internal Encoded value of an encoded key: pending writes first, then the store. */
   rawGet(key: Uint8Array): Uint8Array | undefined {
+    if (this.#sensors !== undefined && this.#sensors.size > 0) {
+      this.#tableOp("get");
+    }
     const pending = this.#writer?.overlay.get(keyId(key));
     if (pending !== undefined) return pending.value ?? undefined;
     const store = this.#store;

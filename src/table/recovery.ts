@@ -26,7 +26,28 @@ export interface RecoveryStats {
   partitions: number;
   /** Changelog records skipped because their key cannot be stored (each logged). */
   skipped: number;
+  /** The recovery running now, if any (for the dashboard). */
+  current?: RecoveryProgress | undefined;
 }
+
+/** Progress of one table's recovery, as the log and the dashboard show it. */
+export interface RecoveryProgress {
+  /** `"active"` or `"standby"` partitions. */
+  readonly kind: "active" | "standby";
+  /** Changelog records replayed so far. */
+  done: number;
+  /** Records to replay: from the stored offsets to the high-water marks. */
+  readonly total: number;
+  /** Records per second so far. */
+  rate: number;
+  /** Seconds left at that rate (`undefined` before the first batch). */
+  etaSeconds: number | undefined;
+  /** When it started (ms since the epoch). */
+  readonly startedAt: number;
+}
+
+/** Milliseconds between progress lines in the log. */
+export const PROGRESS_INTERVAL_MS = 1500;
 
 /** What one recovery needs. */
 export interface RecoveryOptions {
@@ -48,6 +69,8 @@ export interface RecoveryOptions {
   readonly signal?: AbortSignal;
   /** Called for a record skipped because its key cannot be stored. */
   readonly onSkip?: (record: TransportRecord) => void;
+  /** Called after every batch with the records replayed in it. */
+  readonly onBatch?: (records: number) => void;
 }
 
 /**
@@ -131,11 +154,24 @@ export async function recoverPartition(
   o: RecoveryOptions,
   partition: number,
 ): Promise<number> {
-  const { start, end } = await startOffset(o, partition);
+  return await replay(o, partition, await startOffset(o, partition));
+}
+
+async function replay(
+  o: RecoveryOptions,
+  partition: number,
+  { start, end }: { start: number; end: number },
+): Promise<number> {
   const tp = { topic: o.topic, partition };
   let offset = start;
   let records = 0;
   let lastLog = performance.now();
+  if (start < end) {
+    o.log.debug(
+      "Table {table} partition {partition}: replaying changelog offsets {start} to {end}",
+      { table: o.table, partition, start, end },
+    );
+  }
   while (offset < end && o.signal?.aborted !== true) {
     const batch = await o.transport.read(
       tp,
@@ -145,10 +181,12 @@ export async function recoverPartition(
     const last = batch[batch.length - 1];
     if (last === undefined) break; // trimmed or compacted away: nothing more
     const skipped = new Set<TransportRecord>();
-    records += await applyRecords(o.store, partition, batch, (r) => {
+    const applied = await applyRecords(o.store, partition, batch, (r) => {
       skipped.add(r);
       o.onSkip?.(r);
     });
+    records += applied;
+    o.onBatch?.(last.offset + 1 - offset);
     if (o.onRecord !== undefined) {
       for (const r of batch) {
         if (skipped.has(r)) continue;
@@ -170,7 +208,8 @@ export async function recoverPartition(
       }
     }
     offset = last.offset + 1;
-    if (performance.now() - lastLog > 5000) {
+    if (o.onBatch === undefined && performance.now() - lastLog > 5000) {
+      // Standby rounds: no table-wide progress line, so one per partition.
       lastLog = performance.now();
       o.log.info(
         "Recovering table {table} partition {partition}: offset {offset} of {end} ({remaining} remaining)",
@@ -179,6 +218,21 @@ export async function recoverPartition(
     }
   }
   return records;
+}
+
+function progressLine(o: RecoveryOptions, p: RecoveryProgress): void {
+  o.log.info(
+    "Recovering table {table} ({kind}): {done} of {total} records ({percent}%), {rate} records/s, ETA {eta}s",
+    {
+      table: o.table,
+      kind: p.kind,
+      done: p.done,
+      total: p.total,
+      percent: p.total > 0 ? Math.floor((p.done * 100) / p.total) : 100,
+      rate: Math.round(p.rate),
+      eta: p.etaSeconds === undefined ? NaN : Math.ceil(p.etaSeconds),
+    },
+  );
 }
 
 /**
@@ -197,8 +251,46 @@ export async function recoverPartitions(
 ): Promise<void> {
   if (partitions.length === 0) return;
   const t0 = performance.now();
+  const ranges = [];
+  for (const p of partitions) ranges.push(await startOffset(o, p));
+  const total = ranges.reduce((n, r) => n + Math.max(0, r.end - r.start), 0);
+  const progress: RecoveryProgress = {
+    kind,
+    done: 0,
+    total,
+    rate: 0,
+    etaSeconds: undefined,
+    startedAt: Date.now(),
+  };
+  stats.current = progress;
+  let lastLine = performance.now();
+  const onBatch = (n: number) => {
+    progress.done += n;
+    const now = performance.now();
+    const elapsed = (now - t0) / 1000;
+    progress.rate = elapsed > 0 ? progress.done / elapsed : 0;
+    progress.etaSeconds = progress.rate > 0
+      ? Math.max(0, progress.total - progress.done) / progress.rate
+      : undefined;
+    if (now - lastLine >= PROGRESS_INTERVAL_MS) {
+      lastLine = now;
+      progressLine(o, progress);
+    }
+  };
+  if (total > 0) {
+    o.log.debug(
+      "Table {table}: recovering {total} changelog records of {count} {kind} partitions",
+      { table: o.table, total, count: partitions.length, kind },
+    );
+  }
   let records = 0;
-  for (const p of partitions) records += await recoverPartition(o, p);
+  try {
+    for (const [i, p] of partitions.entries()) {
+      records += await replay({ ...o, onBatch }, p, ranges[i]!);
+    }
+  } finally {
+    stats.current = undefined;
+  }
   const seconds = (performance.now() - t0) / 1000;
   stats.records += records;
   stats.seconds += seconds;

@@ -141,6 +141,7 @@ Deno.test("runCli() send to a topic prints the record metadata, --repeat and --k
         "3",
         "--partition",
         "1",
+        "--create",
       ),
     );
     assert.equal(r.code, 0, r.stderr);
