@@ -84,6 +84,7 @@ export {
   KeyError,
   LockError,
   StateError,
+  TableKeyError,
 } from "./src/errors.ts";
 export { type HeadersInput, type RawHeaders, type TP } from "./src/types.ts";
 export type {

@@ -243,6 +243,7 @@ export class App implements AppHost {
   #routingCache: { read: number; routing: GroupRouting } | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
+  #stopping: Promise<void> | undefined;
   #unnamedAgents = 0;
   #declared = new Map<string, Promise<number>>();
   #leader = true;
@@ -548,8 +549,14 @@ export class App implements AppHost {
     return job;
   }
 
-  /** Add a service started with the app (before agents) and stopped after them. */
+  /**
+   * Add a service started with the app (before agents) and stopped after
+   * them. A background task or timer of it that throws crashes the app.
+   */
   service<S extends Service>(service: S): S {
+    // A background task or timer that throws crashes the app (graceful
+    // stop, worker exits non-zero) instead of an unhandled rejection.
+    service.onCrash ??= (error) => this.crash(error);
     this.services.push(service);
     return service;
   }
@@ -810,27 +817,68 @@ export class App implements AppHost {
    * Stop in reverse: jobs, the consumer stops fetching, agents finish the
    * event in hand, services stop, the producer flushes, offsets commit, the
    * consumer leaves, stores close, the transport closes.
+   *
+   * Every step is attempted even when an earlier one fails (a crash often
+   * leaves a table or the producer failed), so the consumer, the stores and
+   * the transport are always released. A call while a stop is in progress
+   * waits for that stop.
+   *
+   * @throws {AggregateError} After every step ran, when some failed (each is also logged).
    */
   async stop(): Promise<void> {
+    if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
+    const stopping = this.#stopSteps();
+    this.#stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      this.#stopping = undefined;
+    }
+  }
+
+  async #stopSteps(): Promise<void> {
     this.#state = "stopping";
-    await this.onBeforeShutdown.send(this).catch((error) =>
-      this.log.error("onBeforeShutdown handler raised: {error}", { error })
-    );
+    const errors: Error[] = [];
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        errors.push(new Error(`${what}: ${error.message}`, { cause: error }));
+        this.log.error("Stopping app {id}: {step} failed: {error}", {
+          id: this.#conf.appId,
+          step: what,
+          error,
+        });
+      }
+    };
+    await step("onBeforeShutdown", () => this.onBeforeShutdown.send(this));
     clearInterval(this.#tick);
     this.#tick = undefined;
-    for (const job of [...this.jobs].reverse()) await job.stop();
+    for (const job of [...this.jobs].reverse()) {
+      await step(`stopping job ${job.name}`, () => job.stop());
+    }
     this.#conductor?.pause();
-    for (const a of [...this.agents.values()].reverse()) await a.stop();
-    for (const s of [...this.services].reverse()) await s.stop();
-    await this.#replies?.stop();
-    await this.#producer?.flush();
-    for (const t of this.tables.values()) await t.flush();
-    await this.#conductor?.stop();
-    await this.#transactions?.close();
-    for (const t of [...this.tables.values()].reverse()) await t.close();
-    await this.#producer?.close();
-    await this.#transport?.stop();
+    for (const a of [...this.agents.values()].reverse()) {
+      await step(`stopping agent ${a.name}`, () => a.stop());
+    }
+    for (const s of [...this.services].reverse()) {
+      await step(`stopping service ${s.label}`, () => s.stop());
+    }
+    await step("stopping replies", () => this.#replies?.stop());
+    await step("flushing the producer", () => this.#producer?.flush());
+    for (const t of this.tables.values()) {
+      await step(`flushing table ${t.name}`, () => t.flush());
+    }
+    // Commits only what is durable (it flushes again first), then leaves the group.
+    await step("stopping the consumer", () => this.#conductor?.stop());
+    await step("closing transactions", () => this.#transactions?.close());
+    for (const t of [...this.tables.values()].reverse()) {
+      await step(`closing table ${t.name}`, () => t.close());
+    }
+    await step("closing the producer", () => this.#producer?.close());
+    await step("stopping the transport", () => this.#transport?.stop());
     this.#conductor = undefined;
     this.#producer = undefined;
     this.#transport = undefined;
@@ -838,6 +886,18 @@ export class App implements AppHost {
     this.#transactions = undefined;
     this.#declared.clear();
     this.#state = "stopped";
+    if (errors.length > 0) {
+      this.log.warn("App {id} stopped; {n} stop steps failed", {
+        id: this.#conf.appId,
+        n: errors.length,
+      });
+      throw new AggregateError(
+        errors,
+        `Stopping app "${this.#conf.appId}": ${
+          errors.map((e) => e.message).join("; ")
+        }`,
+      );
+    }
     this.log.info("App {id} stopped", { id: this.#conf.appId });
   }
 
@@ -850,9 +910,8 @@ export class App implements AppHost {
       error,
     });
     this.#crash(error);
-    void this.stop().catch((e) =>
-      this.log.error("Stopping after a crash failed: {error}", { error: e })
-    );
+    // stop() logs each step that fails and releases everything regardless.
+    void this.stop().catch(() => {});
   }
 
   async #openTransport(): Promise<void> {
@@ -1094,10 +1153,15 @@ export class App implements AppHost {
       if (topic.options.internal === true) await this.declare(topic.spec());
       this.#conductor?.add(topic);
     })().catch((error) =>
-      this.log.error("Subscribing to {topic} failed: {error}", {
-        topic: topic.name,
-        error,
-      })
+      // The stream would wait forever for a topic never consumed.
+      this.crash(
+        new Error(
+          `Subscribing to topic "${topic.name}" failed: ${
+            (error as Error)?.message ?? error
+          }`,
+          { cause: error },
+        ),
+      )
     );
   }
 
@@ -1113,11 +1177,29 @@ export class App implements AppHost {
     message: AskMessage<unknown, unknown>,
     timeout?: number,
   ): Promise<unknown> {
-    const { headers, reply } = await this.#repliesOf().request(timeout);
-    await agent.channel.send({
+    const { headers, reply, cancel } = await this.#repliesOf().request(
+      timeout,
+    );
+    const sending = agent.channel.send({
       ...message,
       headers: { ...(message.headers ?? {}), ...headers },
     });
+    // The timeout covers the send too: while the send is blocked (a full
+    // buffer, a slow broker) the reply may time out first. Whichever fails
+    // first is the caller's error; neither may reject unobserved.
+    reply.catch(() => {});
+    sending.catch((error) =>
+      this.log.debug("Request to agent {agent} failed: {error}", {
+        agent: agent.name,
+        error,
+      })
+    );
+    try {
+      await Promise.race([sending, reply]);
+    } catch (error) {
+      cancel();
+      throw error;
+    }
     return await reply;
   }
 

@@ -120,6 +120,9 @@ export class Worker {
   #blocking: ReturnType<typeof setInterval> | undefined;
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+  #stopFailed = false;
+  #stopping: Promise<void> | undefined;
+  #stopRequested = Promise.withResolvers<void>();
   #startErrorLogged = false;
   #detach: Array<() => void> = [];
 
@@ -169,6 +172,7 @@ export class Worker {
   async start(): Promise<void> {
     if (this.#state !== "init" && this.#state !== "stopped") return;
     this.#state = "starting";
+    this.#stopFailed = false;
     try {
       if (this.#options.configureLogging !== false) {
         this.#closeLogging = await setupLogging(
@@ -209,19 +213,42 @@ export class Worker {
         this.#startErrorLogged = true;
       }
       this.#state = "running";
-      await this.stop();
+      await this.#stopOnce();
       throw error;
     }
   }
 
-  /** Stop the apps in reverse order, then the web server and logging. */
+  /**
+   * Stop the apps in reverse order, then the web server and logging. A
+   * pending `run()` then returns; a call while a stop is in progress waits
+   * for it.
+   */
   async stop(): Promise<void> {
+    this.#stopRequested.resolve();
+    await this.#stopOnce();
+  }
+
+  async #stopOnce(): Promise<void> {
+    if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
+    const stopping = this.#stopAll();
+    this.#stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      this.#stopping = undefined;
+    }
+  }
+
+  async #stopAll(): Promise<void> {
     this.#state = "stopping";
     for (const app of [...this.#started].reverse()) {
       try {
         await app.stop();
       } catch (error) {
+        // The app attempted every step and released what it holds; the
+        // exit code reports the failure.
+        this.#stopFailed = true;
         this.#log.error("Stopping app {id} failed: {error}", {
           id: app.conf.appId,
           error,
@@ -231,7 +258,12 @@ export class Worker {
     this.#started = [];
     clearInterval(this.#blocking);
     this.#blocking = undefined;
-    await this.#web?.stop();
+    try {
+      await this.#web?.stop();
+    } catch (error) {
+      this.#stopFailed = true;
+      this.#log.error("Stopping the web server failed: {error}", { error });
+    }
     this.#web = undefined;
     for (const detach of this.#detach) detach();
     this.#detach = [];
@@ -242,10 +274,11 @@ export class Worker {
   }
 
   /**
-   * Start, wait for SIGINT/SIGTERM or a crash, stop.
+   * Start, wait for SIGINT/SIGTERM, a crash or a call of `stop()`, stop.
    *
    * @returns The exit code: 0 after a graceful stop, 1 after a crash, a
-   *   failed start or a stop that took longer than `stopTimeout`.
+   *   failed start, a stop step that failed or a stop that took longer
+   *   than `stopTimeout`.
    */
   async run(): Promise<number> {
     const { promise: signalled, resolve: onSignal } = Promise.withResolvers<
@@ -281,14 +314,22 @@ export class Worker {
       for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
     }
     let code = 0;
+    // stop() called by the program (not a signal) also ends run().
+    this.#stopRequested = Promise.withResolvers<void>();
+    const requested = this.#stopRequested.promise.then(() => "stop" as const);
     try {
       const crashed = Promise.race(this.apps.map((a) => a.crashed));
       const started = this.start().then(() => undefined);
       const first = await Promise.race([
         started.then(() =>
-          Promise.race([signalled.then(() => "signal" as const), crashed])
+          Promise.race([
+            signalled.then(() => "signal" as const),
+            requested,
+            crashed,
+          ])
         ),
         signalled.then(() => "signal" as const),
+        requested,
         crashed,
       ]);
       if (first instanceof Error) {
@@ -317,8 +358,8 @@ export class Worker {
     const timeout = new Promise<"timeout">((r) =>
       timer = setTimeout(() => r("timeout"), bound)
     );
-    const stopping = started.catch(() => {}).then(() => this.stop()).then(() =>
-      "stopped" as const
+    const stopping = started.catch(() => {}).then(() => this.#stopOnce()).then(
+      () => "stopped" as const,
     );
     const result = await Promise.race([stopping, timeout]);
     clearTimeout(timer);
@@ -332,7 +373,7 @@ export class Worker {
       this.#options.onForceExit?.(1);
       return 1;
     }
-    return 0;
+    return this.#stopFailed ? 1 : 0;
   }
 
   /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR2). */

@@ -227,3 +227,35 @@ Deno.test("new App() opens nothing and app.startClient() can send without consum
   assert.deepEqual(app.assignment(), []);
   await app.stop();
 });
+
+Deno.test("A Service task that throws crashes the app through app.crashed and stops it gracefully (children too)", async () => {
+  class Failing extends Service {
+    @Service.task
+    async fail(): Promise<void> {
+      await this.sleep(0.01);
+      throw new Error("TASK FAILED");
+    }
+  }
+  class Parent extends Service {
+    constructor() {
+      super();
+      this.addDependency(new Failing());
+    }
+  }
+  for (const svc of [new Failing(), new Parent()]) {
+    const app = memApp("service-crash");
+    app.service(svc);
+    let shutdown = false;
+    app.onBeforeShutdown.connect(() => {
+      shutdown = true;
+    });
+    await app.start();
+    const error = await app.crashed;
+    assert.match(
+      error.message,
+      /Background task Failing\.fail crashed: TASK FAILED/,
+    );
+    await waitFor(() => shutdown && !app.running && !svc.running);
+    await app.stop();
+  }
+});

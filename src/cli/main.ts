@@ -74,6 +74,14 @@ function errorText(error: unknown): string {
 }
 
 /**
+ * Modules being loaded by a command line, shared by every copy of this
+ * module in the process (a module may import the library by another URL).
+ */
+const loading: { count: number } =
+  ((globalThis as Record<symbol, unknown>)[Symbol.for("faust.cli.loading")] ??=
+    { count: 0 }) as { count: number };
+
+/**
  * Run the command line.
  *
  * @param args Arguments after the program (`Deno.args`).
@@ -85,8 +93,19 @@ export async function runCli(
   app?: App,
 ): Promise<number> {
   cliRan();
+  if (app !== undefined && loading.count > 0) {
+    // The module being loaded (by `--app` or autodiscovery) runs
+    // `await app.main()` at its top level: running the command here would
+    // start the app a second time, inside the import.
+    console.error(
+      "app.main() was called while the command line loads the app's module: ignored. " +
+        "Guard the call: `if (import.meta.main) await app.main();`",
+    );
+    return 0;
+  }
   const pre = prescan(args);
   let code = 0;
+  loading.count++;
   try {
     if (pre.workdir !== undefined) Deno.chdir(pre.workdir);
     if (app === undefined && pre.app !== undefined) {
@@ -96,6 +115,8 @@ export async function runCli(
   } catch (error) {
     console.error(errorText(error));
     return 1;
+  } finally {
+    loading.count--;
   }
   const program = new Command();
   const ctx: CliContext = {

@@ -8,7 +8,7 @@
  */
 import type { TableLike } from "../app_types.ts";
 import { actorContext } from "../context.ts";
-import { ConfigError, KeyError, StateError } from "../errors.ts";
+import { ConfigError, KeyError, StateError, TableKeyError } from "../errors.ts";
 import { makeSerde, type Serde } from "../models.ts";
 import type { Sensor } from "../monitor.ts";
 import type { TopicSpec, TransportRecord } from "../transport/transport.ts";
@@ -28,6 +28,7 @@ import {
 } from "./recovery.ts";
 import type { Store } from "./store.ts";
 import { createStore } from "./store_factory.ts";
+import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
 
 const NAME = /^[a-zA-Z0-9._-]+$/;
 
@@ -61,6 +62,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     records: 0,
     seconds: 0,
     partitions: 0,
+    skipped: 0,
   };
   readonly #host: TableHost;
   readonly #sensors: ReadonlySet<Sensor> | undefined;
@@ -276,8 +278,22 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     return p;
   }
 
+  /**
+   * @internal Throw {@linkcode TableKeyError} when an encoded key (plus
+   * `overhead` bytes the store key adds, e.g. a window) cannot be stored.
+   * Checked before the changelog is written: a record the store rejects
+   * must never reach the changelog.
+   */
+  checkKey(key: Uint8Array, overhead = 0, what = "key"): void {
+    const size = key.length + overhead;
+    if (size === 0 || size > MAX_STORE_KEY_BYTES) {
+      throw new TableKeyError(this.name, size, MAX_STORE_KEY_BYTES, what);
+    }
+  }
+
   /** @internal Write encoded key/value (`null` deletes) to `partition`. */
   rawWrite(partition: number, key: Uint8Array, value: Uint8Array | null): void {
+    this.checkKey(key);
     if (this.#writer === undefined) {
       throw new StateError(
         `Cannot write to table "${this.name}": the table is not open (start the app first)`,
@@ -458,6 +474,20 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       store: this.#store!,
       bufferSize: bufferSize ?? 1000,
       log: this.#host.log,
+      onSkip: (r) => {
+        this.recoveryStats.skipped++;
+        this.#host.log.error(
+          "Table {table}: skipped changelog record {topic}[{partition}]@{offset}: its key of {size} bytes cannot be stored (1 to {limit} bytes)",
+          {
+            table: this.name,
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            size: r.key?.length ?? 0,
+            limit: MAX_STORE_KEY_BYTES,
+          },
+        );
+      },
       ...(onChangelogEvent !== undefined
         ? {
           onRecord: (r: TransportRecord) =>

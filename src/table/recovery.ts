@@ -14,6 +14,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Transport, TransportRecord } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
+import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
 
 /** Totals of the recoveries a table ran. */
 export interface RecoveryStats {
@@ -23,6 +24,8 @@ export interface RecoveryStats {
   seconds: number;
   /** Partition replays run (active and standby). */
   partitions: number;
+  /** Changelog records skipped because their key cannot be stored (each logged). */
+  skipped: number;
   /** The recovery running now, if any (for the dashboard). */
   current?: RecoveryProgress | undefined;
 }
@@ -64,23 +67,30 @@ export interface RecoveryOptions {
   readonly onRecord?: (record: TransportRecord) => unknown;
   /** Stops between batches when aborted. */
   readonly signal?: AbortSignal;
+  /** Called for a record skipped because its key cannot be stored. */
+  readonly onSkip?: (record: TransportRecord) => void;
   /** Called after every batch with the records replayed in it. */
   readonly onBatch?: (records: number) => void;
 }
 
 /**
  * Apply changelog records to `partition`, skipping those at or below the
- * stored offset (already applied by the table's own write path).
+ * stored offset (already applied by the table's own write path). A record
+ * whose key the store cannot hold (empty, or longer than
+ * {@linkcode MAX_STORE_KEY_BYTES}) is skipped and handed to `onSkip`:
+ * recovery never dies on a record already in a changelog.
  *
  * @param store The store.
  * @param partition Changelog partition.
  * @param records Records of that partition, in offset order.
+ * @param onSkip Called for each record skipped for its key.
  * @returns How many records were applied.
  */
 export async function applyRecords(
   store: Store,
   partition: number,
   records: readonly TransportRecord[],
+  onSkip?: (record: TransportRecord) => void,
 ): Promise<number> {
   const last = records[records.length - 1];
   if (last === undefined) return 0;
@@ -92,7 +102,11 @@ export async function applyRecords(
     if (r.offset <= persisted) continue;
     n++;
     // A record without a key cannot be a table change; skip it.
-    if (r.key === null || r.key.length === 0) continue;
+    if (r.key === null) continue;
+    if (r.key.length === 0 || r.key.length > MAX_STORE_KEY_BYTES) {
+      onSkip?.(r);
+      continue;
+    }
     ops.push({ key: r.key, value: r.value });
   }
   await store.apply(partition, ops, last.offset);
@@ -166,11 +180,32 @@ async function replay(
     );
     const last = batch[batch.length - 1];
     if (last === undefined) break; // trimmed or compacted away: nothing more
-    const applied = await applyRecords(o.store, partition, batch);
+    const skipped = new Set<TransportRecord>();
+    const applied = await applyRecords(o.store, partition, batch, (r) => {
+      skipped.add(r);
+      o.onSkip?.(r);
+    });
     records += applied;
     o.onBatch?.(last.offset + 1 - offset);
     if (o.onRecord !== undefined) {
-      for (const r of batch) await o.onRecord(r);
+      for (const r of batch) {
+        if (skipped.has(r)) continue;
+        try {
+          await o.onRecord(r);
+        } catch (error) {
+          // The record is in the store; a failing callback must not stop recovery.
+          o.log.error(
+            "Table {table}: onChangelogEvent raised for {topic}[{partition}]@{offset}: {error}",
+            {
+              table: o.table,
+              topic: r.topic,
+              partition: r.partition,
+              offset: r.offset,
+              error,
+            },
+          );
+        }
+      }
     }
     offset = last.offset + 1;
     if (o.onBatch === undefined && performance.now() - lastLog > 5000) {

@@ -214,6 +214,14 @@ export class LocalTransport implements Transport {
       pollIntervalMs: this.#settings.pollIntervalMs,
       claim,
       onClose: (c) => {
+        // A reply group is never claimed again: leave no lock file behind.
+        if (options.ephemeral === true) {
+          try {
+            Deno.removeSync(claim.file);
+          } catch {
+            // Already gone.
+          }
+        }
         this.#consumers.delete(c);
         if (this.#consumers.size === 0) this.#stopTimer();
       },

@@ -114,6 +114,11 @@ export interface ConsumerOptions {
    * can publish who owns what (table routing).
    */
   readonly onGroupAssignment?: (members: readonly GroupMember[]) => void;
+  /**
+   * The group is used once, by this consumer only (an `ask` client's reply
+   * group): what the broker keeps for it may be removed when it closes.
+   */
+  readonly ephemeral?: boolean;
 }
 
 /** One member of a group assignment, as {@linkcode ConsumerOptions.onGroupAssignment} sees it. */
