@@ -85,6 +85,7 @@ export {
   LockError,
   PartitionRevokedError,
   StateError,
+  TableKeyError,
 } from "./src/errors.ts";
 export { type HeadersInput, type RawHeaders, type TP } from "./src/types.ts";
 export type {
@@ -94,6 +95,7 @@ export type {
   CommandRegistration,
   PageHandler,
   PageRegistration,
+  SettingsDraft,
   TableLike,
   View,
 } from "./src/app_types.ts";
@@ -140,7 +142,7 @@ export type {
   TableValue,
   TypedTableOptions,
 } from "./src/table/api.ts";
-export type { RecoveryStats } from "./src/table/recovery.ts";
+export type { RecoveryProgress, RecoveryStats } from "./src/table/recovery.ts";
 export {
   HoppingWindow,
   SlidingWindow,
