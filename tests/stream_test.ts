@@ -5,6 +5,32 @@ import { memApp, waitFor } from "./helpers.ts";
 import { PartitionTracker } from "../src/acks.ts";
 import { partitionForKey } from "../src/partitioner.ts";
 
+/**
+ * A marker topic with its own agent. `passed()` sends one record and waits
+ * until it is committed: a commit pass ran after the call, so an offset
+ * still uncommitted then was held back, not merely not yet reached.
+ */
+function commitMarker(app: App): { passed(): Promise<void> } {
+  const name = `${app.id}-marker`;
+  const t = app.topic(name, { valueType: "number", partitions: 1 });
+  app.agent(t, async (s) => {
+    for await (const _ of s) { /* ack */ }
+  }, { name: "marker" });
+  let n = 0;
+  return {
+    async passed() {
+      n++;
+      await t.send({ value: n, partition: 0 });
+      await waitFor(
+        () =>
+          app.monitor.partition({ topic: name, partition: 0 }).committed >= n,
+        5000,
+        "a commit pass after the marker",
+      );
+    },
+  };
+}
+
 Deno.test("PartitionTracker.committable() never passes the lowest unacked offset, with out-of-order acks", () => {
   const t = new PartitionTracker(10);
   for (let o = 10; o < 15; o++) t.delivered(o);
@@ -61,10 +87,11 @@ Deno.test("Stream acks are reference-counted across streams and commits wait for
   app.agent(t, async (s) => {
     for await (const v of s) if (v === 0) await gate;
   }, { name: "slow" });
+  const marker = commitMarker(app);
   await app.start();
   for (let i = 0; i < 5; i++) await t.send({ value: i, partition: 0 });
   await waitFor(() => fast === 5);
-  await new Promise((r) => setTimeout(r, 60));
+  await marker.passed();
   const consumer = app.monitor.partition({ topic: "rc", partition: 0 });
   assert.ok(
     consumer.committed <= 0,
@@ -93,10 +120,11 @@ Deno.test("Commits with concurrency > 1 and out-of-order completion never pass a
       done.add(v as number);
     }
   }, { name: "workers", concurrency: 4 });
+  const marker = commitMarker(app);
   await app.start();
   for (let i = 0; i < 8; i++) await t.send({ value: i, partition: 0 });
   await waitFor(() => done.size === 7);
-  await new Promise((r) => setTimeout(r, 50));
+  await marker.passed();
   assert.equal(
     app.monitor.partition({ topic: "ooo", partition: 0 }).committed,
     0,
@@ -352,6 +380,7 @@ Deno.test("Stream.noack() leaves acking to the caller; through() and echo() forw
   app.agent(src, async (s) => {
     for await (const v of s.echo(echoCh).through(target)) through.push(v);
   }, { name: "chain" });
+  const marker = commitMarker(app);
   await app.start();
   await t.send({ value: 1, partition: 0 });
   await t.send({ value: 2, partition: 0 });
@@ -359,7 +388,7 @@ Deno.test("Stream.noack() leaves acking to the caller; through() and echo() forw
   await waitFor(() =>
     held.length === 2 && echoed.length === 1 && through.length === 1
   );
-  await new Promise((r) => setTimeout(r, 30));
+  await marker.passed();
   assert.equal(
     app.monitor.partition({ topic: "na", partition: 0 }).committed,
     0,
@@ -443,8 +472,8 @@ Deno.test("App.start() and App.stop() leave nothing behind (sanitizers) and can 
   await first.app.stop();
   const second = await run([]);
   await second.t.send({ value: 3 });
-  await waitFor(() => second.seen.length === 1);
-  await new Promise((r) => setTimeout(r, 20));
+  // One partition, read in order: a replayed 1 or 2 would come before 3.
+  await waitFor(() => second.seen.includes(3));
   await second.app.stop();
   assert.deepEqual(
     second.seen,
