@@ -59,6 +59,9 @@ async function scratchCopy(root: string, dir: string): Promise<void> {
   await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
 }
 
+/** The test run in progress, killed with this script. */
+let running: Deno.ChildProcess | undefined;
+
 /** Run `deno <args>` in `dir`; the names of failed tests, or null on timeout. */
 async function runTests(
   dir: string,
@@ -71,12 +74,14 @@ async function runTests(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  running = child;
   const timer = setTimeout(() => {
     try {
       child.kill("SIGKILL");
     } catch { /* already ended */ }
   }, RUN_LIMIT_MS);
   const out = await child.output();
+  running = undefined;
   clearTimeout(timer);
   if (out.signal === "SIGKILL") return null;
   const text = new TextDecoder().decode(out.stdout) +
@@ -117,6 +122,16 @@ async function main(): Promise<number> {
 
   const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
   const dir = await Deno.makeTempDir({ prefix: "faust-mutate-" });
+  // Interrupted: stop the test run and remove the scratch copy.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      try {
+        running?.kill("SIGKILL");
+      } catch { /* already ended */ }
+      if (!keep) Deno.removeSync(dir, { recursive: true });
+      Deno.exit(130);
+    });
+  }
   console.log(`scratch copy: ${dir}`);
   await scratchCopy(root, dir);
   try {

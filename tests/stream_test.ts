@@ -209,6 +209,7 @@ Deno.test("A topic whose stream buffer is full pauses its partition after maxsiz
     await waitFor(() => seen.length === 20, 10000, "20 records");
     assert.deepEqual(seen, Array.from({ length: 20 }, (_, i) => i));
   } finally {
+    release(); // a failed check must not leave stop() waiting on the agent
     await app.stop();
   }
 });

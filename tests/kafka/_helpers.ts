@@ -141,12 +141,13 @@ export function sortTps(tps: readonly TP[]): TP[] {
   );
 }
 
-/** A TCP port free on 127.0.0.1 right now (for a worker's web server). */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+/**
+ * The web port a worker started with `-p 0` bound, read back from its
+ * "Worker ready, web at" log line; `undefined` until it logged it.
+ */
+export function webPort(output: string): number | undefined {
+  const m = output.match(/Worker ready, web at http:\/\/[^:\s]+:(\d+)/);
+  return m === null ? undefined : Number(m[1]);
 }
 
 /** How often each word occurs. */

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import { denoRun, Proc } from "../cli/_helpers.ts";
-import { BROKER, freePort, requireBroker, tally, unique } from "./_helpers.ts";
+import { BROKER, requireBroker, tally, unique, webPort } from "./_helpers.ts";
 
 interface State {
   leader: boolean;
@@ -19,7 +19,6 @@ interface State {
 }
 
 class Worker {
-  readonly port = freePort();
   readonly proc: Proc;
   last: State | undefined;
 
@@ -35,12 +34,17 @@ class Worker {
         "-l",
         "info",
         "-p",
-        String(this.port),
+        "0",
         "-h",
         "127.0.0.1",
       ),
       { env: { WC_APP_ID: id, WC_BROKER: BROKER } },
     );
+  }
+
+  /** The port the worker bound (`-p 0`), once it logged it. */
+  get port(): number | undefined {
+    return webPort(this.proc.output);
   }
 
   get url(): string {
@@ -49,6 +53,7 @@ class Worker {
 
   /** Fetch `/state/` (undefined while the web server is not up). */
   async state(): Promise<State | undefined> {
+    if (this.port === undefined) return undefined;
     try {
       const res = await fetch(`http://127.0.0.1:${this.port}/state/`);
       if (!res.ok) {
