@@ -9,6 +9,8 @@
  *   deno task mutate --full           # every mutation, the whole non-Kafka suite
  *   deno task mutate seed dlq-offset  # only the mutations named
  *   deno task mutate --list           # names and descriptions
+ *   deno task mutate --kafka          # also those only tests/kafka/ catch
+ *                                     # (a broker at FAUST_TEST_KAFKA)
  *
  * Exit code 0 when every mutation was caught, 1 when one was missed or no
  * longer applies (its search text is gone) or does not type-check, 2 when
@@ -101,6 +103,7 @@ async function runTests(
 async function main(): Promise<number> {
   const args = [...Deno.args];
   const full = args.includes("--full");
+  const kafka = args.includes("--kafka");
   const keep = args.includes("--keep");
   if (args.includes("--help") || args.includes("-h")) usage();
   const names = args.filter((a) => !a.startsWith("--"));
@@ -110,9 +113,13 @@ async function main(): Promise<number> {
       return 2;
     }
   }
-  const chosen = names.length === 0
+  const named = names.length === 0
     ? MUTATIONS
     : MUTATIONS.filter((m) => names.includes(m.name));
+  const chosen = named.filter((m) => kafka || m.kafka !== true);
+  for (const m of named.filter((m) => !chosen.includes(m))) {
+    console.log(`skipped ${m.name}: only tests/kafka/ catches it (--kafka)`);
+  }
   if (args.includes("--list")) {
     for (const m of chosen) {
       console.log(`${m.name.padEnd(24)} ${m.description}`);
@@ -136,18 +143,33 @@ async function main(): Promise<number> {
   await scratchCopy(root, dir);
   try {
     // An unmutated run first: a suite that already fails would "catch" all.
-    const baseArgs = full ? FULL : [
-      "test",
-      "-A",
-      "--parallel",
-      ...new Set(chosen.flatMap((m) => m.tests)),
+    const testArgs = (m: Mutation) =>
+      full && m.kafka !== true
+        ? FULL
+        : ["test", "-A", "--parallel", ...m.tests];
+    // The distinct runs the mutations will use, unmutated.
+    const baselines = [
+      ...new Map(chosen.map((m) => [testArgs(m).join(" "), testArgs(m)]))
+        .values(),
     ];
-    console.log(`baseline: deno ${baseArgs.join(" ")}`);
-    const base = await runTests(dir, baseArgs);
-    if (base === null || !base.ok) {
-      console.error("The unmutated tests fail; fix them first:");
-      for (const f of base?.failed ?? ["(timed out)"]) console.error(`  ${f}`);
-      return 2;
+    if (!full) {
+      baselines.splice(0, baselines.length, [
+        "test",
+        "-A",
+        "--parallel",
+        ...new Set(chosen.flatMap((m) => m.tests)),
+      ]);
+    }
+    for (const baseArgs of baselines) {
+      console.log(`baseline: deno ${baseArgs.join(" ")}`);
+      const base = await runTests(dir, baseArgs);
+      if (base === null || !base.ok) {
+        console.error("The unmutated tests fail; fix them first:");
+        for (const f of base?.failed ?? ["(timed out)"]) {
+          console.error(`  ${f}`);
+        }
+        return 2;
+      }
     }
     const outcomes: Outcome[] = [];
     for (const m of chosen) {
@@ -170,7 +192,7 @@ async function main(): Promise<number> {
       try {
         const run = await runTests(
           dir,
-          full ? FULL : ["test", "-A", "--parallel", ...m.tests],
+          testArgs(m),
         );
         const seconds = Math.round((performance.now() - t0) / 1000);
         const result = run === null

@@ -20,6 +20,8 @@ export interface Mutation {
   replace: string;
   /** Test files that should fail with the bug in place. */
   tests: string[];
+  /** Only `tests/kafka/` catches it: run with `--kafka` and a broker. */
+  kafka?: boolean;
 }
 
 /** Every deliberate bug the suite must catch. */
@@ -116,12 +118,13 @@ export const MUTATIONS: Mutation[] = [
     tests: ["tests/service_test.ts"],
   },
   {
-    name: "rebalance-bound-unbounded",
+    name: "rebalance-bound-10x",
     description: "revocation waits for events in hand up to 10 x longer",
     file: "src/conductor.ts",
     search: "Math.max(1000, this.#host.conf.brokerRebalanceTimeout * 500),",
     replace: "Math.max(1000, this.#host.conf.brokerRebalanceTimeout * 5000),",
-    tests: ["tests/conductor_test.ts"],
+    tests: ["tests/kafka/app_test.ts"],
+    kafka: true,
   },
   {
     name: "lz4-accepted",

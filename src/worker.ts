@@ -186,10 +186,7 @@ export class Worker {
         await app.start();
       }
       this.#state = "running";
-      // The URL says which port was bound when -p 0 let the system pick.
-      const url = this.#web?.url;
-      if (url === undefined) this.#log.info("Worker ready");
-      else this.#log.info("Worker ready, web at {url}", { url });
+      this.#log.info("Worker ready");
     } catch (error) {
       this.#state = "running";
       await this.stop();

@@ -202,9 +202,20 @@ export class KafkaTransport implements Transport {
         })
       );
     }
-    const actual = await retryWhileTopicPropagates(() =>
-      this.partitionCount(spec.name)
-    );
+    const count = () =>
+      retryWhileTopicPropagates(() => this.partitionCount(spec.name));
+    let actual = await count();
+    // Another member may have created it a moment ago (we got "already
+    // exists"): the broker lists it once the creation completes.
+    for (let i = 0; actual === undefined && this.#settings.allowDeclare; i++) {
+      if (i >= 40) {
+        throw new ConfigError(
+          `Topic "${spec.name}" was declared but the broker still does not list it after 10 s`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 250));
+      actual = await count();
+    }
     if (actual === undefined) {
       throw new ConfigError(
         `Topic "${spec.name}" does not exist and topicAllowDeclare is false; create it on the broker`,
