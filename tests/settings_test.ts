@@ -8,7 +8,6 @@ import {
   type SettingsInput,
   withOverrides,
 } from "../src/settings.ts";
-import { readEnv } from "../src/env.ts";
 import { VERSION } from "../src/version.ts";
 
 /**
