@@ -59,6 +59,16 @@ function bool(def: boolean): Spec {
   };
 }
 
+/** A boolean setting of which only `true` is implemented; `why` says what it does. */
+function onlyTrue(why: string): Spec {
+  return {
+    schema: z.literal(true),
+    expected: `only true is supported: ${why}`,
+    env: "boolean",
+    default: true,
+  };
+}
+
 function int(min: number, def?: number, max?: number): Spec {
   const base = z.number().int().min(min);
   return {
@@ -189,23 +199,20 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
   brokerCommitInterval: dur(2.8),
   brokerCommitLivelockSoftTimeout: dur(300),
   brokerHeartbeatInterval: dur(3),
-  brokerMaxPollInterval: dur(1000),
   brokerMaxPollRecords: int(1),
   brokerRebalanceTimeout: dur(60),
   brokerRequestTimeout: dur(90),
   brokerSessionTimeout: dur(60),
   consumerMaxFetchSize: int(1, 1024 * 1024),
   consumerAutoOffsetReset: oneOf(["earliest", "latest"], "earliest"),
-  consumerGroupInstanceId: str(),
   producerAcks: oneOf([-1, 0, 1], -1),
   producerCompressionType: oneOf(
     ["none", "gzip", "snappy", "lz4", "zstd"],
     "none",
   ),
   producerLinger: dur(0),
-  producerMaxBatchSize: int(1, 16384),
   producerMaxRequestSize: int(1, 1000000),
-  producerRequestTimeout: dur(1200),
+  producerRequestTimeout: dur(30),
   keySerializer: {
     schema: CODEC_NAME,
     expected: 'expected a codec name such as "raw", "json" or "binary|json"',
@@ -225,8 +232,12 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
   streamBufferMaxsize: int(1, 4096),
   streamProcessingTimeout: dur(300),
   streamRecoveryDelay: dur(0),
-  streamWaitEmpty: bool(true),
-  recoveryConsistencyCheck: bool(true),
+  streamWaitEmpty: onlyTrue(
+    "on stop and rebalance agents always finish the event in hand and leave buffered events uncommitted for the next owner",
+  ),
+  recoveryConsistencyCheck: onlyTrue(
+    "recovery always checks a store's offset against the changelog and rebuilds a partition whose offset is past the changelog's end",
+  ),
   store: url(STORE_SCHEMES, "lmdb://"),
   replyCreateTopic: bool(false),
   replyExpires: dur(86400),
@@ -256,11 +267,32 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
     expected: 'expected an http:// or https:// URL such as "http://host:6066"',
     env: "string",
   },
+  webAllowedHosts: {
+    schema: z.array(z.string().regex(/^(\*|[^\s/:]+|\[[0-9a-fA-F:.]+\])$/)),
+    expected:
+      'expected a list of host names without ports, such as ["faust.example.com"], or ["*"] for any host',
+    env: "json",
+    default: [],
+  },
   webRouterEnabled: bool(true),
   webTablesEnabled: bool(false),
   webMetricsEnabled: bool(true),
   decodeErrorPolicy: oneOf(["skip", "fail", "dead-letter"], "skip"),
   loglevel: oneOf(["crit", "error", "warn", "info", "debug"], "warn"),
+};
+
+/**
+ * Faust settings this library does not implement, with what to do
+ * instead: giving one is a `ConfigError` rather than a value that would
+ * silently do nothing.
+ */
+export const UNSUPPORTED: Readonly<Record<string, string>> = {
+  brokerMaxPollInterval:
+    "the Kafka client used (kafkajs) has no max.poll.interval; a stuck agent is reported by streamProcessingTimeout and brokerCommitLivelockSoftTimeout, and a dead worker leaves the group after brokerSessionTimeout",
+  consumerGroupInstanceId:
+    "static group membership is not available in the Kafka client used (kafkajs); remove the setting (members rejoin with a new id)",
+  producerMaxBatchSize:
+    "the Kafka client used (kafkajs) has no batch size limit; records are grouped by producerLinger, and producerMaxRequestSize bounds one record",
 };
 
 /** Every setting name, in declaration order. */

@@ -46,8 +46,11 @@ export interface AgentOptions<R = unknown> extends TopicOptions {
   ) => void | Promise<void>;
   /** Restart policy (default: the app's `agentSupervisor`). */
   readonly supervisorStrategy?: SupervisorStrategy;
-  /** One actor per partition (accepted; actors still share one buffer). */
-  readonly isolatedPartitions?: boolean;
+  /**
+   * Faust's one actor per partition. Not supported: `true` is a
+   * `ConfigError` (the actors of an agent share one buffer).
+   */
+  readonly isolatedPartitions?: false;
 }
 
 /** An RPC request: value, optional key, headers, partition. */
@@ -57,6 +60,9 @@ interface Actor {
   controller: AbortController;
   done: Promise<void>;
   index: number;
+  context: ActorContext;
+  /** The event last reported as stuck (reported once). */
+  stuck?: Event;
 }
 
 /** A stream processor registered with `app.agent()`. */
@@ -78,6 +84,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   #queue: AsyncQueue<Event<K, V>> | undefined;
   #actors: Actor[] = [];
   #running = false;
+  #watchdog: ReturnType<typeof setInterval> | undefined;
   #yieldListener: ((event: Event | undefined, value: R) => void) | undefined;
 
   /** @internal Use `app.agent()`. */
@@ -92,6 +99,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     if (!(Number.isInteger(concurrency) && concurrency >= 1)) {
       throw new ConfigError(
         `Invalid option "concurrency" of agent "${name}": ${concurrency}; expected an integer >= 1`,
+      );
+    }
+    if ((options.isolatedPartitions as boolean | undefined) === true) {
+      throw new ConfigError(
+        `Option "isolatedPartitions" of agent "${name}" is not supported: the actors of an agent share one buffer. ` +
+          `Events of one partition are processed in order with concurrency 1 (the default); ` +
+          `for parallelism across partitions use concurrency > 1 (events of a partition may then finish out of order)`,
       );
     }
     this.name = name;
@@ -130,11 +144,46 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     for (let i = 0; i < this.concurrency; i++) {
       this.#actors.push(this.#spawn(i));
     }
+    const limit = this.#host.conf.streamProcessingTimeout * 1000;
+    if (limit > 0) {
+      const tick = Math.max(10, Math.min(1000, limit / 4));
+      this.#watchdog = setInterval(() => this.#reportStuck(limit), tick);
+    }
+  }
+
+  /**
+   * Log (once per event) every actor that has held one event for longer
+   * than `streamProcessingTimeout`: a stuck agent stalls its partitions'
+   * commits, and without this nothing would say so.
+   */
+  #reportStuck(limit: number): void {
+    const now = performance.now();
+    for (const actor of this.#actors) {
+      const { event, since } = actor.context;
+      if (event === undefined || since === undefined) continue;
+      if (actor.stuck === event || now - since <= limit) continue;
+      actor.stuck = event;
+      this.#host.monitor.count("stuckEvents");
+      this.#host.log.warn(
+        "Agent {agent} actor {index} has been processing {topic}[{partition}]@{offset} for {seconds} s (streamProcessingTimeout {limit} s): it may be stuck",
+        {
+          agent: this.name,
+          index: actor.index,
+          topic: event.topic,
+          partition: event.partition,
+          offset: event.offset,
+          seconds: Math.round(now - since) / 1000,
+          limit: limit / 1000,
+        },
+      );
+    }
   }
 
   /** @internal Stop the actors: their streams end; wait for them to return. */
   async stop(): Promise<void> {
     this.#running = false;
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
     const actors = this.#actors;
     this.#actors = [];
     for (const a of actors) a.controller.abort();
@@ -143,12 +192,17 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
 
   #spawn(index: number): Actor {
     const controller = new AbortController();
-    const actor: Actor = { controller, index, done: Promise.resolve() };
     const context: ActorContext = {
       event: undefined,
       agent: this.name,
       concurrency: this.concurrency,
       signal: controller.signal,
+    };
+    const actor: Actor = {
+      controller,
+      index,
+      context,
+      done: Promise.resolve(),
     };
     actor.done = runAsActor(context, () => this.#run(context)).then(
       () => {

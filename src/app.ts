@@ -705,6 +705,7 @@ export class App implements AppHost {
         this.#producer!.setRouter(() => this.#transactions?.route());
       }
       await this.#conductor.start();
+      if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
@@ -723,6 +724,7 @@ export class App implements AppHost {
     this.#client = true;
     this.#state = "starting";
     await this.#openTransport();
+    if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
     this.#state = "running";
   }
 
@@ -788,6 +790,7 @@ export class App implements AppHost {
       this.#transport,
       conf.producerLinger,
       this.monitor,
+      conf.producerMaxRequestSize,
     );
   }
 
@@ -806,6 +809,15 @@ export class App implements AppHost {
     assigned: readonly TP[],
     standbys: readonly TP[],
   ): Promise<void> {
+    const delay = this.#conf.streamRecoveryDelay;
+    if (delay > 0) {
+      // Let more workers join or leave before tables recover and streams resume.
+      this.log.info(
+        "Waiting {seconds} s (streamRecoveryDelay) before recovery",
+        { seconds: delay },
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+    }
     // Exactly-once: fence the partitions' previous owners before tables read.
     await this.#transactions?.assign(this.#consumedPartitions(assigned));
     for (const t of this.tables.values()) await t.assigned(assigned, standbys);

@@ -89,6 +89,12 @@ export class Conductor implements RebalanceListener {
   #controller = new AbortController();
   #loop: Promise<void> | undefined;
   #commitTimer: ReturnType<typeof setInterval> | undefined;
+  #livelockTimer: ReturnType<typeof setInterval> | undefined;
+  /** Per partition: the committed offset last seen, since when, last warning. */
+  readonly #progressSeen = new Map<
+    string,
+    { committed: number; since: number; warned: number }
+  >();
   #acksSinceCommit = 0;
   #commitDue = false;
   #commitChain: Promise<void> = Promise.resolve();
@@ -96,6 +102,8 @@ export class Conductor implements RebalanceListener {
   #barrier: Promise<void> | undefined;
   /** Events of partitions being revoked that were dropped unprocessed. */
   #dropped = new Map<string, Set<number>>();
+  /** A record failed to decode under `decodeErrorPolicy: "fail"`: deliver nothing more. */
+  #failed = false;
 
   /** Create the conductor for `host`. */
   constructor(host: ConductorHost) {
@@ -145,6 +153,7 @@ export class Conductor implements RebalanceListener {
   async start(): Promise<void> {
     const { conf, transport } = this.#host;
     this.#controller = new AbortController();
+    this.#failed = false;
     this.#consumer = transport.createConsumer({
       groupId: conf.appId,
       listener: this,
@@ -156,6 +165,47 @@ export class Conductor implements RebalanceListener {
     this.#loop = this.#run();
     const interval = Math.max(10, conf.brokerCommitInterval * 1000);
     this.#commitTimer = setInterval(() => void this.commit(), interval);
+    const limit = conf.brokerCommitLivelockSoftTimeout * 1000;
+    if (limit > 0) {
+      const tick = Math.max(10, Math.min(1000, limit / 4));
+      this.#livelockTimer = setInterval(() => this.#checkLivelock(limit), tick);
+    }
+  }
+
+  /**
+   * Warn about every partition whose committed offset has not moved for
+   * `brokerCommitLivelockSoftTimeout` while it has events delivered and
+   * not committed (a stuck agent, or commits that keep failing); again
+   * each further period it stays so.
+   */
+  #checkLivelock(limit: number): void {
+    const now = performance.now();
+    for (const [k, t] of this.#trackers) {
+      const seen = this.#progressSeen.get(k);
+      const waiting = t.inFlight > 0 || t.committable() > t.committed;
+      if (seen === undefined || seen.committed !== t.committed || !waiting) {
+        this.#progressSeen.set(k, {
+          committed: t.committed,
+          since: now,
+          warned: now,
+        });
+        continue;
+      }
+      if (now - seen.since <= limit || now - seen.warned <= limit) continue;
+      seen.warned = now;
+      this.#host.monitor.count("commitLivelocks");
+      this.#host.log.warn(
+        "Partition {tp} has not committed for {seconds} s while events wait: committed offset {committed}, {unacked} events delivered and not acked (lowest {offset}) (brokerCommitLivelockSoftTimeout {limit} s)",
+        {
+          tp: tpString(parseTpKey(k)),
+          seconds: Math.round(now - seen.since) / 1000,
+          committed: t.committed,
+          unacked: t.inFlight,
+          offset: t.inFlight > 0 ? t.committable() : "none",
+          limit: limit / 1000,
+        },
+      );
+    }
   }
 
   /** Stop fetching; buffered events stay where they are. */
@@ -163,6 +213,9 @@ export class Conductor implements RebalanceListener {
     this.#controller.abort();
     clearInterval(this.#commitTimer);
     this.#commitTimer = undefined;
+    clearInterval(this.#livelockTimer);
+    this.#livelockTimer = undefined;
+    this.#progressSeen.clear();
   }
 
   /** Stop fetching, commit what was acked, close the consumer. */
@@ -200,6 +253,7 @@ export class Conductor implements RebalanceListener {
   }
 
   #dispatch(record: TransportRecord): void {
+    if (this.#failed) return;
     const k = tpKey(record);
     const tracker = this.#trackers.get(k);
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
@@ -232,6 +286,7 @@ export class Conductor implements RebalanceListener {
     this.#host.monitor.messageIn(record, record.offset);
     const targets: Array<[AnyTopic, EventInit<unknown, unknown>]> = [];
     let deadLetter: Error | undefined;
+    let failed: Error | undefined;
     for (const t of topics ?? []) {
       if (t.queues.length === 0) continue;
       try {
@@ -249,11 +304,11 @@ export class Conductor implements RebalanceListener {
             error: err.message,
           },
         );
-        if (policy === "fail") {
-          targets.push([t, { ...emptyInit(record), error: err }]);
-        } else if (policy === "dead-letter") deadLetter = err;
+        if (policy === "fail") failed ??= err;
+        else if (policy === "dead-letter") deadLetter = err;
       }
     }
+    if (failed !== undefined) return this.#fail(record, failed);
     let refs = deadLetter !== undefined ? 1 : 0;
     for (const [t] of targets) refs += t.queues.length;
     const delivery = new Delivery(refs, () => this.#acked(k, record.offset));
@@ -273,6 +328,24 @@ export class Conductor implements RebalanceListener {
     }
   }
 
+  /**
+   * `decodeErrorPolicy: "fail"`: stop the app at `record`. It stays
+   * delivered and never acked, so no commit passes it and the next start
+   * reads it (and fails on it) again; nothing after it is delivered.
+   */
+  #fail(record: TransportRecord, error: Error): void {
+    this.#failed = true;
+    this.#consumer?.pause(this.assignment());
+    this.#host.crash(
+      new Error(
+        `Cannot decode ${
+          tpString(record)
+        }@${record.offset} (decodeErrorPolicy "fail"; its offset is not committed): ${error.message}`,
+        { cause: error },
+      ),
+    );
+  }
+
   /** Hold `record` (and what follows it) and pause its partition, once per stall. */
   #block(k: string, record: TransportRecord, counter: string): void {
     this.#blocked.set(k, { records: [record], at: 0 });
@@ -286,7 +359,9 @@ export class Conductor implements RebalanceListener {
   #unblock(k: string, tp: TP): void {
     const blocked = this.#blocked.get(k);
     this.#blocked.delete(k);
-    if (blocked === undefined || !this.#trackers.has(k)) return;
+    if (blocked === undefined || !this.#trackers.has(k) || this.#failed) {
+      return;
+    }
     const { records } = blocked;
     while (blocked.at < records.length) {
       this.#dispatch(records[blocked.at++]!);
@@ -573,18 +648,4 @@ export class Conductor implements RebalanceListener {
     for (const s of this.#host.monitor.sensors) s.onAssignment?.(assigned);
     await this.#host.assigned(assigned, standbys);
   }
-}
-
-function emptyInit(record: TransportRecord): EventInit<unknown, unknown> {
-  return {
-    key: null,
-    value: null,
-    headers: record.headers,
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    timestamp: record.timestamp,
-    rawKey: record.key,
-    rawValue: record.value,
-  };
 }

@@ -12,6 +12,8 @@ import type { Event } from "./event.ts";
 export interface ActorContext {
   /** The event being processed, if any. */
   event: Event | undefined;
+  /** When the loop got `event` (`performance.now()`), for the stuck-event check. */
+  since?: number;
   /** Name of the agent the actor belongs to. */
   readonly agent: string;
   /** Concurrency of that agent (table writes need 1). */

@@ -45,8 +45,6 @@ export interface EventInit<K, V> {
   readonly rawKey?: Uint8Array | null;
   /** Encoded value, when the event came from a topic. */
   readonly rawValue?: Uint8Array | null;
-  /** Set when the message could not be decoded and the policy is "fail": the stream throws it. */
-  readonly error?: Error;
 }
 
 /** One message as seen by one stream: key, value, headers and where it came from. */
@@ -69,8 +67,6 @@ export class Event<K = unknown, V = unknown> {
   readonly rawKey: Uint8Array | null | undefined;
   /** Encoded value as received (`undefined` for in-memory channels). */
   readonly rawValue: Uint8Array | null | undefined;
-  /** @internal Decode failure to raise in the stream (policy "fail"). */
-  readonly error: Error | undefined;
   readonly #delivery: Delivery;
   #acked = false;
 
@@ -85,7 +81,6 @@ export class Event<K = unknown, V = unknown> {
     this.timestamp = init.timestamp;
     this.rawKey = init.rawKey;
     this.rawValue = init.rawValue;
-    this.error = init.error;
     this.#delivery = delivery;
   }
 

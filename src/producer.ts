@@ -10,7 +10,7 @@ import type {
   RecordMetadata,
   Transport,
 } from "./transport/transport.ts";
-import { ClosedError } from "./errors.ts";
+import { ClosedError, FaustError } from "./errors.ts";
 import type { Monitor } from "./monitor.ts";
 
 /** Where a batch goes instead of the transport (an open Kafka transaction). */
@@ -35,6 +35,17 @@ interface Pending {
 
 const MAX_BATCH = 10_000;
 
+const encoder = new TextEncoder();
+
+/** Bytes of a record's key, value and headers (names and values). */
+function recordBytes(record: ProduceRecord): number {
+  let n = (record.key?.length ?? 0) + (record.value?.length ?? 0);
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    n += encoder.encode(name).length + value.length;
+  }
+  return n;
+}
+
 /** Batches records for a transport. */
 export class Producer {
   readonly #transport: Transport;
@@ -45,12 +56,22 @@ export class Producer {
   readonly #inflight = new Set<Promise<void>>();
   #closed = false;
   #router: SendRouter | undefined;
+  readonly #maxRecordBytes: number;
 
-  /** Create a producer over `transport`. */
-  constructor(transport: Transport, lingerSeconds: number, monitor: Monitor) {
+  /**
+   * Create a producer over `transport`; records larger than
+   * `maxRecordBytes` (key, value and headers) are refused.
+   */
+  constructor(
+    transport: Transport,
+    lingerSeconds: number,
+    monitor: Monitor,
+    maxRecordBytes = Infinity,
+  ) {
     this.#transport = transport;
     this.#lingerMs = Math.round(lingerSeconds * 1000);
     this.#monitor = monitor;
+    this.#maxRecordBytes = maxRecordBytes;
   }
 
   /** Route records sent from now on (exactly-once transactions); `undefined` turns routing off. */
@@ -64,6 +85,17 @@ export class Producer {
       return Promise.reject(
         new ClosedError(
           `Cannot send to topic "${record.topic}": the producer is closed`,
+        ),
+      );
+    }
+    const size = recordBytes(record);
+    if (size > this.#maxRecordBytes) {
+      // Refused here, on every broker, rather than by Kafka only (after a
+      // local:// development run accepted it).
+      this.#monitor.count("sendErrors");
+      return Promise.reject(
+        new FaustError(
+          `Cannot send to topic "${record.topic}": the record is ${size} bytes (key, value and headers), more than producerMaxRequestSize (${this.#maxRecordBytes})`,
         ),
       );
     }

@@ -37,6 +37,7 @@ export class Replies {
   readonly #producer: () => Producer;
   readonly #log: Logger;
   readonly #waiters = new Map<string, Waiter>();
+  readonly #retentionMs: number;
   #consumer: Consumer | undefined;
   #started: Promise<void> | undefined;
   readonly #controller = new AbortController();
@@ -50,6 +51,7 @@ export class Replies {
     log: Logger,
   ) {
     this.topic = `${conf.replyToPrefix}${crypto.randomUUID()}`;
+    this.#retentionMs = Math.round(conf.replyExpires * 1000);
     this.#transport = transport;
     this.#producer = producer;
     this.#log = log;
@@ -62,8 +64,7 @@ export class Replies {
     if (this.#controller.signal.aborted) {
       throw new ClosedError("Cannot ask: the app is stopping");
     }
-    this.#started ??= this.#start();
-    await this.#started;
+    await this.prepare();
     const id = crypto.randomUUID();
     const reply = new Promise<unknown>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined };
@@ -83,6 +84,15 @@ export class Replies {
       headers: { [REPLY_TO_HEADER]: this.topic, [CORRELATION_HEADER]: id },
       reply,
     };
+  }
+
+  /**
+   * Create the reply topic and start reading it (at the first `ask`, or
+   * at start with `replyCreateTopic`).
+   */
+  async prepare(): Promise<void> {
+    this.#started ??= this.#start();
+    await this.#started;
   }
 
   /** If `event` is a request, send `value` to its reply topic. */
@@ -109,6 +119,8 @@ export class Replies {
       name: this.topic,
       partitions: 1,
       internal: true,
+      // Replies nobody read (the asker died) go after replyExpires.
+      retentionMs: this.#retentionMs,
     });
     const consumer = transport.createConsumer({
       groupId: this.topic,

@@ -10,7 +10,13 @@ import { toSeconds } from "./duration.ts";
 import { readEnv } from "./env.ts";
 import { ConfigError } from "./errors.ts";
 import type { Settings, SettingsInput } from "./settings_types.ts";
-import { NAMES, parseEnv, show, SPECS } from "./_settings_specs.ts";
+import {
+  NAMES,
+  parseEnv,
+  show,
+  SPECS,
+  UNSUPPORTED,
+} from "./_settings_specs.ts";
 
 export { BROKER_SCHEMES, parseUrl, STORE_SCHEMES } from "./_settings_specs.ts";
 export type {
@@ -126,6 +132,17 @@ export function resolveSettings(
     throw new ConfigError(
       `Invalid settings for app "${id}": ${show(input)}; expected an object`,
     );
+  }
+  for (const [name, why] of Object.entries(UNSUPPORTED)) {
+    const variable = settingEnvName(name);
+    const where = Object.hasOwn(input, name)
+      ? `Setting "${name}"`
+      : readEnv(variable) !== undefined
+      ? `Environment variable ${variable} (setting "${name}")`
+      : undefined;
+    if (where !== undefined) {
+      throw new ConfigError(`${where} is not supported: ${why}`);
+    }
   }
   const unknown = Object.keys(input).filter((k) => !Object.hasOwn(SPECS, k));
   if (unknown.length > 0) {

@@ -83,12 +83,14 @@ export interface SettingsInput {
   brokerCommitEvery?: number;
   /** Commit acked offsets this often. @default 2.8 */
   brokerCommitInterval?: Duration;
-  /** Warn when a partition has not committed for this long while events wait. @default 300 */
+  /**
+   * Warn (and count `commitLivelocks`) when a partition's committed offset
+   * has not moved for this long while it has events delivered and not
+   * committed; again each further period. 0 turns it off. @default 300
+   */
   brokerCommitLivelockSoftTimeout?: Duration;
   /** Consumer heartbeat interval. @default 3 */
   brokerHeartbeatInterval?: Duration;
-  /** Maximum time between polls before the consumer leaves the group. @default 1000 */
-  brokerMaxPollInterval?: Duration;
   /** Maximum records per poll. @default undefined (no limit) */
   brokerMaxPollRecords?: number;
   /** Time allowed for a rebalance. @default 60 */
@@ -101,19 +103,22 @@ export interface SettingsInput {
   consumerMaxFetchSize?: number;
   /** Where a consumer group with no committed offset starts. @default "earliest" */
   consumerAutoOffsetReset?: "earliest" | "latest";
-  /** Static group membership id. @default undefined */
-  consumerGroupInstanceId?: string;
   /** Producer acks: -1 (all in-sync replicas), 0 (none) or 1 (leader). @default -1 */
   producerAcks?: -1 | 0 | 1;
   /** Producer compression. @default "none" */
   producerCompressionType?: "none" | "gzip" | "snappy" | "lz4" | "zstd";
   /** Time the producer waits to batch messages. @default 0 */
   producerLinger?: Duration;
-  /** Maximum producer batch size in bytes. @default 16384 */
-  producerMaxBatchSize?: number;
-  /** Maximum producer request size in bytes. @default 1000000 */
+  /**
+   * Largest record a send accepts, in bytes (key, value and headers): a
+   * larger one is refused at `send()` with an error naming the topic, the
+   * size and this setting, on every broker. @default 1000000
+   */
   producerMaxRequestSize?: number;
-  /** Producer request timeout. @default 1200 */
+  /**
+   * Kafka: how long the broker may take to acknowledge a produce request
+   * (the produce request's timeout). @default 30
+   */
   producerRequestTimeout?: Duration;
   /** Default codec for keys (a name such as `"raw"` or `"binary|json"`). @default "raw" */
   keySerializer?: string;
@@ -123,19 +128,35 @@ export interface SettingsInput {
   processingGuarantee?: "at_least_once" | "exactly_once";
   /** Events buffered per stream before the consumer pauses. @default 4096 */
   streamBufferMaxsize?: number;
-  /** Warn when one event takes longer than this to process. @default 300 */
+  /**
+   * Warn (once per event, and count `stuckEvents`) when an agent actor has
+   * held one event for longer than this: the log names the agent, the
+   * event's topic, partition and offset and how long. 0 turns it off.
+   * @default 300
+   */
   streamProcessingTimeout?: Duration;
-  /** Delay before streams start after recovery. @default 0 */
+  /**
+   * Wait this long after partitions are assigned before tables recover and
+   * streams resume (lets more workers join or leave first). @default 0
+   */
   streamRecoveryDelay?: Duration;
-  /** Wait for streams to drain their buffers on shutdown. @default true */
-  streamWaitEmpty?: boolean;
-  /** Check that a store's persisted offset is not above the changelog's high-water mark. @default true */
-  recoveryConsistencyCheck?: boolean;
+  /**
+   * On stop and rebalance, agents finish the event in hand; events still
+   * buffered are not processed (their offsets stay uncommitted, the next
+   * owner reads them). Only `true` is supported. @default true
+   */
+  streamWaitEmpty?: true;
+  /**
+   * After recovery, a store whose offset is past the changelog's end (the
+   * changelog was recreated) is rebuilt from the changelog. Only `true` is
+   * supported. @default true
+   */
+  recoveryConsistencyCheck?: true;
   /** Table store URL: `lmdb://[path]` or `memory://`. @default "lmdb://" */
   store?: string;
-  /** Create reply topics up front instead of on first use. @default false */
+  /** Create the app's reply topic (and start reading it) at start instead of at the first `ask`. @default false */
   replyCreateTopic?: boolean;
-  /** How long reply topics live. @default 86400 (1 day) */
+  /** Retention of the app's reply topic: replies older than this are deleted. @default 86400 (1 day) */
   replyExpires?: Duration;
   /** Prefix of reply topic names. @default "f-reply-" */
   replyToPrefix?: string;
@@ -163,13 +184,30 @@ export interface SettingsInput {
   webCorsOptions?: WebCorsOptions;
   /** URL other workers use to reach this one. @default "http://{webHost}:{webPort}" */
   canonicalUrl?: string;
+  /**
+   * Extra host names the web server answers to. A request whose `Host`
+   * header names another host is refused with 421 (a page in a browser
+   * cannot reach the worker through a DNS name rebound to 127.0.0.1).
+   * Always allowed: `127.0.0.1`, `localhost`, `[::1]`, `webBind`,
+   * `webHost` and the host of `canonicalUrl`, on any port. `["*"]` allows
+   * every host.
+   * @default []
+   */
+  webAllowedHosts?: string[];
   /** Serve `/router/` (which worker owns a key). @default true */
   webRouterEnabled?: boolean;
   /** Serve table contents under `/table/` (opt-in: it exposes values). @default false */
   webTablesEnabled?: boolean;
   /** Serve Prometheus metrics on `/metrics`. @default true */
   webMetricsEnabled?: boolean;
-  /** What to do with a message that cannot be decoded. @default "skip" */
+  /**
+   * What to do with a message that cannot be decoded: `"skip"` logs and
+   * commits past it; `"fail"` stops the app (the worker exits non-zero)
+   * without committing it; `"dead-letter"` writes it to
+   * `{appId}-dead-letter` (source topic, partition, offset and error in
+   * `faust-dead-letter-*` headers) and commits past it once written.
+   * @default "skip"
+   */
   decodeErrorPolicy?: "skip" | "fail" | "dead-letter";
   /** Log level of the worker. @default "warn" */
   loglevel?: LogLevel;
@@ -211,8 +249,6 @@ export interface Settings {
   readonly brokerCommitLivelockSoftTimeout: number;
   /** Seconds; see {@linkcode SettingsInput.brokerHeartbeatInterval}. */
   readonly brokerHeartbeatInterval: number;
-  /** Seconds; see {@linkcode SettingsInput.brokerMaxPollInterval}. */
-  readonly brokerMaxPollInterval: number;
   /** See {@linkcode SettingsInput.brokerMaxPollRecords}. */
   readonly brokerMaxPollRecords: number | undefined;
   /** Seconds; see {@linkcode SettingsInput.brokerRebalanceTimeout}. */
@@ -225,16 +261,12 @@ export interface Settings {
   readonly consumerMaxFetchSize: number;
   /** See {@linkcode SettingsInput.consumerAutoOffsetReset}. */
   readonly consumerAutoOffsetReset: "earliest" | "latest";
-  /** See {@linkcode SettingsInput.consumerGroupInstanceId}. */
-  readonly consumerGroupInstanceId: string | undefined;
   /** See {@linkcode SettingsInput.producerAcks}. */
   readonly producerAcks: -1 | 0 | 1;
   /** See {@linkcode SettingsInput.producerCompressionType}. */
   readonly producerCompressionType: "none" | "gzip" | "snappy" | "lz4" | "zstd";
   /** Seconds; see {@linkcode SettingsInput.producerLinger}. */
   readonly producerLinger: number;
-  /** See {@linkcode SettingsInput.producerMaxBatchSize}. */
-  readonly producerMaxBatchSize: number;
   /** See {@linkcode SettingsInput.producerMaxRequestSize}. */
   readonly producerMaxRequestSize: number;
   /** Seconds; see {@linkcode SettingsInput.producerRequestTimeout}. */
@@ -252,9 +284,9 @@ export interface Settings {
   /** Seconds; see {@linkcode SettingsInput.streamRecoveryDelay}. */
   readonly streamRecoveryDelay: number;
   /** See {@linkcode SettingsInput.streamWaitEmpty}. */
-  readonly streamWaitEmpty: boolean;
+  readonly streamWaitEmpty: true;
   /** See {@linkcode SettingsInput.recoveryConsistencyCheck}. */
-  readonly recoveryConsistencyCheck: boolean;
+  readonly recoveryConsistencyCheck: true;
   /** See {@linkcode SettingsInput.store}. */
   readonly store: string;
   /** See {@linkcode SettingsInput.replyCreateTopic}. */
@@ -287,6 +319,8 @@ export interface Settings {
   readonly webCorsOptions: WebCorsOptions;
   /** See {@linkcode SettingsInput.canonicalUrl}. */
   readonly canonicalUrl: string;
+  /** See {@linkcode SettingsInput.webAllowedHosts}. */
+  readonly webAllowedHosts: readonly string[];
   /** See {@linkcode SettingsInput.webRouterEnabled}. */
   readonly webRouterEnabled: boolean;
   /** See {@linkcode SettingsInput.webTablesEnabled}. */

@@ -95,7 +95,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         const r = await it.next();
         if (r.done === true) return { done: true, value: undefined };
         prev = r.value;
-        if (ctx !== undefined) ctx.event = prev.events[prev.events.length - 1];
+        if (ctx !== undefined) {
+          ctx.event = prev.events[prev.events.length - 1];
+          ctx.since = performance.now();
+        }
         return { done: false, value: prev.value as V };
       },
       return: async (): Promise<IteratorResult<V>> => {
@@ -420,12 +423,13 @@ function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
   const signal = streamSignal();
   return {
     async next(): Promise<IteratorResult<Unit>> {
+      // A stopping actor takes no more events: it finishes the one in hand
+      // and leaves the rest buffered, unacked (their offsets are not
+      // committed, so the next start reads them), instead of draining a
+      // whole buffer past the stop bound.
+      if (signal?.aborted === true) return { done: true, value: undefined };
       const e = await queue.get(signal);
       if (e === undefined) return { done: true, value: undefined };
-      if (e.error !== undefined) {
-        e.ack();
-        throw e.error;
-      }
       return { done: false, value: { value: e.value, events: [e] } };
     },
     return(): Promise<IteratorResult<Unit>> {

@@ -174,6 +174,52 @@ function routes(app: App, web: Hono, sensor: MetricsSensor): void {
   });
 }
 
+/** The host part of a `Host` header or URL authority, lower-case, without the port. */
+function hostName(authority: string): string {
+  const a = authority.trim().toLowerCase();
+  if (a.startsWith("[")) return a.slice(0, a.indexOf("]") + 1);
+  const colon = a.indexOf(":");
+  return colon < 0 ? a : a.slice(0, colon);
+}
+
+/**
+ * Refuse requests whose `Host` header names a host this worker is not
+ * known as (DNS rebinding: a web page whose name resolves to 127.0.0.1
+ * would otherwise read and drive the worker from the victim's browser).
+ */
+function hostCheck(
+  app: App,
+): (c: Context, next: () => Promise<void>) => Promise<Response | void> {
+  const conf = app.conf;
+  // A bare IPv6 address (webBind "::1") is written "[::1]" in Host headers.
+  const bracket = (h: string) =>
+    h.split(":").length > 2 && !h.startsWith("[") ? `[${h}]` : h;
+  const allowed = new Set(
+    [
+      "127.0.0.1",
+      "localhost",
+      "[::1]",
+      conf.webBind,
+      conf.webHost,
+      new URL(conf.canonicalUrl).host,
+      ...conf.webAllowedHosts,
+    ].map((h) => hostName(bracket(h))),
+  );
+  const any = allowed.has("*");
+  return async (c, next) => {
+    const header = c.req.header("host");
+    if (any || header === undefined || allowed.has(hostName(header))) {
+      return await next();
+    }
+    app.monitor.count("webHostRefused");
+    return c.json({
+      error: `Host ${
+        JSON.stringify(header)
+      } is not one this worker answers to; add it to the webAllowedHosts setting (FAUST_WEB_ALLOWED_HOSTS) to allow it`,
+    }, 421);
+  };
+}
+
 /**
  * Build the Hono app a worker serves for `app` (no socket: use
  * `createWeb(app).web.request("/metrics")` in tests).
@@ -195,6 +241,7 @@ export function createWeb(app: App): { web: Hono; sensor: MetricsSensor } {
       performance.now() - t0,
     );
   });
+  web.use("*", hostCheck(app));
   const corsOptions = app.conf.webCorsOptions;
   if (corsOptions.origin !== undefined) {
     web.use("*", cors({ ...corsOptions, origin: corsOptions.origin }));

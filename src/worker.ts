@@ -2,7 +2,7 @@
  * The Worker: the process edge. It sets up logging, runs `onWorkerInit`
  * and autodiscovery, starts the web server and the apps, and turns
  * SIGINT/SIGTERM into a graceful stop within a bound (a second signal forces
- * the exit), SIGUSR1 into a log of what is running, and an app crash into a
+ * the exit), SIGUSR2 into a log of what is running (not SIGUSR1: Deno opens its V8 inspector on that one), and an app crash into a
  * non-zero exit code. The library never calls `Deno.exit`: `run()` returns
  * the exit code and `onForceExit` is the caller's (the CLI's) to provide.
  *
@@ -31,7 +31,7 @@ export interface WorkerOptions {
   readonly configureLogging?: boolean;
   /** Serve the main app's pages; `false` is `--without-web`. @default the app's `webEnabled` setting */
   readonly web?: boolean;
-  /** Install SIGINT, SIGTERM and SIGUSR1 handlers in `run()`. @default true */
+  /** Install SIGINT, SIGTERM and SIGUSR2 handlers in `run()`. @default true */
   readonly signals?: boolean;
   /** Seconds a graceful stop may take before `run()` gives up with exit code 1. @default 30 */
   readonly stopTimeout?: number;
@@ -254,7 +254,7 @@ export class Worker {
         stopSignal("SIGTERM"),
       ]);
       if (Deno.build.os !== "windows") {
-        handlers.push(["SIGUSR1", () => this.logRunning()]);
+        handlers.push(["SIGUSR2", () => this.logRunning()]);
       }
       for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
     }
@@ -311,7 +311,7 @@ export class Worker {
     return 0;
   }
 
-  /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR1). */
+  /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR2). */
   logRunning(): void {
     for (const app of this.apps) {
       const agents = [...app.agents.values()].map((a) =>

@@ -291,3 +291,21 @@ Deno.test("Two apps in one process are isolated (memory:// is private per app)",
   assert.deepEqual(got2, ["only-2"]);
   assert.notEqual(app1.conf, app2.conf);
 });
+
+Deno.test("app.agent() refuses isolatedPartitions: true with a ConfigError naming the option and the agent", () => {
+  const app = memApp("agent-isolated");
+  assert.throws(
+    () =>
+      app.agent("numbers", async (s) => {
+        for await (const _ of s);
+      }, { name: "iso", isolatedPartitions: true as false }),
+    (e: Error) => {
+      assert.equal(e.name, "ConfigError");
+      assert.match(
+        e.message,
+        /^Option "isolatedPartitions" of agent "iso" is not supported: .*concurrency/,
+      );
+      return true;
+    },
+  );
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { App } from "../mod.ts";
+import { waitFor } from "./helpers.ts";
 
 function memApp(id: string, extra: Record<string, unknown> = {}): App {
   return new App(id, { broker: "memory://", store: "memory://", ...extra });
@@ -38,4 +39,30 @@ Deno.test("App.start() with processingGuarantee exactly_once on a broker without
       e.name === "ConfigError" && e.message.includes("exactly_once") &&
       e.message.includes("memory://") && e.message.includes("at_least_once"),
   );
+});
+
+Deno.test("streamRecoveryDelay: partitions are recovered and delivered only after the delay", async () => {
+  const app = memApp("recovery-delay", {
+    topicPartitions: 1,
+    streamRecoveryDelay: 0.6,
+  });
+  const seen: number[] = [];
+  app.agent("numbers", async function reader(stream) {
+    for await (const _ of stream) seen.push(performance.now());
+  });
+  let assignedAt = 0;
+  app.onPartitionsAssigned.connect(() => {
+    assignedAt = performance.now();
+    return Promise.resolve();
+  });
+  const t0 = performance.now();
+  await app.start();
+  try {
+    await app.send("numbers", { value: 1 });
+    await waitFor(() => seen.length === 1, 10_000);
+    assert.ok(assignedAt - t0 >= 600, `assigned after ${assignedAt - t0} ms`);
+    assert.ok(seen[0]! >= assignedAt);
+  } finally {
+    await app.stop();
+  }
 });

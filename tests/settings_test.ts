@@ -60,7 +60,10 @@ Deno.test("resolveSettings() fills in the defaults", () => {
   assert.equal(s.consumerAutoOffsetReset, "earliest");
   assert.equal(s.producerAcks, -1);
   assert.equal(s.producerCompressionType, "none");
-  assert.equal(s.producerMaxBatchSize, 16384);
+  assert.equal(s.producerMaxRequestSize, 1000000);
+  assert.equal(s.producerRequestTimeout, 30);
+  assert.equal(s.streamWaitEmpty, true);
+  assert.equal(s.recoveryConsistencyCheck, true);
   assert.equal(s.keySerializer, "raw");
   assert.equal(s.valueSerializer, "json");
   assert.equal(s.processingGuarantee, "at_least_once");
@@ -441,4 +444,59 @@ Deno.test("resolveSettings() reads only the variables --allow-env grants", async
     webHost: "localhost",
     port: 6066,
   });
+});
+
+Deno.test("resolveSettings() refuses Faust settings it does not implement, saying what to do instead", () => {
+  for (
+    const [name, value, advice] of [
+      ["brokerMaxPollInterval", 100, /streamProcessingTimeout/],
+      ["consumerGroupInstanceId", "member-1", /static group membership/],
+      ["producerMaxBatchSize", 1000, /producerLinger/],
+    ] as const
+  ) {
+    assert.throws(
+      () =>
+        resolveSettings("app", { [name]: value } as unknown as SettingsInput),
+      configError(
+        new RegExp(`^Setting "${name}" is not supported: .*${advice.source}`),
+      ),
+    );
+  }
+  for (const name of ["streamWaitEmpty", "recoveryConsistencyCheck"]) {
+    assert.throws(
+      () =>
+        resolveSettings("app", { [name]: false } as unknown as SettingsInput),
+      configError(
+        new RegExp(`"${name}": false; only true is supported: `),
+      ),
+    );
+  }
+});
+
+Deno.test("resolveSettings() refuses a FAUST_* variable of a setting it does not implement, naming the variable", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/unsupported.ts`;
+    const settingsUrl = new URL("../src/settings.ts", import.meta.url).href;
+    await Deno.writeTextFile(
+      script,
+      `import { resolveSettings } from ${JSON.stringify(settingsUrl)};\n` +
+        `try { resolveSettings("sub", {}); console.log("accepted"); }\n` +
+        `catch (e) { console.log(e.name + ": " + e.message); }\n`,
+    );
+    const config = fileURLToPath(new URL("../deno.json", import.meta.url));
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--config", config, "--allow-env", script],
+      env: { FAUST_CONSUMER_GROUP_INSTANCE_ID: "member-1" },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.match(
+      new TextDecoder().decode(output.stdout),
+      /^ConfigError: Environment variable FAUST_CONSUMER_GROUP_INSTANCE_ID \(setting "consumerGroupInstanceId"\) is not supported: /,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -284,10 +284,10 @@ Deno.test("A message that fails to decode is logged, counted and skipped by defa
   await app.stop();
 });
 
-Deno.test("decodeErrorPolicy fail makes the agent raise the decode error", async () => {
+Deno.test("decodeErrorPolicy fail crashes the app with the decode error, naming the record", async () => {
   const { app, seen } = await decodeRun("fail");
   const error = await app.crashed;
-  assert.match(error.message, /points/);
+  assert.match(error.message, /points\[0\]@0/);
   assert.equal((error.cause as Error).name, "DecodeError");
   assert.deepEqual(seen, []);
   await app.stop();

@@ -171,3 +171,86 @@ Deno.test("WebServer.start() listens on 127.0.0.1 and a busy port is a ConfigErr
     await server.stop();
   }
 });
+
+/** Send a raw HTTP/1.1 GET with exactly `host` as the Host header; the status code. */
+async function statusWithHost(
+  port: number,
+  path: string,
+  host: string,
+): Promise<number> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await conn.write(
+      new TextEncoder().encode(
+        `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`,
+      ),
+    );
+    let text = "";
+    const buf = new Uint8Array(4096);
+    while (!text.includes("\r\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    return Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1]);
+  } finally {
+    conn.close();
+  }
+}
+
+Deno.test("WebServer refuses a Host header it is not known as with 421 (DNS rebinding) and allows the configured ones", async () => {
+  const app = memApp("web-hosts", {
+    webPort: 0,
+    webHost: "worker1.internal",
+    canonicalUrl: "http://faust.example.com:8080",
+    webAllowedHosts: ["proxy.example.org"],
+  });
+  const server = new WebServer(app);
+  await server.start();
+  try {
+    const port = server.port!;
+    for (
+      const host of [
+        `127.0.0.1:${port}`,
+        `localhost:${port}`,
+        "LOCALHOST",
+        `[::1]:${port}`,
+        `worker1.internal:${port}`,
+        "faust.example.com:8080",
+        "proxy.example.org",
+      ]
+    ) {
+      assert.equal(await statusWithHost(port, "/stats", host), 200, host);
+    }
+    for (
+      const host of [
+        `attacker.example:${port}`,
+        "127.0.0.1.attacker.example",
+        "localhost.attacker.example:80",
+      ]
+    ) {
+      assert.equal(await statusWithHost(port, "/stats", host), 421, host);
+    }
+    const res = await fetch(`${server.url}/stats`);
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+    assert.equal(app.monitor.get("webHostRefused"), 3);
+  } finally {
+    await server.stop();
+  }
+  const open = memApp("web-hosts-any", { webPort: 0, webAllowedHosts: ["*"] });
+  const anyServer = new WebServer(open);
+  await anyServer.start();
+  try {
+    assert.equal(
+      await statusWithHost(anyServer.port!, "/stats", "anything.example"),
+      200,
+    );
+  } finally {
+    await anyServer.stop();
+  }
+  assert.throws(
+    () => memApp("web-hosts-bad", { webAllowedHosts: ["host:8080"] }),
+    /webAllowedHosts.*host names without ports/,
+  );
+});

@@ -17,6 +17,7 @@
 import { open as openLmdb, TransactionFlags } from "lmdb";
 import { resolve } from "node:path";
 import { ClosedError, ConfigError } from "../errors.ts";
+import { privateDir, privateFiles } from "../private_files.ts";
 import {
   assertOffsetForward,
   assertStoreKey,
@@ -80,7 +81,8 @@ function acquire(path: string): SharedEnv {
     existing.refs++;
     return existing;
   }
-  Deno.mkdirSync(path, { recursive: true });
+  privateDir(path);
+  privateFiles(`${path}/data.mdb`, `${path}/lock.mdb`);
   const env = openLmdb({
     path,
     maxDbs: MAX_DBS,

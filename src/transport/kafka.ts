@@ -270,6 +270,7 @@ export class KafkaTransport implements Transport {
     return sendRecords(producer, records, {
       acks: this.#settings.acks,
       compression: this.#settings.compression,
+      timeoutMs: this.#settings.produceTimeoutMs,
     });
   }
 
@@ -373,6 +374,7 @@ export class KafkaTransport implements Transport {
       producer,
       transactionalId,
       this.#settings.compression,
+      this.#settings.produceTimeoutMs,
     );
     const closeable = { close: () => tx.close() };
     this.#closeables.add(closeable);

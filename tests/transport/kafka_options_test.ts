@@ -1,7 +1,46 @@
 import assert from "node:assert/strict";
-import { ConfigError } from "../../src/errors.ts";
+import { CompressionTypes } from "kafkajs";
 import { readKafkaSettings } from "../../src/transport/kafka/options.ts";
+import { sendRecords } from "../../src/transport/kafka/producer.ts";
+import { resolveSettings } from "../../src/settings.ts";
+import { ConfigError } from "../../src/errors.ts";
 import { KafkaTransport } from "../../src/transport/kafka.ts";
+
+Deno.test("readKafkaSettings() takes producerRequestTimeout (seconds) as the produce request timeout, 30 s by default", () => {
+  const conf = resolveSettings("k", { producerRequestTimeout: "5s" });
+  assert.equal(
+    readKafkaSettings("kafka://127.0.0.1:9092", { ...conf }).produceTimeoutMs,
+    5000,
+  );
+  const defaults = resolveSettings("k", {});
+  assert.equal(
+    readKafkaSettings("kafka://127.0.0.1:9092", { ...defaults })
+      .produceTimeoutMs,
+    30_000,
+  );
+});
+
+Deno.test("sendRecords() passes the produce timeout to kafkajs sendBatch", async () => {
+  const seen: unknown[] = [];
+  const sender = {
+    sendBatch: (batch: unknown) => {
+      seen.push(batch);
+      return Promise.resolve([{
+        topicName: "t",
+        partition: 0,
+        errorCode: 0,
+        baseOffset: "7",
+      }]);
+    },
+  };
+  const [meta] = await sendRecords(
+    sender as never,
+    [{ topic: "t", partition: 0, key: null, value: new Uint8Array(1) }],
+    { acks: -1, compression: CompressionTypes.None, timeoutMs: 5000 },
+  );
+  assert.equal(meta?.offset, 7);
+  assert.equal((seen[0] as { timeout: number }).timeout, 5000);
+});
 
 Deno.test("readKafkaSettings() rejects snappy, lz4 and zstd compression (kafkajs has no codec) naming gzip", () => {
   for (const codec of ["snappy", "lz4", "zstd"]) {

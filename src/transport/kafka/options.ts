@@ -10,6 +10,7 @@
  * | `idempotence` | idempotent producer (needs `producerAcks: -1`) | `false` |
  * | `brokerCredentials` | `{ sasl?: { mechanism: "plain" \| "scram-sha-256" \| "scram-sha-512", username, password }, ssl?: true \| tls options }` | none |
  * | `brokerRequestTimeout` | seconds a broker request may take | `30` |
+ * | `producerRequestTimeout` | seconds the broker may take to acknowledge a produce request | `30` |
  * | `brokerSessionTimeout` | seconds without heartbeat before the group drops a member | `30` |
  * | `brokerHeartbeatInterval` | seconds between heartbeats | `3` |
  * | `brokerRebalanceTimeout` | seconds members get to rejoin during a rebalance | `60` |
@@ -46,6 +47,8 @@ export interface KafkaSettings {
   readonly ssl: boolean | ConnectionOptions | undefined;
   /** Broker request timeout. */
   readonly requestTimeoutMs: number;
+  /** Produce request timeout (the broker's wait for acknowledgements). */
+  readonly produceTimeoutMs: number;
   /** Group session timeout. */
   readonly sessionTimeoutMs: number;
   /** Heartbeat interval. */
@@ -261,6 +264,7 @@ export function readKafkaSettings(
     sasl,
     ssl,
     requestTimeoutMs: duration(extra, "brokerRequestTimeout", 30_000),
+    produceTimeoutMs: duration(extra, "producerRequestTimeout", 30_000),
     sessionTimeoutMs: duration(extra, "brokerSessionTimeout", 30_000),
     heartbeatIntervalMs: duration(extra, "brokerHeartbeatInterval", 3_000),
     rebalanceTimeoutMs: duration(extra, "brokerRebalanceTimeout", 60_000),

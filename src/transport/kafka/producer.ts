@@ -30,13 +30,17 @@ export interface BatchSender {
  *
  * @param sender Producer or transaction.
  * @param records Records to append.
- * @param options Acks and compression.
+ * @param options Acks, compression and the produce request's timeout (ms; kafkajs' default when absent).
  * @returns Metadata per record, in input order.
  */
 export async function sendRecords(
   sender: BatchSender,
   records: readonly ProduceRecord[],
-  options: { acks: -1 | 0 | 1; compression: CompressionTypes },
+  options: {
+    acks: -1 | 0 | 1;
+    compression: CompressionTypes;
+    timeoutMs?: number;
+  },
 ): Promise<RecordMetadata[]> {
   if (records.length === 0) return [];
   const now = Date.now();
@@ -52,6 +56,7 @@ export async function sendRecords(
   const result: KafkaRecordMetadata[] = await sender.sendBatch({
     acks: options.acks,
     compression: options.compression,
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
     topicMessages: [...byTopic].map(([topic, messages]) => ({
       topic,
       messages,

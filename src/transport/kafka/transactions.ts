@@ -24,6 +24,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   #producer: Producer;
   #id: string;
   #compression: CompressionTypes;
+  #timeoutMs: number | undefined;
   #tx: Transaction | undefined;
   #closed = false;
 
@@ -31,15 +32,18 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
    * @param producer A connected kafkajs producer created with `transactionalId`.
    * @param transactionalId Its transactional id (for messages).
    * @param compression Compression of sent batches.
+   * @param timeoutMs Produce request timeout (`producerRequestTimeout`).
    */
   constructor(
     producer: Producer,
     transactionalId: string,
     compression: CompressionTypes,
+    timeoutMs?: number,
   ) {
     this.#producer = producer;
     this.#id = transactionalId;
     this.#compression = compression;
+    this.#timeoutMs = timeoutMs;
   }
 
   #current(what: string): Transaction {
@@ -66,6 +70,7 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     return await sendRecords(this.#current("send"), records, {
       acks: -1,
       compression: this.#compression,
+      ...(this.#timeoutMs === undefined ? {} : { timeoutMs: this.#timeoutMs }),
     });
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 import { LockError } from "../../errors.ts";
+import { FILE_MODE, privateDir } from "../../private_files.ts";
 
 /** A held file lock; {@linkcode release} gives it back. */
 export interface Claim {
@@ -41,8 +42,13 @@ export function groupFileName(groupId: string): string {
  */
 export function claimGroup(path: string, groupId: string, url: string): Claim {
   const name = `${path}/groups/${groupFileName(groupId)}.lock`;
-  Deno.mkdirSync(`${path}/groups`, { recursive: true });
-  const file = Deno.openSync(name, { read: true, write: true, create: true });
+  privateDir(`${path}/groups`);
+  const file = Deno.openSync(name, {
+    read: true,
+    write: true,
+    create: true,
+    mode: FILE_MODE,
+  });
   let locked = false;
   try {
     locked = file.tryLockSync(true);
@@ -90,7 +96,12 @@ export function claimGroup(path: string, groupId: string, url: string): Claim {
  * @returns The held lock, or `undefined` when another holder has it.
  */
 export function tryLockFile(name: string): Claim | undefined {
-  const file = Deno.openSync(name, { read: true, write: true, create: true });
+  const file = Deno.openSync(name, {
+    read: true,
+    write: true,
+    create: true,
+    mode: FILE_MODE,
+  });
   let locked = false;
   try {
     locked = file.tryLockSync(true);

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { FILE_MODE } from "../../private_files.ts";
 
 /** A bell shared by all transports of one broker path in this process. */
 export class Doorbell {
@@ -43,7 +44,11 @@ export class Doorbell {
   ring(): void {
     if (this.#closed) return;
     this.#wake();
-    this.#file ??= Deno.openSync(this.#path, { write: true, create: true });
+    this.#file ??= Deno.openSync(this.#path, {
+      write: true,
+      create: true,
+      mode: FILE_MODE,
+    });
     this.#file.truncateSync(0);
   }
 
@@ -58,6 +63,7 @@ export class Doorbell {
     Deno.writeFileSync(this.#path, new Uint8Array(0), {
       append: true,
       create: true,
+      mode: FILE_MODE,
     });
     const watcher = Deno.watchFs(this.#path, { recursive: false });
     this.#watcher = watcher;

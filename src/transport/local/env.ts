@@ -14,6 +14,7 @@
  */
 import { type Database, open, type RootDatabase } from "lmdb";
 import { Doorbell } from "./doorbell.ts";
+import { privateDir, privateFiles } from "../../private_files.ts";
 
 /** What the broker stores about a topic. */
 export interface TopicMeta {
@@ -71,7 +72,9 @@ export function acquireEnv(path: string, sync = true): BrokerEnv {
     entry.refs++;
     return entry.env;
   }
-  Deno.mkdirSync(`${path}/groups`, { recursive: true });
+  privateDir(path);
+  privateDir(`${path}/groups`);
+  privateFiles(`${path}/broker.lmdb`, `${path}/broker.lmdb-lock`);
   const root = open({
     path: `${path}/broker.lmdb`,
     noSubdir: true,
