@@ -35,7 +35,7 @@ function usage(): never {
   Deno.exit(2);
 }
 
-/** Copy the working tree (tracked and untracked, not ignored) to `dir`. */
+/** Copy the working tree (tracked and untracked, not ignored) and node_modules to `dir`. */
 async function scratchCopy(root: string, dir: string): Promise<void> {
   const out = await new Deno.Command("git", {
     args: ["ls-files", "-z", "--cached", "--others", "--exclude-standard"],
@@ -57,8 +57,12 @@ async function scratchCopy(root: string, dir: string): Promise<void> {
     await Deno.mkdir(to.slice(0, to.lastIndexOf("/")), { recursive: true });
     await Deno.copyFile(from, to);
   }
-  // The npm packages are large and read-only here: share them.
-  await Deno.symlink(`${root}/node_modules`, `${dir}/node_modules`);
+  // A copy, not a symlink: tests that run with least-privilege flags may
+  // read only inside the project directory.
+  const cp = await new Deno.Command("cp", {
+    args: ["-a", `${root}/node_modules`, `${dir}/node_modules`],
+  }).output();
+  if (!cp.success) throw new Error(`Cannot copy ${root}/node_modules`);
 }
 
 /** The test run in progress, killed with this script. */
