@@ -84,6 +84,7 @@ export {
   KeyError,
   LockError,
   StateError,
+  TableKeyError,
 } from "./src/errors.ts";
 export { type HeadersInput, type RawHeaders, type TP } from "./src/types.ts";
 export type {
@@ -93,6 +94,7 @@ export type {
   CommandRegistration,
   PageHandler,
   PageRegistration,
+  SettingsDraft,
   TableLike,
   View,
 } from "./src/app_types.ts";
@@ -138,7 +140,7 @@ export type {
   TableValue,
   TypedTableOptions,
 } from "./src/table/api.ts";
-export type { RecoveryStats } from "./src/table/recovery.ts";
+export type { RecoveryProgress, RecoveryStats } from "./src/table/recovery.ts";
 export {
   HoppingWindow,
   SlidingWindow,

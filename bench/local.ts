@@ -10,6 +10,9 @@
  * local:// topic in a temp dir, then as separate worker processes:
  * - `ours`: bench/peers/ours.ts with `--broker local://DIR` (forward: agent
  *   -> output topic; count: lmdb:// table with changelog);
+ * - `ours-eos`: the same with `processingGuarantee: "exactly_once"`, timed
+ *   until the offsets of all N events committed (outputs and table changes
+ *   become visible only then);
  * - `limit-memory`: the same records, read into memory first (not timed),
  *   then one loop: JSON.parse + Map update (count), or JSON.parse + map +
  *   JSON.stringify + encode (forward, nothing written);
@@ -211,7 +214,8 @@ async function runOne(
     "--warmup",
     String(ctx.w),
   ];
-  const args = system === "ours"
+  const ours = system === "ours" || system === "ours-eos";
+  const args = ours
     ? [
       "run",
       "-A",
@@ -225,9 +229,10 @@ async function runOne(
       "--output",
       output,
       "--app-id",
-      `bench-local-${workload}-${run}`,
+      `bench-local-${system}-${workload}-${run}`,
       "--state-dir",
       stateDir,
+      ...(system === "ours-eos" ? ["--exactly-once"] : []),
     ]
     : [
       "run",
@@ -245,7 +250,7 @@ async function runOne(
   let m: Measure;
   let p: PeerProcess | undefined;
   try {
-    if (system === "ours" && workload === "forward") {
+    if (ours && workload === "forward") {
       const t = await open(brokerDir);
       await t.createTopic({ name: output, partitions: PARTITIONS });
       await t.stop();
@@ -269,7 +274,7 @@ async function runOne(
       }
     } else if (r.produced !== ctx.n) {
       error = `produced ${r.produced}, expected ${ctx.n}`;
-    } else if (system === "ours") {
+    } else if (ours) {
       const hw = await highWaterSum(brokerDir, output);
       if (hw !== ctx.n) error = `output holds ${hw}, expected ${ctx.n}`;
     }
@@ -311,7 +316,7 @@ async function main(): Promise<number> {
   const runs = intFlag("runs", 3, 1);
   await initClockTicks();
   console.error(`[local] logs in ${ctx.logDir}`);
-  const systems = ["ours", "limit-memory", "limit-read"];
+  const systems = ["ours", "ours-eos", "limit-memory", "limit-read"];
   for (let run = 1; run <= runs; run++) {
     const brokerDir = await Deno.makeTempDir({ dir: ctx.logDir });
     try {
@@ -332,6 +337,7 @@ async function main(): Promise<number> {
     `warm-up W=${ctx.w}, medians of ${runs} run(s), Deno ${Deno.version.deno}, ` +
     `${navigator.hardwareConcurrency} CPUs, ${new Date().toISOString()}. ` +
     `ours: bench/peers/ours.ts (agent; count on an lmdb:// table with changelog); ` +
+    `ours-eos: the same with processingGuarantee exactly_once, timed until the offsets of all N events committed; ` +
     `limit-memory: JSON.parse + Map (count) or JSON.parse + map + stringify + encode (forward) ` +
     `over records already in memory, one loop; limit-read: the same reading local:// with transport.read(). ` +
     `ours/peer = ours events/s / row events/s.`;

@@ -58,7 +58,7 @@ app.page("/count/", (c) => c.json(Object.fromEntries(wordCounts.entries())));
 app.page(
   "/count/:word/",
   app.tableRoute(wordCounts, { matchInfo: "word" }, (c) => {
-    const word = c.req.param("word") ?? "";
+    const word = c.req.param("word");
     return c.json({ [word]: wordCounts.get(word) });
   }),
 );

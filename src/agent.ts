@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type ActorContext, runAsActor } from "./context.ts";
+import { ackHeld, type ActorContext, runAsActor } from "./context.ts";
 import { Delivery, Event } from "./event.ts";
 import type { Channel, SendMessage } from "./channel.ts";
 import { Stream } from "./stream.ts";
@@ -206,13 +206,16 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     };
     actor.done = runAsActor(context, () => this.#run(context)).then(
       () => {
+        // Returned normally: a loop it left early is done with its value.
+        ackHeld(context);
         if (this.#running && !controller.signal.aborted) {
-          this.#host.log.warn(
-            "Agent {agent} actor {index} returned while the app runs",
-            {
-              agent: this.name,
-              index,
-            },
+          // Its buffer keeps filling and nothing reads it: never a silent
+          // stall. The supervisor restarts it (or crashes the worker).
+          return this.#crashed(
+            actor,
+            new Error(
+              `Agent "${this.name}" actor ${index} returned while its stream still delivers`,
+            ),
           );
         }
       },
@@ -262,12 +265,25 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
         error: hookError,
       });
     }
-    if (!this.#running) return;
+    // The events the actor was on when it raised (a stream loop it left).
+    const failed = actor.context.held ?? [];
+    actor.context.held = undefined;
+    if (!this.#running) return; // stopping: left unacked, read again at the next start
     const decision = this.supervisor.decide(this.name, err);
     if (decision.action === "crash") {
+      // Not acked: the offset is not committed and the event is processed
+      // again after the restart.
+      for (const e of failed) this.#logFailedEvent(e, err, false);
       this.#running = false;
       this.#host.crash(decision.error);
       return;
+    }
+    // As in Faust, a restarting supervisor moves past the event the agent
+    // raised on (else one poison event would stop its partition for good):
+    // acked, so never processed again, and each one logged and counted.
+    for (const e of failed) {
+      this.#logFailedEvent(e, err, true);
+      e.ack();
     }
     this.#host.monitor.count("agentRestarts");
     const i = this.#actors.indexOf(actor);
@@ -295,6 +311,22 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
       {
         agent: this.name,
         n: this.concurrency,
+      },
+    );
+  }
+
+  #logFailedEvent(event: Event, error: Error, acked: boolean): void {
+    this.#host.monitor.count("agentEventErrors");
+    this.#host.log.error(
+      acked
+        ? "Agent {agent} raised on {topic}[{partition}]@{offset}; the event is acked and will not be processed again: {error}"
+        : "Agent {agent} raised on {topic}[{partition}]@{offset}; the event is not acked and will be processed again after a restart: {error}",
+      {
+        agent: this.name,
+        topic: event.topic,
+        partition: event.partition,
+        offset: event.offset,
+        error: error.message,
       },
     );
   }

@@ -39,8 +39,10 @@ import {
   resolveSettings,
   type Settings,
   type SettingsInput,
+  withOverrides,
 } from "./settings.ts";
 import { AsyncSignal, SyncSignal } from "./signals.ts";
+import { appCreated } from "./main_hint.ts";
 import {
   CronTimer,
   IntervalTimer,
@@ -67,6 +69,7 @@ import type {
   CommandRegistration,
   PageHandler,
   PageRegistration,
+  SettingsDraft,
   TableLike,
   View,
 } from "./app_types.ts";
@@ -107,10 +110,12 @@ export class App implements AppHost {
   static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
     "onBeforeConfigured",
   );
-  /** Called with the settings before they become `app.conf` (every app). */
-  static readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
-    "onConfigured",
-  );
+  /**
+   * Called with a writable draft of the settings before it becomes
+   * `app.conf` (every app); see the instance's {@linkcode App.onConfigured}.
+   */
+  static readonly onConfigured: SyncSignal<App, [SettingsDraft]> =
+    new SyncSignal("onConfigured");
   /** Called once the app is configured (every app). */
   static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
     "onAfterConfigured",
@@ -142,8 +147,23 @@ export class App implements AppHost {
     "onBeforeConfigured",
     App.onBeforeConfigured,
   );
-  /** This app's {@linkcode App.onConfigured}. */
-  readonly onConfigured: SyncSignal<App, [Settings]> = new SyncSignal(
+  /**
+   * Adjust this app's settings before they are final (Faust's
+   * `on_configured`): handlers get a writable draft, and what they assign is
+   * validated and becomes `app.conf`. Configuration is final the first time
+   * `app.conf` is read: when the first topic, agent or table is declared, or
+   * at the latest when the app starts; connect right after `new App()`.
+   *
+   * @example Take the broker from the environment
+   * ```ts
+   * import { App } from "@faust/faust";
+   * const app = new App("myapp");
+   * app.onConfigured.connect((_app, conf) => {
+   *   conf.broker = Deno.env.get("BROKER_URL") ?? conf.broker;
+   * });
+   * ```
+   */
+  readonly onConfigured: SyncSignal<App, [SettingsDraft]> = new SyncSignal(
     "onConfigured",
     App.onConfigured,
   );
@@ -213,6 +233,7 @@ export class App implements AppHost {
   readonly webSetup: Array<(web: Hono) => void> = [];
 
   #conf: Settings;
+  #configured = false;
   #state: AppState = "init";
   #transport: Transport | undefined;
   #producer: Producer | undefined;
@@ -222,6 +243,7 @@ export class App implements AppHost {
   #routingCache: { read: number; routing: GroupRouting } | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
+  #stopping: Promise<void> | undefined;
   #unnamedAgents = 0;
   #declared = new Map<string, Promise<number>>();
   #leader = true;
@@ -239,15 +261,18 @@ export class App implements AppHost {
     this.id = id;
     this.onBeforeConfigured.send(this);
     const conf = resolveSettings(id, options);
-    this.onConfigured.send(this, conf);
     this.#conf = conf;
     this.log = getLogger(["faust", conf.appId]);
     this.crashed = new Promise((resolve) => this.#crash = resolve);
-    this.onAfterConfigured.send(this);
+    appCreated(id);
   }
 
-  /** Resolved settings. */
+  /**
+   * Resolved settings. The first read makes them final: `onConfigured`
+   * handlers adjust a draft, then `onAfterConfigured` fires.
+   */
   get conf(): Settings {
+    if (!this.#configured) this.#configure();
     return this.#conf;
   }
 
@@ -256,7 +281,36 @@ export class App implements AppHost {
     if (this.#state !== "init" && this.#state !== "stopped") {
       throw new StateError("Cannot change settings of a running app");
     }
+    if (!this.#configured) this.#configure();
     this.#conf = conf;
+  }
+
+  /** Run the configuration signals once, applying what handlers changed. */
+  #configure(): void {
+    // Set first: a handler that reads app.conf sees the draft's origin.
+    this.#configured = true;
+    try {
+      const draft: SettingsDraft = { ...this.#conf };
+      this.onConfigured.send(this, draft);
+      const before = this.#conf as unknown as Record<string, unknown>;
+      const changed: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(draft)) {
+        if (!Object.is(v, before[k])) changed[k] = v;
+      }
+      if ("id" in changed || "appId" in changed) {
+        throw new ConfigError(
+          `onConfigured handler of app "${this.id}" changed the app id; set version instead, or create the App with another id`,
+        );
+      }
+      if (Object.keys(changed).length > 0) {
+        this.#conf = withOverrides(this.#conf, changed as SettingsInput);
+      }
+    } catch (error) {
+      // Not configured: the next read runs the handlers again (and fails again).
+      this.#configured = false;
+      throw error;
+    }
+    this.onAfterConfigured.send(this);
   }
 
   /** Sensors receiving monitor hooks. */
@@ -316,11 +370,11 @@ export class App implements AppHost {
    * @param handler Serves the keys this worker owns.
    * @returns The routed handler.
    */
-  tableRoute(
+  tableRoute<P extends string = string>(
     table: string | { readonly name: string },
     options: TableRouteOptions,
-    handler: PageHandler,
-  ): PageHandler {
+    handler: PageHandler<P>,
+  ): PageHandler<P> {
     const name = typeof table === "string" ? table : table.name;
     return tableRoute(this, name, options, handler);
   }
@@ -495,15 +549,28 @@ export class App implements AppHost {
     return job;
   }
 
-  /** Add a service started with the app (before agents) and stopped after them. */
+  /**
+   * Add a service started with the app (before agents) and stopped after
+   * them. A background task or timer of it that throws crashes the app.
+   */
   service<S extends Service>(service: S): S {
+    // A background task or timer that throws crashes the app (graceful
+    // stop, worker exits non-zero) instead of an unhandled rejection.
+    service.onCrash ??= (error) => this.crash(error);
     this.services.push(service);
     return service;
   }
 
-  /** Register a web page (served by the worker on `webPort`). */
-  page(path: string, handler: PageHandler | View): void {
-    this.pages.push({ path, handler });
+  /**
+   * Register a web page (served by the worker on `webPort`). The path's
+   * parameters are typed in the handler: `app.page("/count/:word/", (c) =>
+   * c.text(c.req.param("word")))` gets a `string`.
+   *
+   * @param path Hono path syntax, e.g. `"/count/:word/"`.
+   * @param handler A function of Hono's context, or a view with `get`/`post`/….
+   */
+  page<P extends string>(path: P, handler: PageHandler<P> | View<P>): void {
+    this.pages.push({ path, handler: handler as PageHandler | View });
   }
 
   /** Register middleware or routes on the worker's Hono app. */
@@ -652,9 +719,11 @@ export class App implements AppHost {
    */
   async start(): Promise<void> {
     if (this.#state === "running" || this.#state === "starting") return;
+    if (!this.#configured) this.#configure();
     this.#state = "starting";
     try {
       await this.#openTransport();
+      this.log.debug("Broker {broker} open", { broker: this.#conf.broker });
       for (const topic of this.#declarable()) await this.declare(topic);
       for (const t of this.tables.values()) {
         await this.declare(t.changelogSpec());
@@ -668,9 +737,16 @@ export class App implements AppHost {
         });
       }
       for (const t of this.tables.values()) await t.open();
+      this.log.debug("Topics declared, {n} table stores open", {
+        n: this.tables.size,
+      });
       for (const s of this.services) await s.start();
       for (const a of this.agents.values()) a.subscribe();
       for (const a of this.agents.values()) a.start();
+      this.log.debug("{services} services and {agents} agents started", {
+        services: this.services.length,
+        agents: this.agents.size,
+      });
       this.#conductor = new Conductor({
         conf: this.#conf,
         log: this.log,
@@ -706,12 +782,20 @@ export class App implements AppHost {
       }
       await this.#conductor.start();
       if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
+      this.log.debug("Consumer started; starting {n} timers and tasks", {
+        n: this.jobs.length,
+      });
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
       this.#tick = setInterval(() => void this.#tickTables(), cleanup);
       this.log.info("App {id} ready", { id: this.#conf.appId });
     } catch (error) {
+      // The cause first, before the lines of the stop it leads to.
+      this.log.error("App {id} failed to start: {error}", {
+        id: this.#conf.appId,
+        error,
+      });
       this.#state = "running";
       await this.stop().catch(() => {});
       throw error;
@@ -721,6 +805,7 @@ export class App implements AppHost {
   /** Start only what sending and `ask` need: no agents, no consumer group. */
   async startClient(): Promise<void> {
     if (this.#state === "running") return;
+    if (!this.#configured) this.#configure();
     this.#client = true;
     this.#state = "starting";
     await this.#openTransport();
@@ -732,27 +817,68 @@ export class App implements AppHost {
    * Stop in reverse: jobs, the consumer stops fetching, agents finish the
    * event in hand, services stop, the producer flushes, offsets commit, the
    * consumer leaves, stores close, the transport closes.
+   *
+   * Every step is attempted even when an earlier one fails (a crash often
+   * leaves a table or the producer failed), so the consumer, the stores and
+   * the transport are always released. A call while a stop is in progress
+   * waits for that stop.
+   *
+   * @throws {AggregateError} After every step ran, when some failed (each is also logged).
    */
   async stop(): Promise<void> {
+    if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
+    const stopping = this.#stopSteps();
+    this.#stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      this.#stopping = undefined;
+    }
+  }
+
+  async #stopSteps(): Promise<void> {
     this.#state = "stopping";
-    await this.onBeforeShutdown.send(this).catch((error) =>
-      this.log.error("onBeforeShutdown handler raised: {error}", { error })
-    );
+    const errors: Error[] = [];
+    const step = async (what: string, fn: () => unknown): Promise<void> => {
+      try {
+        await fn();
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error(String(e));
+        errors.push(new Error(`${what}: ${error.message}`, { cause: error }));
+        this.log.error("Stopping app {id}: {step} failed: {error}", {
+          id: this.#conf.appId,
+          step: what,
+          error,
+        });
+      }
+    };
+    await step("onBeforeShutdown", () => this.onBeforeShutdown.send(this));
     clearInterval(this.#tick);
     this.#tick = undefined;
-    for (const job of [...this.jobs].reverse()) await job.stop();
+    for (const job of [...this.jobs].reverse()) {
+      await step(`stopping job ${job.name}`, () => job.stop());
+    }
     this.#conductor?.pause();
-    for (const a of [...this.agents.values()].reverse()) await a.stop();
-    for (const s of [...this.services].reverse()) await s.stop();
-    await this.#replies?.stop();
-    await this.#producer?.flush();
-    for (const t of this.tables.values()) await t.flush();
-    await this.#conductor?.stop();
-    await this.#transactions?.close();
-    for (const t of [...this.tables.values()].reverse()) await t.close();
-    await this.#producer?.close();
-    await this.#transport?.stop();
+    for (const a of [...this.agents.values()].reverse()) {
+      await step(`stopping agent ${a.name}`, () => a.stop());
+    }
+    for (const s of [...this.services].reverse()) {
+      await step(`stopping service ${s.label}`, () => s.stop());
+    }
+    await step("stopping replies", () => this.#replies?.stop());
+    await step("flushing the producer", () => this.#producer?.flush());
+    for (const t of this.tables.values()) {
+      await step(`flushing table ${t.name}`, () => t.flush());
+    }
+    // Commits only what is durable (it flushes again first), then leaves the group.
+    await step("stopping the consumer", () => this.#conductor?.stop());
+    await step("closing transactions", () => this.#transactions?.close());
+    for (const t of [...this.tables.values()].reverse()) {
+      await step(`closing table ${t.name}`, () => t.close());
+    }
+    await step("closing the producer", () => this.#producer?.close());
+    await step("stopping the transport", () => this.#transport?.stop());
     this.#conductor = undefined;
     this.#producer = undefined;
     this.#transport = undefined;
@@ -760,6 +886,18 @@ export class App implements AppHost {
     this.#transactions = undefined;
     this.#declared.clear();
     this.#state = "stopped";
+    if (errors.length > 0) {
+      this.log.warn("App {id} stopped; {n} stop steps failed", {
+        id: this.#conf.appId,
+        n: errors.length,
+      });
+      throw new AggregateError(
+        errors,
+        `Stopping app "${this.#conf.appId}": ${
+          errors.map((e) => e.message).join("; ")
+        }`,
+      );
+    }
     this.log.info("App {id} stopped", { id: this.#conf.appId });
   }
 
@@ -772,9 +910,8 @@ export class App implements AppHost {
       error,
     });
     this.#crash(error);
-    void this.stop().catch((e) =>
-      this.log.error("Stopping after a crash failed: {error}", { error: e })
-    );
+    // stop() logs each step that fails and releases everything regardless.
+    void this.stop().catch(() => {});
   }
 
   async #openTransport(): Promise<void> {
@@ -1016,10 +1153,15 @@ export class App implements AppHost {
       if (topic.options.internal === true) await this.declare(topic.spec());
       this.#conductor?.add(topic);
     })().catch((error) =>
-      this.log.error("Subscribing to {topic} failed: {error}", {
-        topic: topic.name,
-        error,
-      })
+      // The stream would wait forever for a topic never consumed.
+      this.crash(
+        new Error(
+          `Subscribing to topic "${topic.name}" failed: ${
+            (error as Error)?.message ?? error
+          }`,
+          { cause: error },
+        ),
+      )
     );
   }
 
@@ -1035,11 +1177,29 @@ export class App implements AppHost {
     message: AskMessage<unknown, unknown>,
     timeout?: number,
   ): Promise<unknown> {
-    const { headers, reply } = await this.#repliesOf().request(timeout);
-    await agent.channel.send({
+    const { headers, reply, cancel } = await this.#repliesOf().request(
+      timeout,
+    );
+    const sending = agent.channel.send({
       ...message,
       headers: { ...(message.headers ?? {}), ...headers },
     });
+    // The timeout covers the send too: while the send is blocked (a full
+    // buffer, a slow broker) the reply may time out first. Whichever fails
+    // first is the caller's error; neither may reject unobserved.
+    reply.catch(() => {});
+    sending.catch((error) =>
+      this.log.debug("Request to agent {agent} failed: {error}", {
+        agent: agent.name,
+        error,
+      })
+    );
+    try {
+      await Promise.race([sending, reply]);
+    } catch (error) {
+      cancel();
+      throw error;
+    }
     return await reply;
   }
 

@@ -5,26 +5,47 @@
  *
  * @module
  */
+import type { Settings } from "./settings.ts";
 import type { TP } from "./types.ts";
 import type { TopicSpec } from "./transport/transport.ts";
 import type { Context } from "hono";
 
-/** A web page handler: Hono's context in, a Response out. */
-export type PageHandler = (c: Context) => Response | Promise<Response>;
+/**
+ * A web page handler: Hono's context in, a Response out. `P` is the page's
+ * path, so the parameters it names are typed: for `"/count/:word/"`,
+ * `c.req.param("word")` is a `string`.
+ */
+export type PageHandler<P extends string = string> = (
+  // deno-lint-ignore no-explicit-any
+  c: Context<any, P>,
+) => Response | Promise<Response>;
 
-/** A class-based view: methods named after HTTP verbs. */
-export interface View {
+/** A class-based view: methods named after HTTP verbs (`P`: its path). */
+export interface View<P extends string = string> {
   /** GET. */
-  get?(c: Context): Response | Promise<Response>;
+  // deno-lint-ignore no-explicit-any
+  get?(c: Context<any, P>): Response | Promise<Response>;
   /** POST. */
-  post?(c: Context): Response | Promise<Response>;
+  // deno-lint-ignore no-explicit-any
+  post?(c: Context<any, P>): Response | Promise<Response>;
   /** PUT. */
-  put?(c: Context): Response | Promise<Response>;
+  // deno-lint-ignore no-explicit-any
+  put?(c: Context<any, P>): Response | Promise<Response>;
   /** PATCH. */
-  patch?(c: Context): Response | Promise<Response>;
+  // deno-lint-ignore no-explicit-any
+  patch?(c: Context<any, P>): Response | Promise<Response>;
   /** DELETE. */
-  delete?(c: Context): Response | Promise<Response>;
+  // deno-lint-ignore no-explicit-any
+  delete?(c: Context<any, P>): Response | Promise<Response>;
 }
+
+/**
+ * The settings as `onConfigured` handlers receive them: writable. What a
+ * handler assigns is validated again (errors name the setting) and becomes
+ * `app.conf`; derived defaults follow (a new `datadir` moves a default
+ * `tabledir`). `id` and `appId` cannot change.
+ */
+export type SettingsDraft = { -readonly [K in keyof Settings]: Settings[K] };
 
 /** A page registered with `app.page()`. */
 export interface PageRegistration {

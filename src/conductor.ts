@@ -357,6 +357,14 @@ export class Conductor implements RebalanceListener {
   }
 
   #unblock(k: string, tp: TP): void {
+    // An exactly-once commit empties the buffers (which calls this): an
+    // event delivered now would send into the transaction being committed
+    // without its offset. Deliver after the commit.
+    const barrier = this.#barrier;
+    if (barrier !== undefined) {
+      void barrier.then(() => this.#unblock(k, tp));
+      return;
+    }
     const blocked = this.#blocked.get(k);
     this.#blocked.delete(k);
     if (blocked === undefined || !this.#trackers.has(k) || this.#failed) {

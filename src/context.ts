@@ -12,6 +12,12 @@ import type { Event } from "./event.ts";
 export interface ActorContext {
   /** The event being processed, if any. */
   event: Event | undefined;
+  /**
+   * Events of the value a stream loop was on when it was left early
+   * (`break`, `return` or a throw). Not acked yet: the agent acks them when
+   * the actor goes on or returns, and decides after a throw (see Agent).
+   */
+  held?: Event[] | undefined;
   /** When the loop got `event` (`performance.now()`), for the stuck-event check. */
   since?: number;
   /** Name of the agent the actor belongs to. */
@@ -42,4 +48,17 @@ export function actorContext(): ActorContext | undefined {
  */
 export function currentEvent(): Event | undefined {
   return storage.getStore()?.event;
+}
+
+/**
+ * Ack the events a loop of this actor left early (see
+ * {@linkcode ActorContext.held}).
+ *
+ * @param context The actor's context.
+ */
+export function ackHeld(context: ActorContext | undefined): void {
+  const held = context?.held;
+  if (held === undefined) return;
+  context!.held = undefined;
+  for (const e of held) e.ack();
 }

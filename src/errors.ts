@@ -74,3 +74,29 @@ export class LockError extends FaustError {
     this.name = "LockError";
   }
 }
+
+/**
+ * A table key cannot be stored: its encoding is empty or longer than the
+ * store's key limit. Thrown by `set()`/`update()`/`delete()` before
+ * anything is written, so an agent can catch it and go on.
+ */
+export class TableKeyError extends FaustError {
+  /** The table. */
+  readonly table: string;
+  /** Size of the encoded key, in bytes (window keys: with their window). */
+  readonly size: number;
+  /** Largest size accepted, in bytes. */
+  readonly limit: number;
+  /** Create the error for a key of `size` bytes in `table`. */
+  constructor(table: string, size: number, limit: number, what = "key") {
+    super(
+      size === 0
+        ? `Cannot store an empty ${what} in table "${table}": encoded keys must be 1 to ${limit} bytes`
+        : `Cannot store a ${what} of ${size} bytes in table "${table}": encoded keys must be 1 to ${limit} bytes (the store's key limit)`,
+    );
+    this.name = "TableKeyError";
+    this.table = table;
+    this.size = size;
+    this.limit = limit;
+  }
+}

@@ -69,6 +69,8 @@ export class Event<K = unknown, V = unknown> {
   readonly rawValue: Uint8Array | null | undefined;
   readonly #delivery: Delivery;
   #acked = false;
+  /** @internal Called once when acked (sensors' `onStreamEventOut`); unset when no sensor listens. */
+  afterAck: ((event: Event<K, V>) => void) | undefined = undefined;
 
   /** Create an event sharing `delivery` with the other streams that got the message. */
   constructor(init: EventInit<K, V>, delivery: Delivery) {
@@ -94,6 +96,7 @@ export class Event<K = unknown, V = unknown> {
     if (this.#acked) return false;
     this.#acked = true;
     this.#delivery.release();
+    if (this.afterAck !== undefined) this.afterAck(this);
     return true;
   }
 }

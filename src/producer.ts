@@ -142,7 +142,12 @@ export class Producer {
       },
       (error) => {
         this.#monitor.count("sendErrors", batch.length);
-        for (const b of batch) b.reject(error);
+        for (const b of batch) {
+          for (const s of this.#monitor.sensors) {
+            s.onSendError?.(b.record.topic, error);
+          }
+          b.reject(error);
+        }
       },
     ).finally(() => this.#inflight.delete(p));
     this.#inflight.add(p);

@@ -57,10 +57,19 @@ export class Replies {
     this.#log = log;
   }
 
-  /** Headers to put on a request; starts the reply consumer on first use. */
+  /**
+   * Headers to put on a request; starts the reply consumer on first use.
+   * `cancel()` forgets the request (its send failed or timed out).
+   */
   async request(
     timeoutSeconds?: number,
-  ): Promise<{ headers: Record<string, string>; reply: Promise<unknown> }> {
+  ): Promise<
+    {
+      headers: Record<string, string>;
+      reply: Promise<unknown>;
+      cancel: () => void;
+    }
+  > {
     if (this.#controller.signal.aborted) {
       throw new ClosedError("Cannot ask: the app is stopping");
     }
@@ -83,6 +92,10 @@ export class Replies {
     return {
       headers: { [REPLY_TO_HEADER]: this.topic, [CORRELATION_HEADER]: id },
       reply,
+      cancel: () => {
+        clearTimeout(this.#waiters.get(id)?.timer);
+        this.#waiters.delete(id);
+      },
     };
   }
 
@@ -125,6 +138,7 @@ export class Replies {
     const consumer = transport.createConsumer({
       groupId: this.topic,
       autoOffsetReset: "earliest",
+      ephemeral: true,
       listener: {
         onPartitionsAssigned: () => Promise.resolve(),
         onPartitionsRevoked: () => Promise.resolve(),

@@ -107,9 +107,19 @@ export class Service {
     return child;
   }
 
-  /** Called when a background task of this service throws; the owner decides (default: rethrow into `crashed`). */
+  /**
+   * Called when a background task or timer of this service (or of a child
+   * without its own handler) throws. `app.service()` sets it to
+   * `app.crash`: the app stops and `app.crashed` resolves. Without a
+   * handler the error is thrown where nothing can catch it.
+   */
   set onCrash(handler: ((error: Error) => void) | undefined) {
     this.#crash = handler;
+  }
+
+  /** The crash handler in effect (see the setter). */
+  get onCrash(): ((error: Error) => void) | undefined {
+    return this.#crash;
   }
 
   /** Start children, then `onStart`, background tasks and timers, then `onStarted`. */
@@ -117,7 +127,10 @@ export class Service {
     if (this.#state !== "init" && this.#state !== "stopped") return;
     this.#state = "starting";
     this.#controller = new AbortController();
-    for (const child of this.#children) await child.start();
+    for (const child of this.#children) {
+      child.#crash ??= this.#crash;
+      await child.start();
+    }
     await this.onStart();
     for (
       const bg of (this as unknown as { [BACKGROUND]?: BackgroundSpec[] })[

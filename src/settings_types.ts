@@ -124,7 +124,7 @@ export interface SettingsInput {
   keySerializer?: string;
   /** Default codec for values. @default "json" */
   valueSerializer?: string;
-  /** Delivery guarantee; `exactly_once` needs `kafka://`. @default "at_least_once" */
+  /** Delivery guarantee; `exactly_once` needs `kafka://` or `local://`. @default "at_least_once" */
   processingGuarantee?: "at_least_once" | "exactly_once";
   /** Events buffered per stream before the consumer pauses. @default 4096 */
   streamBufferMaxsize?: number;

@@ -9,13 +9,15 @@
  *
  * @module
  */
-import { actorContext } from "./context.ts";
+import { ackHeld, actorContext } from "./context.ts";
 import type { Event } from "./event.ts";
 import type { Channel } from "./channel.ts";
+import type { Sensor } from "./monitor.ts";
 import type { AsyncQueue } from "./queue.ts";
 import type { Topic } from "./topic.ts";
 import type { FieldDescriptor } from "./models.ts";
 import { ConfigError } from "./errors.ts";
+import { type Codec, codecs } from "./codecs.ts";
 
 /** @internal A value and the events it came from. */
 export interface Unit {
@@ -71,8 +73,16 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const autoAck = channel.isTopic
       ? (channel as unknown as Topic<K, V>).autoAck
       : true;
+    const label = channel.isTopic
+      ? (channel as unknown as Topic<K, V>).name
+      : "channel";
     return new Stream<V, K>(
-      () => queueSource(q as AsyncQueue<Event>),
+      () =>
+        queueSource(
+          q as AsyncQueue<Event>,
+          channel.host.monitor.sensors,
+          label,
+        ),
       channel as Channel<unknown, unknown>,
       autoAck,
     );
@@ -84,14 +94,21 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const autoAck = this.#autoAck;
     const ctx = actorContext();
     let prev: Unit | undefined;
-    const finish = () => {
-      if (prev !== undefined && autoAck) ackUnit(prev);
+    const finish = (early: boolean) => {
+      if (prev !== undefined && autoAck) {
+        // Left early inside an agent: whether the loop broke off or threw is
+        // known only when the agent function returns or rejects.
+        if (early && ctx !== undefined) {
+          (ctx.held ??= []).push(...prev.events);
+        } else ackUnit(prev);
+      }
       prev = undefined;
       if (ctx !== undefined) ctx.event = undefined;
     };
     return {
       next: async (): Promise<IteratorResult<V>> => {
-        finish();
+        ackHeld(ctx);
+        finish(false);
         const r = await it.next();
         if (r.done === true) return { done: true, value: undefined };
         prev = r.value;
@@ -102,12 +119,12 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         return { done: false, value: prev.value as V };
       },
       return: async (): Promise<IteratorResult<V>> => {
-        finish();
+        finish(true);
         await it.return?.();
         return { done: true, value: undefined };
       },
       throw: async (error: unknown): Promise<IteratorResult<V>> => {
-        finish();
+        finish(true);
         await it.return?.();
         throw error;
       },
@@ -288,7 +305,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
    * `{agent}-{source}-{name}-repartition` so that every value of one key is
    * processed by the same partition. `key` is a field descriptor
    * (`Model.fields.account`) or a function (then `options.name` is required).
-   * A key function that throws is logged and the value skipped.
+   * The new key is encoded with the source's key codec, or as JSON when
+   * that codec cannot encode it (a number or an object under the default
+   * `raw`). A key function that throws, or a key no codec can encode, is
+   * logged with the event's topic, partition and offset, and the value skipped.
    */
   groupBy<NK = unknown>(
     key: FieldDescriptor | ((value: V) => NK),
@@ -311,6 +331,9 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const repartition = host.makeTopic<NK, V>(
       `${agent}-${topic.name}-${name}-repartition`,
       {
+        keySerializer: repartitionKeyCodec(
+          topic.options.keySerializer ?? host.conf.keySerializer,
+        ),
         ...(topic.valueType !== undefined
           ? { valueType: topic.valueType }
           : {}),
@@ -335,9 +358,14 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
           const r = await it.next();
           if (r.done === true) return;
           const e = r.value.events[r.value.events.length - 1];
-          let newKey: NK;
+          let key: Uint8Array | null;
           try {
-            newKey = getKey(r.value.value as V);
+            // Encoded here so that a key no codec can encode is skipped like
+            // a key function that throws, not a crash on every restart.
+            const newKey = getKey(r.value.value as V);
+            key = newKey === undefined || newKey === null
+              ? null
+              : repartition.keySerde.encode(newKey);
           } catch (error) {
             host.monitor.count("groupByKeyErrors");
             host.log.error(
@@ -352,11 +380,12 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
             ackUnit(r.value);
             continue;
           }
-          await repartition.send({
-            key: newKey,
-            value: r.value.value as V,
-            ...(e ? { headers: e.headers } : {}),
-          });
+          const value = r.value.value as V;
+          await repartition.sendRaw(
+            key,
+            value === null ? null : repartition.valueSerde.encode(value),
+            e ? { headers: e.headers } : {},
+          );
           ackUnit(r.value);
         }
       } finally {
@@ -419,7 +448,57 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   }
 }
 
-function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
+/**
+ * The key codec of a repartition topic: the source's key codec when it can
+ * encode the new key (strings and bytes keep their usual bytes and
+ * partition), else JSON, so that keys of any JSON type (a number field,
+ * a boolean, an object) can be grouped by. Decoding is the source codec's.
+ */
+function repartitionKeyCodec(serializer: string | Codec): Codec {
+  const base = codecs.get(serializer);
+  const json = codecs.get("json");
+  return {
+    dumps(value: unknown): Uint8Array {
+      try {
+        return base.dumps(value);
+      } catch (error) {
+        if (typeof value === "string" || value instanceof Uint8Array) {
+          throw error;
+        }
+        return json.dumps(value);
+      }
+    },
+    loads: (bytes) => base.loads(bytes),
+  };
+}
+
+/**
+ * Sensors' `onStreamEventIn` now, `onStreamEventOut` at the ack. The stream
+ * is named by its agent (else its topic).
+ */
+function streamHooks(sensors: ReadonlySet<Sensor>, e: Event, label: string) {
+  // The web server's sensor has neither hook: skip the work for it.
+  let stream: string | undefined;
+  let out = false;
+  for (const s of sensors) {
+    if (s.onStreamEventIn !== undefined) {
+      stream ??= actorContext()?.agent ?? label;
+      s.onStreamEventIn(e, e.offset, stream);
+    }
+    if (s.onStreamEventOut !== undefined) out = true;
+  }
+  if (!out) return;
+  const name = stream ?? actorContext()?.agent ?? label;
+  e.afterAck = (done) => {
+    for (const s of sensors) s.onStreamEventOut?.(done, done.offset, name);
+  };
+}
+
+function queueSource(
+  queue: AsyncQueue<Event>,
+  sensors: ReadonlySet<Sensor>,
+  label: string,
+): AsyncIterator<Unit> {
   const signal = streamSignal();
   return {
     async next(): Promise<IteratorResult<Unit>> {
@@ -430,6 +509,8 @@ function queueSource(queue: AsyncQueue<Event>): AsyncIterator<Unit> {
       if (signal?.aborted === true) return { done: true, value: undefined };
       const e = await queue.get(signal);
       if (e === undefined) return { done: true, value: undefined };
+      // Checked per event: no sensor, no cost beyond this size test.
+      if (sensors.size > 0) streamHooks(sensors, e, label);
       return { done: false, value: { value: e.value, events: [e] } };
     },
     return(): Promise<IteratorResult<Unit>> {

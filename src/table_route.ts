@@ -181,15 +181,16 @@ export async function routeToOwner(
  * @param handler Serves keys this worker owns.
  * @returns The routed handler.
  */
-export function tableRoute(
+export function tableRoute<P extends string = string>(
   app: App,
   table: string,
   options: TableRouteOptions,
-  handler: PageHandler,
-): PageHandler {
+  handler: PageHandler<P>,
+): PageHandler<P> {
   return async (c) => {
-    const key = keyOf(c, options);
+    const key = keyOf(c as Context, options);
     if (key === undefined) return await handler(c);
-    return await routeToOwner(app, table, key, c) ?? await handler(c);
+    return await routeToOwner(app, table, key, c as Context) ??
+      await handler(c);
   };
 }

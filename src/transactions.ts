@@ -1,5 +1,6 @@
 /**
- * Exactly-once processing (`processingGuarantee: "exactly_once"`, Kafka):
+ * Exactly-once processing (`processingGuarantee: "exactly_once"`, on
+ * `kafka://` and `local://`):
  * one transactional producer per assigned source partition number, with
  * the transactional id `{appId}-eos-{partition}`. Everything an event of
  * partition P produces (sends, table changelog writes, replies) goes into
@@ -10,7 +11,9 @@
  * group generation (TxnOffsetCommit v1, no KIP-447), so only a
  * transactional id tied to the partition fences a zombie: when partition P
  * moves, its new owner initialises `{appId}-eos-P`, which aborts whatever
- * the old owner left open and refuses its later writes.
+ * the old owner left open and refuses its later writes. (On `local://` the
+ * group claim already lets one process commit; its transactions stage in
+ * memory and commit in one LMDB write transaction each.)
  *
  * @module
  */
@@ -59,7 +62,7 @@ export class TransactionManager {
   ) {
     if (transport.createTransactionalProducer === undefined) {
       throw new ConfigError(
-        `processingGuarantee "exactly_once" needs a broker with transactions (kafka://), but broker "${transport.url}" (${transport.driver}) has none; use "at_least_once"`,
+        `processingGuarantee "exactly_once" needs a broker with transactions (kafka:// or local://), but broker "${transport.url}" (${transport.driver}) has none; use "at_least_once"`,
       );
     }
     this.#transport = transport;

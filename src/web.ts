@@ -23,9 +23,13 @@ import {
   routeToOwner,
 } from "./table_route.ts";
 import { VERSION } from "./version.ts";
-import { renderDashboard } from "./web_dashboard.ts";
+import { renderDashboard, renderLive } from "./web_dashboard.ts";
+import { StatsHistory } from "./web_history.ts";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./web_metrics.ts";
 import { collectStats, MetricsSensor } from "./web_stats.ts";
+
+/** Milliseconds between the dashboard's samples. */
+const SAMPLE_INTERVAL_MS = 2000;
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
@@ -65,16 +69,29 @@ function mountPage(
   );
 }
 
-function routes(app: App, web: Hono, sensor: MetricsSensor): void {
+function routes(
+  app: App,
+  web: Hono,
+  sensor: MetricsSensor,
+  history: StatsHistory,
+): void {
   const conf = app.conf;
-  web.get(
-    "/",
-    async (c) =>
-      c.html(renderDashboard(await collectStats(app, sensor, VERSION))),
-  );
+  web.get("/", async (c) => {
+    const stats = await collectStats(app, sensor, VERSION);
+    // ?live=1: the changing part only, which the page's script swaps in.
+    return c.html(
+      c.req.query("live") !== undefined
+        ? renderLive(stats, history.samples)
+        : renderDashboard(stats, history.samples),
+    );
+  });
   web.get("/stats", async (c) => {
     const stats = await collectStats(app, sensor, VERSION);
-    return c.json({ ...stats, monitor: app.monitor.snapshot() });
+    return c.json({
+      ...stats,
+      history: history.samples,
+      monitor: app.monitor.snapshot(),
+    });
   });
   if (conf.webMetricsEnabled) {
     web.get(
@@ -225,11 +242,15 @@ function hostCheck(
  * `createWeb(app).web.request("/metrics")` in tests).
  *
  * @param app The app whose pages, setup hooks and stats are served.
- * @returns The Hono app and the sensor it added to `app.sensors`.
+ * @returns The Hono app, the sensor it added to `app.sensors`, and the
+ *   history of samples the dashboard charts (the server fills it).
  */
-export function createWeb(app: App): { web: Hono; sensor: MetricsSensor } {
+export function createWeb(
+  app: App,
+): { web: Hono; sensor: MetricsSensor; history: StatsHistory } {
   const web = new Hono({ strict: false });
   const sensor = new MetricsSensor();
+  const history = new StatsHistory();
   app.sensors.add(sensor);
   web.use("*", async (c, next) => {
     const t0 = performance.now();
@@ -256,9 +277,9 @@ export function createWeb(app: App): { web: Hono; sensor: MetricsSensor } {
   });
   for (const setup of app.webSetup) setup(web);
   for (const page of app.pages) mountPage(web, page.path, page.handler);
-  routes(app, web, sensor);
+  routes(app, web, sensor, history);
   web.notFound((c) => c.json({ error: `Not found: ${c.req.path}` }, 404));
-  return { web, sensor };
+  return { web, sensor, history };
 }
 
 /** Serves an app's web views on `webBind`:`webPort`. */
@@ -266,6 +287,7 @@ export class WebServer {
   readonly #app: App;
   #server: Deno.HttpServer<Deno.NetAddr> | undefined;
   #sensor: MetricsSensor | undefined;
+  #sampler: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Create a server for an app; opens nothing until `start()`.
@@ -299,7 +321,7 @@ export class WebServer {
   start(): Promise<void> {
     if (this.#server !== undefined) return Promise.resolve();
     const conf = this.#app.conf;
-    const { web, sensor } = createWeb(this.#app);
+    const { web, sensor, history } = createWeb(this.#app);
     this.#sensor = sensor;
     const where = `${conf.webBind}:${conf.webPort}`;
     try {
@@ -326,11 +348,26 @@ export class WebServer {
         ),
       );
     }
+    // The dashboard's charts: a sample every 2 s while the server runs.
+    let sampling = false;
+    this.#sampler = setInterval(async () => {
+      if (sampling) return;
+      sampling = true;
+      try {
+        history.record(await collectStats(this.#app, sensor, VERSION));
+      } catch {
+        // A sample that cannot be taken now (app starting or stopping) is skipped.
+      } finally {
+        sampling = false;
+      }
+    }, SAMPLE_INTERVAL_MS);
     return Promise.resolve();
   }
 
   /** Stop listening and wait for open requests. */
   async stop(): Promise<void> {
+    clearInterval(this.#sampler);
+    this.#sampler = undefined;
     const server = this.#server;
     this.#server = undefined;
     if (this.#sensor !== undefined) this.#app.sensors.delete(this.#sensor);

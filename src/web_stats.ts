@@ -7,6 +7,7 @@
  */
 import type { App } from "./app.ts";
 import type { Sensor } from "./monitor.ts";
+import type { RecoveryStats } from "./table/recovery.ts";
 import type { TP } from "./types.ts";
 
 /** Count, sum and maximum of latencies in milliseconds. */
@@ -55,8 +56,24 @@ export interface PartitionRow {
   committed: number;
   /** High-water mark. */
   end: number;
-  /** `end - committed`. */
+  /** `end - committed` (what a restart would replay; Prometheus `faust_partition_lag`). */
   lag: number;
+  /** `end - read`: records not read yet. */
+  behind: number;
+}
+
+/** A table's recovery in progress. */
+export interface RecoveryRow {
+  /** `"active"` or `"standby"`. */
+  kind: "active" | "standby";
+  /** Records replayed. */
+  done: number;
+  /** Records to replay. */
+  total: number;
+  /** Records per second. */
+  rate: number;
+  /** Seconds left, when known. */
+  etaSeconds: number | null;
 }
 
 /** A snapshot of an app for the web views. */
@@ -89,13 +106,24 @@ export interface AppStats {
   /** Topics with their consumed partitions. */
   topics: {
     name: string;
+    /** `"changelog"` of a table, `"source"` when consumed, else `"sink"`. */
+    kind: "source" | "changelog" | "sink";
     received: number;
     sent: number;
     partitions: PartitionRow[];
+    /** Sum of `end - committed`. */
     lag: number;
+    /** Sum of `end - read`. */
+    behind: number;
   }[];
-  /** Tables and sizes. */
-  tables: { name: string; help: string; size: number }[];
+  /** Tables, sizes and the recovery running now, if any. */
+  tables: {
+    name: string;
+    help: string;
+    size: number;
+    changelog: string;
+    recovery: RecoveryRow | null;
+  }[];
   /** Pages registered by the app. */
   pages: string[];
   /** HTTP responses by status code. */
@@ -129,6 +157,20 @@ async function refreshEnds(app: App, keys: TP[]): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The recovery a table runs now (tables that keep `recoveryStats`). */
+function recoveryOf(table: unknown): RecoveryRow | null {
+  const p = (table as { recoveryStats?: RecoveryStats }).recoveryStats
+    ?.current;
+  if (p === undefined) return null;
+  return {
+    kind: p.kind,
+    done: p.done,
+    total: p.total,
+    rate: p.rate,
+    etaSeconds: p.etaSeconds ?? null,
+  };
+}
+
 /**
  * Take a snapshot of an app (refreshing high-water marks, bounded to 0.5 s).
  *
@@ -159,6 +201,7 @@ export async function collectStats(
       committed: p.committed,
       end: p.end,
       lag: Math.max(0, p.end - p.committed),
+      behind: Math.max(0, p.end - p.read),
     });
     byTopic.set(p.topic, rows);
   }
@@ -167,16 +210,28 @@ export async function collectStats(
     ...byTopic.keys(),
     ...m.sentByTopic.keys(),
   ]);
+  const changelogs = new Map<string, string>();
+  for (const t of app.tables.values()) {
+    changelogs.set(t.name, t.changelogSpec().name);
+  }
+  const changelogNames = new Set(changelogs.values());
   const topics = [...names].sort().map((name) => {
     const partitions = (byTopic.get(name) ?? []).sort((a, b) =>
       a.partition - b.partition
     );
+    const kind: "source" | "changelog" | "sink" = changelogNames.has(name)
+      ? "changelog"
+      : partitions.length > 0
+      ? "source"
+      : "sink";
     return {
       name,
+      kind,
       received: m.receivedByTopic.get(name) ?? 0,
       sent: m.sentByTopic.get(name) ?? 0,
       partitions,
       lag: partitions.reduce((n, p) => n + p.lag, 0),
+      behind: partitions.reduce((n, p) => n + p.behind, 0),
     };
   });
   const agents = [...app.agents.values()].map((a) => ({
@@ -194,7 +249,13 @@ export async function collectStats(
     } catch {
       size = 0;
     }
-    return { name: t.name, help: t.help ?? "", size };
+    return {
+      name: t.name,
+      help: t.help ?? "",
+      size,
+      changelog: changelogs.get(t.name) ?? "",
+      recovery: recoveryOf(t),
+    };
   });
   const latency = (
     l: { count: number; sum: number; max: number },

@@ -18,6 +18,7 @@ import {
 } from "@logtape/logtape";
 import type { App } from "./app.ts";
 import { autodiscover } from "./autodiscover.ts";
+import { attachDebugLog } from "./debug_log.ts";
 import type { LogLevel } from "./settings.ts";
 import { WebServer } from "./web.ts";
 
@@ -119,6 +120,11 @@ export class Worker {
   #blocking: ReturnType<typeof setInterval> | undefined;
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+  #stopFailed = false;
+  #stopping: Promise<void> | undefined;
+  #stopRequested = Promise.withResolvers<void>();
+  #startErrorLogged = false;
+  #detach: Array<() => void> = [];
 
   /**
    * Create a worker. Opens nothing.
@@ -166,6 +172,7 @@ export class Worker {
   async start(): Promise<void> {
     if (this.#state !== "init" && this.#state !== "stopped") return;
     this.#state = "starting";
+    this.#stopFailed = false;
     try {
       if (this.#options.configureLogging !== false) {
         this.#closeLogging = await setupLogging(
@@ -173,35 +180,75 @@ export class Worker {
           this.#options.logfile,
         );
       }
+      if (this.loglevel === "debug") {
+        this.#detach = this.apps.map((app) => attachDebugLog(app));
+      }
       for (const app of this.apps) app.onWorkerInit.send(app);
       for (const app of this.apps) await autodiscover(app);
       if (this.webEnabled) {
         this.#web = new WebServer(this.app);
         await this.#web.start();
       }
+      if (this.#web !== undefined) {
+        this.#log.debug("Web server listening on {url}", {
+          url: this.#web.url,
+        });
+      }
       this.#startBlockingDetector();
       this.#options.onStartup?.(this);
       for (const app of this.apps) {
         this.#started.push(app);
+        this.#log.debug("Starting app {id}", { id: app.conf.appId });
         await app.start();
       }
       this.#state = "running";
       this.#log.info("Worker ready");
     } catch (error) {
+      // The cause first, then the lines of the stop it leads to.
+      if (this.#closeLogging !== undefined) {
+        // The message only: an app that failed logged the stack already.
+        this.#log.fatal("Worker failed to start: {message}", {
+          message: (error as Error)?.message ?? String(error),
+        });
+        this.#startErrorLogged = true;
+      }
       this.#state = "running";
-      await this.stop();
+      await this.#stopOnce();
       throw error;
     }
   }
 
-  /** Stop the apps in reverse order, then the web server and logging. */
+  /**
+   * Stop the apps in reverse order, then the web server and logging. A
+   * pending `run()` then returns; a call while a stop is in progress waits
+   * for it.
+   */
   async stop(): Promise<void> {
+    this.#stopRequested.resolve();
+    await this.#stopOnce();
+  }
+
+  async #stopOnce(): Promise<void> {
+    if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
+    const stopping = this.#stopAll();
+    this.#stopping = stopping;
+    try {
+      await stopping;
+    } finally {
+      this.#stopping = undefined;
+    }
+  }
+
+  async #stopAll(): Promise<void> {
     this.#state = "stopping";
     for (const app of [...this.#started].reverse()) {
       try {
         await app.stop();
       } catch (error) {
+        // The app attempted every step and released what it holds; the
+        // exit code reports the failure.
+        this.#stopFailed = true;
         this.#log.error("Stopping app {id} failed: {error}", {
           id: app.conf.appId,
           error,
@@ -211,8 +258,15 @@ export class Worker {
     this.#started = [];
     clearInterval(this.#blocking);
     this.#blocking = undefined;
-    await this.#web?.stop();
+    try {
+      await this.#web?.stop();
+    } catch (error) {
+      this.#stopFailed = true;
+      this.#log.error("Stopping the web server failed: {error}", { error });
+    }
     this.#web = undefined;
+    for (const detach of this.#detach) detach();
+    this.#detach = [];
     this.#log.info("Worker stopped");
     await this.#closeLogging?.();
     this.#closeLogging = undefined;
@@ -220,10 +274,11 @@ export class Worker {
   }
 
   /**
-   * Start, wait for SIGINT/SIGTERM or a crash, stop.
+   * Start, wait for SIGINT/SIGTERM, a crash or a call of `stop()`, stop.
    *
    * @returns The exit code: 0 after a graceful stop, 1 after a crash, a
-   *   failed start or a stop that took longer than `stopTimeout`.
+   *   failed start, a stop step that failed or a stop that took longer
+   *   than `stopTimeout`.
    */
   async run(): Promise<number> {
     const { promise: signalled, resolve: onSignal } = Promise.withResolvers<
@@ -259,14 +314,22 @@ export class Worker {
       for (const [sig, h] of handlers) Deno.addSignalListener(sig, h);
     }
     let code = 0;
+    // stop() called by the program (not a signal) also ends run().
+    this.#stopRequested = Promise.withResolvers<void>();
+    const requested = this.#stopRequested.promise.then(() => "stop" as const);
     try {
       const crashed = Promise.race(this.apps.map((a) => a.crashed));
       const started = this.start().then(() => undefined);
       const first = await Promise.race([
         started.then(() =>
-          Promise.race([signalled.then(() => "signal" as const), crashed])
+          Promise.race([
+            signalled.then(() => "signal" as const),
+            requested,
+            crashed,
+          ])
         ),
         signalled.then(() => "signal" as const),
+        requested,
         crashed,
       ]);
       if (first instanceof Error) {
@@ -275,11 +338,13 @@ export class Worker {
       }
       code = Math.max(code, await this.#boundedStop(started));
     } catch (error) {
-      this.#log.fatal("Worker failed to start: {error}", { error });
-      // Logging may already be closed by the failed start: make sure it is seen.
-      console.error(
-        `Worker failed to start: ${(error as Error)?.message ?? error}`,
-      );
+      // Logged by start() unless logging was never set up: make sure it is seen.
+      if (!this.#startErrorLogged) {
+        console.error(
+          `Worker failed to start: ${(error as Error)?.message ?? error}`,
+        );
+      }
+      this.#startErrorLogged = false;
       code = 1;
     } finally {
       for (const [sig, h] of handlers) Deno.removeSignalListener(sig, h);
@@ -293,8 +358,8 @@ export class Worker {
     const timeout = new Promise<"timeout">((r) =>
       timer = setTimeout(() => r("timeout"), bound)
     );
-    const stopping = started.catch(() => {}).then(() => this.stop()).then(() =>
-      "stopped" as const
+    const stopping = started.catch(() => {}).then(() => this.#stopOnce()).then(
+      () => "stopped" as const,
     );
     const result = await Promise.race([stopping, timeout]);
     clearTimeout(timer);
@@ -308,7 +373,7 @@ export class Worker {
       this.#options.onForceExit?.(1);
       return 1;
     }
-    return 0;
+    return this.#stopFailed ? 1 : 0;
   }
 
   /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR2). */

@@ -292,6 +292,127 @@ Deno.test("Two apps in one process are isolated (memory:// is private per app)",
   assert.notEqual(app1.conf, app2.conf);
 });
 
+Deno.test("Agent.ask() with a timeout rejects catchably when the timeout fires while the request send is blocked", async () => {
+  const app = memApp("ask-blocked");
+  const ch = app.channel({ maxsize: 1 });
+  const { promise: release, resolve: unblock } = Promise.withResolvers<void>();
+  const slow = app.agent(ch, async function* (stream) {
+    for await (const v of stream) {
+      await release;
+      yield v;
+    }
+  }, { name: "slow" });
+  await app.start();
+  // One event in hand (blocked), one in the buffer: the next send waits.
+  await ch.send({ value: 1 });
+  await ch.send({ value: 2 });
+  let caught: unknown;
+  try {
+    await slow.ask({ value: 3 }, { timeout: 0.05 });
+  } catch (error) {
+    caught = error;
+  }
+  assert.match(String(caught), /No reply within 0\.05s/);
+  unblock();
+  await app.stop();
+});
+
+Deno.test("Agent.ask() on local:// leaves no reply-group lock file once the app stops", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const app = memApp("ask-local", {
+      broker: "local://",
+      datadir: dir,
+    });
+    const echo = app.agent(undefined, async function* (stream) {
+      for await (const v of stream) yield v;
+    }, { name: "echo" });
+    await app.start();
+    assert.equal(await echo.ask({ value: 7 }), 7);
+    const groups = `${dir}/broker/groups`;
+    const locks = () =>
+      [...Deno.readDirSync(groups)].map((e) => e.name).filter((n) =>
+        n.startsWith("f-reply-")
+      );
+    assert.equal(locks().length, 1, "the reply group is claimed while running");
+    await app.stop();
+    assert.deepEqual(locks(), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** An app on a shared memory:// broker whose agent raises on "bad". */
+function poisonApp(broker: string, strategy: "one_for_one" | "crashing") {
+  const app = memApp("poison", { broker, agentSupervisor: strategy });
+  const topic = app.topic("in", { partitions: 1, valueType: "string" });
+  const seen: string[] = [];
+  app.agent(topic, async (s) => {
+    for await (const v of s) {
+      seen.push(v);
+      if (v === "bad") throw new Error(`cannot process ${v}`);
+    }
+  }, { name: "picky" });
+  return { app, topic, seen };
+}
+
+Deno.test("An agent that raises under one_for_one: the event is logged, counted and acked; the next events are processed and committed", async () => {
+  const broker = `memory://poison-${crypto.randomUUID()}`;
+  const { app, topic, seen } = poisonApp(broker, "one_for_one");
+  await app.start();
+  for (const v of ["a", "bad", "b"]) await topic.send({ value: v });
+  await waitFor(() => seen.length === 3);
+  await waitFor(() =>
+    app.monitor.partition({ topic: "in", partition: 0 }).committed === 3
+  );
+  assert.equal(app.monitor.get("agentEventErrors"), 1);
+  assert.equal(app.monitor.get("agentRestarts"), 1);
+  await app.stop();
+});
+
+Deno.test("An agent that raises under crashing: the event is not acked, so the next start processes it again", async () => {
+  const broker = `memory://poison-${crypto.randomUUID()}`;
+  const first = poisonApp(broker, "crashing");
+  await first.app.start();
+  for (const v of ["a", "bad", "b"]) await first.topic.send({ value: v });
+  assert.match((await first.app.crashed).message, /cannot process bad/);
+  await first.app.stop();
+  assert.deepEqual(first.seen, ["a", "bad"]);
+  assert.equal(first.app.monitor.get("agentEventErrors"), 1);
+
+  const again = poisonApp(broker, "one_for_one");
+  await again.app.start();
+  await waitFor(() => again.seen.length === 2);
+  assert.deepEqual(again.seen, ["bad", "b"]);
+  await again.app.stop();
+});
+
+Deno.test("An agent that returns while its stream delivers is restarted (one_for_one) or crashes the app (crashing)", async () => {
+  const app = memApp("returns");
+  const ch = app.channel();
+  const seen: unknown[] = [];
+  app.agent(ch, async (s) => {
+    for await (const v of s) {
+      seen.push(v);
+      break; // returns after one event
+    }
+  }, { name: "once" });
+  await app.start();
+  for (const v of [1, 2, 3]) await ch.send({ value: v });
+  await waitFor(() => seen.length === 3);
+  assert.ok(app.monitor.get("agentRestarts") >= 2);
+  await app.stop();
+
+  const crashing = memApp("returns-crashing", { agentSupervisor: "crashing" });
+  crashing.agent(crashing.channel(), async () => {}, { name: "quits" });
+  await crashing.start();
+  assert.match(
+    (await crashing.crashed).message,
+    /actor 0 returned while its stream still delivers/,
+  );
+  await crashing.stop();
+});
+
 Deno.test("app.agent() refuses isolatedPartitions: true with a ConfigError naming the option and the agent", () => {
   const app = memApp("agent-isolated");
   assert.throws(

@@ -41,6 +41,29 @@ Deno.test("App.start() with processingGuarantee exactly_once on a broker without
   );
 });
 
+Deno.test("A stream that subscribes after start to a topic that cannot be declared crashes the app instead of waiting forever", async () => {
+  const broker = `memory://late-${crypto.randomUUID()}`;
+  const setup = memApp("late-setup", { broker });
+  await setup.startClient();
+  await setup.transport.createTopic({ name: "late", partitions: 3 });
+  await setup.stop();
+
+  const app = memApp("late", { broker });
+  const trigger = app.channel();
+  app.agent(trigger, async (s) => {
+    for await (const _ of s) {
+      // Described only now, after start: declared when the stream subscribes.
+      const late = app.topic("late", { internal: true, partitions: 2 });
+      for await (const v of late.stream()) void v;
+    }
+  }, { name: "lazy" });
+  await app.start();
+  await trigger.send({ value: 1 });
+  const error = await app.crashed;
+  assert.match(error.message, /Subscribing to topic "late" failed/);
+  await app.stop();
+});
+
 Deno.test("streamRecoveryDelay: partitions are recovered and delivered only after the delay", async () => {
   const app = memApp("recovery-delay", {
     topicPartitions: 1,

@@ -89,7 +89,7 @@ Deno.test("Signals: instance handlers see only their app, class handlers every a
     app1.onPartitionsAssigned.connect((app, assigned) =>
       void seen.push(`inst:${app.id}:${assigned.length}`)
     );
-    app1.onConfigured.connect(() => seen.push("never: already configured"));
+    app1.onConfigured.connect(() => void seen.push("inst-configured:sig1"));
     app1.agent(app1.topic("s1"), async (s) => {
       for await (const _ of s);
     }, { name: "s1" });
@@ -103,7 +103,9 @@ Deno.test("Signals: instance handlers see only their app, class handlers every a
     await app1.stop();
     await app2.stop();
     assert.equal(shutdown, 1);
+    // Configuration is final at the first read of app.conf (declaring a topic).
     assert.deepEqual(seen, [
+      "inst-configured:sig1",
       "configured:sig1",
       "configured:sig2",
       "class:sig1:2",
@@ -122,11 +124,55 @@ Deno.test("App.onConfigured lets a handler see the settings before they become a
     void seen.push(`${app.id}:${conf.broker}`)
   );
   try {
-    memApp("configured");
+    const app = memApp("configured");
+    assert.deepEqual(seen, [], "not before the settings are first read");
+    assert.equal(app.conf.broker, "memory://");
+    assert.equal(app.conf.broker, "memory://");
   } finally {
     off();
   }
   assert.deepEqual(seen, ["configured:memory://"]);
+});
+
+Deno.test("app.onConfigured connected after new App() adjusts the settings: broker from the environment, derived defaults follow", () => {
+  const app = new App("configure-me", { store: "memory://" });
+  const order: string[] = [];
+  app.onConfigured.connect((_app, conf) => {
+    order.push("configured");
+    conf.broker = "memory://from-env";
+    conf.datadir = "/tmp/elsewhere";
+  });
+  app.onAfterConfigured.connect(() => void order.push("after"));
+  assert.equal(app.conf.broker, "memory://from-env");
+  assert.equal(app.conf.tabledir, "/tmp/elsewhere/v1/tables");
+  assert.ok(Object.isFrozen(app.conf));
+  assert.deepEqual(order, ["configured", "after"]);
+});
+
+Deno.test("app.onConfigured: a bad value is a ConfigError naming the setting; the id cannot change", () => {
+  const bad = new App("configure-bad", { store: "memory://" });
+  bad.onConfigured.connect((_app, conf) => {
+    conf.broker = "nats://x";
+  });
+  assert.throws(() => bad.conf, /broker.*nats:\/\/x/);
+  const renamed = new App("configure-id", { store: "memory://" });
+  renamed.onConfigured.connect((_app, conf) => {
+    conf.id = "other";
+  });
+  assert.throws(() => renamed.conf, /changed the app id/);
+});
+
+Deno.test("app.onConfigured runs at start when nothing read the settings before", async () => {
+  const app = new App("configure-start", { store: "memory://" });
+  app.onConfigured.connect((_app, conf) => {
+    conf.broker = "memory://";
+  });
+  await app.start();
+  try {
+    assert.equal(app.transport.url, "memory://");
+  } finally {
+    await app.stop();
+  }
 });
 
 Deno.test("app.timer() runs on its interval, onLeader on the single worker, and survives an exception", async () => {
@@ -212,4 +258,36 @@ Deno.test("new App() opens nothing and app.startClient() can send without consum
   assert.equal(m.offset, 0);
   assert.deepEqual(app.assignment(), []);
   await app.stop();
+});
+
+Deno.test("A Service task that throws crashes the app through app.crashed and stops it gracefully (children too)", async () => {
+  class Failing extends Service {
+    @Service.task
+    async fail(): Promise<void> {
+      await this.sleep(0.01);
+      throw new Error("TASK FAILED");
+    }
+  }
+  class Parent extends Service {
+    constructor() {
+      super();
+      this.addDependency(new Failing());
+    }
+  }
+  for (const svc of [new Failing(), new Parent()]) {
+    const app = memApp("service-crash");
+    app.service(svc);
+    let shutdown = false;
+    app.onBeforeShutdown.connect(() => {
+      shutdown = true;
+    });
+    await app.start();
+    const error = await app.crashed;
+    assert.match(
+      error.message,
+      /Background task Failing\.fail crashed: TASK FAILED/,
+    );
+    await waitFor(() => shutdown && !app.running && !svc.running);
+    await app.stop();
+  }
 });

@@ -525,3 +525,52 @@ Deno.test("brokerCommitEvery commits once per threshold, not once per ack that a
     await Deno.remove(datadir, { recursive: true });
   }
 });
+
+Deno.test("Stream.groupBy() on a number field (and a key function returning objects) processes every value and commits", async () => {
+  const app = memApp("gbn", { topicPartitions: 4 });
+  const Reading = Record("Reading", { n: z.number(), v: z.string() });
+  const readings = app.topic("readings", { valueType: Reading });
+  const byN: Array<[unknown, number, number]> = [];
+  const byObj: unknown[] = [];
+  app.agent(readings, async (s) => {
+    for await (const r of s.groupBy(Reading.fields.n)) {
+      byN.push([currentEvent()!.key, currentEvent()!.partition, r.n]);
+    }
+  }, { name: "byn" });
+  app.agent(readings, async (s) => {
+    for await (
+      const r of s.groupBy((r) => ({ id: r.n, ok: true }), {
+        name: "obj",
+      })
+    ) byObj.push(r.v);
+  }, { name: "byobj" });
+  await app.start();
+  for (const [n, v] of [[1, "a"], [2, "b"], [1, "c"], [3.5, "d"]] as const) {
+    await readings.send({ value: { n, v } });
+  }
+  await waitFor(() => byN.length === 4 && byObj.length === 4, 10_000);
+  await waitFor(() =>
+    [0, 1, 2, 3].reduce(
+      (sum, partition) =>
+        sum +
+        Math.max(
+          0,
+          app.monitor.partition({ topic: "readings", partition }).committed ??
+            0,
+        ),
+      0,
+    ) === 4, 10_000);
+  await app.stop();
+  const partitions = new Map<number, Set<number>>();
+  for (const [, p, n] of byN) {
+    partitions.set(n, (partitions.get(n) ?? new Set()).add(p));
+  }
+  for (const ps of partitions.values()) assert.equal(ps.size, 1);
+  // A number key travels as JSON: "1" partitions like the bytes of "1".
+  const one = byN.find(([, , n]) => n === 1)!;
+  assert.equal(
+    one[1],
+    partitionForKey(new TextEncoder().encode("1"), 4),
+  );
+  assert.deepEqual(byObj.sort(), ["a", "b", "c", "d"]);
+});

@@ -93,12 +93,17 @@ Deno.test("createWeb() serves /metrics in Prometheus text, /stats as JSON and th
       name: "counts",
       help: "Counts.",
       size: 1,
+      changelog: "web-metrics-counts-changelog",
+      recovery: null,
     }]);
     assert.equal(stats.agents[0].name, "count");
     const html = await (await web.request("/")).text();
     assert.match(html, /<title>web-metrics/);
     assert.match(html, /@count/);
-    assert.match(html, /counts<\/code><\/td><td class="num">1</);
+    assert.match(
+      html,
+      /"counts"><td><code>counts<\/code><\/td><td class="num">1</,
+    );
     assert.equal(
       (await web.request("/table/counts/a")).status,
       404,
@@ -169,6 +174,102 @@ Deno.test("WebServer.start() listens on 127.0.0.1 and a busy port is a ConfigErr
     });
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("app.page() types the path parameters of its path: /count/:word/ gives { word: string }", async () => {
+  const app = memApp("web-typed-params");
+  app.page("/count/:word/", (c) => {
+    // A type error (string | undefined) before pages were typed by path.
+    const word: string = c.req.param("word");
+    const all: { word: string } = c.req.param();
+    return c.json({ word, upper: all.word.toUpperCase() });
+  });
+  app.page(
+    "/routed/:key/",
+    app.tableRoute("t", { matchInfo: "key" }, (c) => {
+      const key: string = c.req.param("key");
+      return c.text(key);
+    }),
+  );
+  const { web } = createWeb(app);
+  assert.deepEqual(await (await web.request("/count/fox/")).json(), {
+    word: "fox",
+    upper: "FOX",
+  });
+});
+
+Deno.test("Dashboard: lag is end - read with committed apart, changelogs shown as changelogs, recovery progress, live fragment and page links", async () => {
+  const app = memApp("web-dash", { topicPartitions: 1 });
+  const counts = app.table("counts", { default: () => 0 });
+  const words = app.topic("words", { valueType: "string", keyType: "string" });
+  app.agent(words, async function count(stream) {
+    for await (const w of stream) counts.set(w, counts.get(w) + 1);
+  });
+  app.page("/plain/", (c) => c.text("x"));
+  app.page("/count/:word/", (c) => c.text(c.req.param("word")));
+  await app.start();
+  try {
+    for (const w of ["a", "b", "a"]) await words.send({ key: w, value: w });
+    const t0 = Date.now();
+    while (counts.get("a") < 2 && Date.now() - t0 < 5000) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Read 3, committed less: the lag (end - read) is 0 all the same.
+    const p = app.monitor.partition({ topic: "words", partition: 0 });
+    p.committed = 1;
+    const { web, history } = createWeb(app);
+    const stats = await (await web.request("/stats")).json();
+    const topic = stats.topics.find((t: { name: string }) =>
+      t.name === "words"
+    );
+    assert.equal(topic.kind, "source");
+    assert.equal(topic.behind, 0);
+    assert.equal(topic.partitions[0].read, 3);
+    assert.equal(topic.partitions[0].committed, 1);
+    const changelog = stats.topics.find((t: { name: string }) =>
+      t.name === "web-dash-counts-changelog"
+    );
+    assert.equal(changelog.kind, "changelog");
+    assert.ok(changelog.sent >= 1, "the changelog counts what was written");
+
+    const html = await (await web.request("/")).text();
+    const row = html.match(/<tr data-topic="words">(.*?)<\/tr>/)![1]!;
+    const cells = [...row.matchAll(/<td[^>]*>(.*?)<\/td>/g)].map((m) => m[1]);
+    // Read, End, Lag, Committed, Uncommitted.
+    assert.deepEqual(cells.slice(4, 9), ["3", "3", "0", "1", "2"]);
+    assert.match(html, /changelog of counts/);
+    assert.doesNotMatch(html, /http-equiv="refresh"/);
+    assert.match(html, /fetch\("\?live=1"/);
+    assert.match(html, /<a href="\/plain\/"><code>\/plain\/<\/code><\/a>/);
+    assert.match(html, /<td><code>\/count\/:word\/<\/code><\/td>/);
+
+    // The live fragment carries the charts once the history has samples.
+    history.record(stats, Date.now() - 2000);
+    history.record(stats);
+    const live = await (await web.request("/?live=1")).text();
+    assert.doesNotMatch(live, /<html/);
+    assert.match(live, /data-chart="Events \/ s"/);
+    assert.match(live, /data-chart="Lag per topic"[\s\S]*words/);
+    assert.match(live, /<polyline/);
+
+    // A running recovery shows done / total, rate and ETA.
+    const table = app.tables.get("counts") as unknown as {
+      recoveryStats: { current?: unknown };
+    };
+    table.recoveryStats.current = {
+      kind: "active",
+      done: 2500,
+      total: 10000,
+      rate: 1250,
+      etaSeconds: 6,
+      startedAt: Date.now(),
+    };
+    const recovering = await (await web.request("/?live=1")).text();
+    assert.match(recovering, /2,500 \/ 10,000 \(25%\) · 1,250\/s · ETA 6s/);
+    table.recoveryStats.current = undefined;
+  } finally {
+    await app.stop();
   }
 });
 

@@ -108,3 +108,28 @@ Deno.test("Worker with --debug logs event-loop blocking past blockingTimeout", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Worker.stop() makes a pending run() return 0 once everything stopped", async () => {
+  const app = memApp("worker-stop-run");
+  let ready!: () => void;
+  const started = new Promise<void>((r) => ready = r);
+  app.task(() => ready());
+  const worker = new Worker(app, {
+    configureLogging: false,
+    signals: false,
+    web: false,
+  });
+  const running = worker.run();
+  await started;
+  await worker.stop();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const code = await Promise.race([
+    running,
+    new Promise<"pending">((r) =>
+      timer = setTimeout(() => r("pending"), 10_000)
+    ),
+  ]);
+  clearTimeout(timer);
+  assert.equal(code, 0);
+  assert.ok(!app.running);
+});

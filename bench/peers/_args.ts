@@ -27,6 +27,8 @@ export interface PeerArgs {
   readonly stateDir: string;
   /** Await every send's acknowledgement before the next event (ours only). */
   readonly awaitSend: boolean;
+  /** `processingGuarantee: "exactly_once"` (ours only). */
+  readonly exactlyOnce: boolean;
 }
 
 /**
@@ -70,6 +72,7 @@ export function parsePeerArgs(args: readonly string[]): PeerArgs {
     warmup: int("warmup", "0"),
     stateDir: get("state-dir"),
     awaitSend: args.includes("--await-send"),
+    exactlyOnce: args.includes("--exactly-once"),
   };
 }
 

@@ -6,7 +6,7 @@
  *   deno run -A bench/peers/ours.ts --workload forward|count
  *     --bootstrap 127.0.0.1:PORT | --broker local://PATH
  *     --input TOPIC --output TOPIC --app-id ID --expect N --warmup W
- *     --state-dir DIR [--await-send]
+ *     --state-dir DIR [--await-send] [--exactly-once]
  *
  * forward: `out.send()` is not awaited per event (as `await topic.send()`
  * in Faust, which only enqueues); `produced` counts acknowledged sends.
@@ -15,6 +15,9 @@
  * instead.
  * count: a table with a changelog (one changelog write per update); `done`
  * comes after `table.flush()` (changelog acknowledged, store written).
+ * `--exactly-once`: `processingGuarantee: "exactly_once"`; `done` waits
+ * until the offsets of all N events committed (with them the outputs and
+ * table changes), as the results are not visible before.
  *
  * @module
  */
@@ -28,6 +31,7 @@ const app = new App(args.appId, {
   store: "lmdb://",
   datadir: args.stateDir,
   brokerCommitInterval: 2.8,
+  processingGuarantee: args.exactlyOnce ? "exactly_once" : "at_least_once",
   topicPartitions: 4,
   consumerAutoOffsetReset: "earliest",
   webEnabled: false,
@@ -99,6 +103,18 @@ if (args.workload === "forward") {
   recovered = () => counts.recoveryStats.records;
 }
 
+/** Resolve once the input's committed offsets add up to `n` (exactly-once: results visible). */
+async function committed(n: number): Promise<void> {
+  for (;;) {
+    let sum = 0;
+    for (const s of app.monitor.partitions.values()) {
+      if (s.topic === args.input) sum += s.committed;
+    }
+    if (sum >= n) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 let ready = false;
 app.onRebalanceComplete.connect(() => {
   if (ready) return;
@@ -112,6 +128,7 @@ app.onRebalanceComplete.connect(() => {
 
 if (args.expect > 0) {
   void reachedN.promise.then(async () => {
+    if (args.exactlyOnce) await committed(args.expect);
     const res = await result();
     const seconds = (performance.now() - warmAt) / 1000;
     emit({ event: "done", processed: args.expect, seconds, result: res });

@@ -1,6 +1,7 @@
 /**
- * `clean-versions`: delete the data of other app versions (`{datadir}/v<N>`
- * with N different from the app's `version`).
+ * `clean-versions`: delete the data of older app versions (`{datadir}/v<N>`
+ * with N below the app's `version`, as Faust does). Newer versions are kept:
+ * they belong to a deployment being rolled out, or rolled back from.
  *
  * @module
  */
@@ -27,7 +28,7 @@ export function addCleanVersionsCommand(
       try {
         for await (const e of Deno.readDir(datadir)) {
           const m = /^v(\d+)$/.exec(e.name);
-          if (!e.isDirectory || m === null || Number(m[1]) === version) {
+          if (!e.isDirectory || m === null || Number(m[1]) >= version) {
             continue;
           }
           const path = `${datadir}/${e.name}`;

@@ -58,6 +58,7 @@ export async function loadApp(
 ): Promise<App> {
   const { module, exportName } = parseAppSpec(spec);
   const url = resolveModule(module, cwd);
+  checkNotDirectory(spec, url);
   let mod: Record<string, unknown>;
   try {
     mod = await import(url);
@@ -88,6 +89,37 @@ export async function loadApp(
       `name one with --app ${module}:EXPORT (exports: ${
         Object.keys(mod).join(", ") || "none"
       })`,
+  );
+}
+
+/**
+ * A directory is not a module: say so, with the modules in it, instead of
+ * the runtime's `ERR_UNSUPPORTED_DIR_IMPORT`.
+ */
+function checkNotDirectory(spec: string, url: string): void {
+  if (!url.startsWith("file:")) return;
+  const path = new URL(url).pathname;
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(path).isDirectory;
+  } catch {
+    return; // Missing or not readable: the import names the problem.
+  }
+  if (!isDir) return;
+  let modules: string[] = [];
+  try {
+    modules = [...Deno.readDirSync(path)]
+      .filter((e) => e.isFile && /\.(ts|js|mts|mjs|tsx|jsx)$/.test(e.name))
+      .map((e) => e.name).sort();
+  } catch {
+    // Not listable: the message goes without the list.
+  }
+  const base = spec.replace(/\/+$/, "");
+  const hint = ["app.ts", "main.ts", "mod.ts"].find((m) => modules.includes(m));
+  throw new ConfigError(
+    `--app ${JSON.stringify(spec)} is a directory; name the module file${
+      hint !== undefined ? `, e.g. --app ${base}/${hint}` : ""
+    }${modules.length > 0 ? ` (modules there: ${modules.join(", ")})` : ""}`,
   );
 }
 

@@ -16,6 +16,7 @@ import { addCleanVersionsCommand } from "./clean_versions.ts";
 import { appOrThrow, type CliContext, type GlobalOptions } from "./context.ts";
 import { addCustomCommands } from "./custom.ts";
 import { loadApp } from "./load_app.ts";
+import { cliRan } from "../main_hint.ts";
 import { addModelCommand } from "./model.ts";
 import { addModelsCommand } from "./models.ts";
 import { addResetCommand } from "./reset.ts";
@@ -73,6 +74,14 @@ function errorText(error: unknown): string {
 }
 
 /**
+ * Modules being loaded by a command line, shared by every copy of this
+ * module in the process (a module may import the library by another URL).
+ */
+const loading: { count: number } =
+  ((globalThis as Record<symbol, unknown>)[Symbol.for("faust.cli.loading")] ??=
+    { count: 0 }) as { count: number };
+
+/**
  * Run the command line.
  *
  * @param args Arguments after the program (`Deno.args`).
@@ -83,8 +92,20 @@ export async function runCli(
   args: readonly string[],
   app?: App,
 ): Promise<number> {
+  cliRan();
+  if (app !== undefined && loading.count > 0) {
+    // The module being loaded (by `--app` or autodiscovery) runs
+    // `await app.main()` at its top level: running the command here would
+    // start the app a second time, inside the import.
+    console.error(
+      "app.main() was called while the command line loads the app's module: ignored. " +
+        "Guard the call: `if (import.meta.main) await app.main();`",
+    );
+    return 0;
+  }
   const pre = prescan(args);
   let code = 0;
+  loading.count++;
   try {
     if (pre.workdir !== undefined) Deno.chdir(pre.workdir);
     if (app === undefined && pre.app !== undefined) {
@@ -94,6 +115,8 @@ export async function runCli(
   } catch (error) {
     console.error(errorText(error));
     return 1;
+  } finally {
+    loading.count--;
   }
   const program = new Command();
   const ctx: CliContext = {
@@ -101,7 +124,10 @@ export async function runCli(
     requireApp: () => appOrThrow(app),
     globals: () => program.opts<GlobalOptions>(),
     exit: (c) => code = c,
-    out: (text) => console.log(text),
+    // -q silences stdout for every command; errors still go to stderr.
+    out: (text) => {
+      if (program.opts<GlobalOptions>().quiet !== true) console.log(text);
+    },
   };
   program
     .name(programName())
@@ -122,6 +148,7 @@ export async function runCli(
     .option("-q, --quiet", "Silence output to stdout")
     .option("--debug", "Enable debugging output and the blocking detector")
     .helpOption("--help", "Display help")
+    .helpCommand("help [command]", "Display help for a command")
     .exitOverride()
     .configureOutput({
       writeOut: (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),

@@ -8,12 +8,13 @@
 import { type Command, Option } from "commander";
 import type { App } from "../app.ts";
 import { ConfigError } from "../errors.ts";
-import type { TypeSpec } from "../models.ts";
+import { isRecordType, type TypeSpec } from "../models.ts";
 import type { Topic } from "../topic.ts";
 import type { CliContext } from "./context.ts";
 
 /** Options of `send`. */
 interface SendOptions {
+  create?: boolean;
   key?: string;
   partition?: number;
   repeat: number;
@@ -41,6 +42,62 @@ export function parseCliValue(
   } catch {
     return text;
   }
+}
+
+/** What the app sends to and reads from, for error messages. */
+function declared(app: App): string {
+  const topics = [...app.topics.entries()]
+    .filter(([, ts]) => ts.some((t) => t.options.internal !== true))
+    .map(([name]) => name);
+  const agents = [...app.agents.keys()].map((n) => `@${n}`);
+  return `topics of app "${app.id}": ${topics.join(", ") || "none"}; agents: ${
+    agents.join(", ") || "none"
+  }`;
+}
+
+/** The type of a key or value as the error messages name it. */
+function typeName(type: TypeSpec | undefined): string {
+  if (type === undefined) return "untyped";
+  if (typeof type === "string") return `"${type}"`;
+  if (isRecordType(type)) return `${type.name} records`;
+  return "values of its zod schema";
+}
+
+/**
+ * Encode the key and value once before anything is sent, so a value the
+ * topic's type does not accept is a usage error naming the topic, not a
+ * crash of the agent that reads it. `null` passes only on untyped and
+ * `"json"` topics (elsewhere it would reach the agent unchecked).
+ */
+function checkValues(
+  topic: Topic<unknown, unknown>,
+  key: unknown,
+  value: unknown,
+): void {
+  const type = topic.valueType;
+  if (value === null && type !== undefined && type !== "json") {
+    throw new ConfigError(
+      `Topic "${topic.name}" takes ${
+        typeName(type)
+      }; give a VALUE (send ${topic.name} VALUE): null is not one`,
+    );
+  }
+  const check = (what: "key" | "value", fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      throw new ConfigError(
+        `Invalid ${what} for topic "${topic.name}" (${
+          typeName(what === "key" ? topic.keyType : type)
+        }): ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  };
+  if (key !== undefined && key !== null) {
+    check("key", () => topic.keySerde.encode(key));
+  }
+  if (value !== null) check("value", () => topic.valueSerde.encode(value));
 }
 
 function resolveTopic(
@@ -124,7 +181,7 @@ export function addSendCommand(program: Command, ctx: CliContext): void {
     .argument("<entity>", "@agent or topic name")
     .argument(
       "[value]",
-      "Value: JSON, or any other text (sent as a JSON string); none sends null",
+      "Value: JSON, or any other text (sent as a JSON string); none sends null (untyped and json topics only)",
     )
     .option("-k, --key <key>", "Key (JSON, or any other text)")
     .addOption(
@@ -142,6 +199,10 @@ export function addSendCommand(program: Command, ctx: CliContext): void {
       "Codec for the key, e.g. raw, json, binary|json",
     )
     .option("--value-serializer <codec>", "Codec for the value")
+    .option(
+      "--create",
+      "Create the topic when neither the app nor the broker has it",
+    )
     .addOption(
       new Option("--min-latency <seconds>", "Minimum delay between repeats")
         .argParser(seconds("--min-latency")).default(0),
@@ -153,6 +214,8 @@ export function addSendCommand(program: Command, ctx: CliContext): void {
     .action(
       async (entity: string, value: string | undefined, opts: SendOptions) => {
         const app = ctx.requireApp();
+        const known = entity.startsWith("@") || app.topics.has(entity);
+        const described = declared(app);
         const topic = resolveTopic(app, entity, opts);
         const key = opts.key === undefined
           ? undefined
@@ -160,8 +223,18 @@ export function addSendCommand(program: Command, ctx: CliContext): void {
         const payload = value === undefined
           ? null
           : parseCliValue(value, topic.valueType);
+        checkValues(topic, key, payload);
         await app.startClient();
         try {
+          if (
+            !known && opts.create !== true &&
+            await app.transport.partitionCount(topic.name) === undefined
+          ) {
+            throw new ConfigError(
+              `Unknown topic "${entity}": neither the app nor the broker has it ` +
+                `(to an agent: send @NAME; to create the topic: --create); ${described}`,
+            );
+          }
           for (let i = 0; i < opts.repeat; i++) {
             if (i > 0 && opts.maxLatency > 0) {
               const lo = Math.min(opts.minLatency, opts.maxLatency);

@@ -155,7 +155,10 @@ export function addWorkerCommand(program: Command, ctx: CliContext): void {
       "-b, --web-bind <host>",
       "Interface the web server listens on (default: 127.0.0.1)",
     )
-    .option("-h, --web-host <host>", "Canonical host name for the web server")
+    .option(
+      "-h, --web-host <host>",
+      "Canonical host name for the web server (as in Faust; help is --help)",
+    )
     .option("--with-web", "Enable the web server")
     .option("--without-web", "Disable the web server")
     .addOption(

@@ -8,6 +8,7 @@ import type { Logger } from "@logtape/logtape";
 import type { TableLike } from "../app_types.ts";
 import type { Codec } from "../codecs.ts";
 import type { Infer, TypeSpec } from "../models.ts";
+import type { Sensor } from "../monitor.ts";
 import type { Settings } from "../settings.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ChangelogHost } from "./changelog.ts";
@@ -63,6 +64,8 @@ export interface TableOptions<K = unknown, V = unknown> {
 
 /** What a table needs from its app. */
 export interface TableHost extends ChangelogHost {
+  /** Sensors to tell about table reads and writes (`onTableOp`), if any. */
+  readonly monitor?: { readonly sensors: ReadonlySet<Sensor> };
   /** Settings. */
   readonly conf: Settings;
   /** The transport (after start). */

@@ -7,7 +7,7 @@
  * reads its own writes.
  *
  * With `held` (exactly-once), acked changes wait for {@linkcode
- * ChangelogWriter.release} (called once the Kafka transaction that carries
+ * ChangelogWriter.release} (called once the transaction that carries
  * them committed): an aborted transaction never reaches the store.
  *
  * @module
@@ -44,8 +44,17 @@ interface PendingWrite {
   readonly key: Uint8Array;
   readonly value: Uint8Array | null;
   readonly seq: number;
-  /** Changelog offset once acked, -1 before. */
-  offset: number;
+  /**
+   * Where the append landed, once acked. Read at apply time, not at the ack:
+   * a `local://` transaction acks with offset -1 and sets the offset when it
+   * commits (held mode applies only after that).
+   */
+  meta: RecordMetadata | undefined;
+}
+
+/** Changelog offset of a write, -1 while not known. */
+function offsetOf(w: PendingWrite): number {
+  return w.meta?.offset ?? -1;
 }
 
 /**
@@ -142,14 +151,14 @@ export class ChangelogWriter {
     }
     const seq = ++this.#seq;
     const id = keyId(key);
-    const w: PendingWrite = { id, key, value, seq, offset: -1 };
+    const w: PendingWrite = { id, key, value, seq, meta: undefined };
     this.overlay.set(id, { partition, key, value, seq });
     let q = this.#queues.get(partition);
     if (q === undefined) this.#queues.set(partition, q = []);
     q.push(w);
     this.#host.produce({ topic: this.#topic, partition, key, value }).then(
       (meta) => {
-        w.offset = meta.offset;
+        w.meta = meta;
         this.#schedule();
       },
       (error) => this.#fail(error),
@@ -236,7 +245,7 @@ export class ChangelogWriter {
   }
 
   #ready(w: PendingWrite): boolean {
-    return w.offset >= 0 && (!this.#held || w.seq <= this.#released);
+    return offsetOf(w) >= 0 && (!this.#held || w.seq <= this.#released);
   }
 
   #hasAcked(): boolean {
@@ -253,12 +262,18 @@ export class ChangelogWriter {
       if (n === 0) continue;
       const batch = q.splice(0, n);
       const persisted = this.#store.persistedOffset(partition) ?? -1;
-      const last = batch[batch.length - 1]!.offset;
+      // The highest, not the last: on `local://` a plain send (a write from
+      // outside any event) lands before the records of a transaction
+      // written earlier but committed later.
+      let last = -1;
+      for (const w of batch) last = Math.max(last, offsetOf(w));
       if (last > persisted) {
         // A standby follower may already have applied some of them.
         const ops: StoreOp[] = [];
         for (const w of batch) {
-          if (w.offset > persisted) ops.push({ key: w.key, value: w.value });
+          if (offsetOf(w) > persisted) {
+            ops.push({ key: w.key, value: w.value });
+          }
         }
         await this.#store.apply(partition, ops, last);
       }

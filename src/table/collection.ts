@@ -8,8 +8,9 @@
  */
 import type { TableLike } from "../app_types.ts";
 import { actorContext } from "../context.ts";
-import { ConfigError, KeyError, StateError } from "../errors.ts";
+import { ConfigError, KeyError, StateError, TableKeyError } from "../errors.ts";
 import { makeSerde, type Serde } from "../models.ts";
+import type { Sensor } from "../monitor.ts";
 import type { TopicSpec, TransportRecord } from "../transport/transport.ts";
 import type { TP } from "../types.ts";
 import type {
@@ -27,6 +28,7 @@ import {
 } from "./recovery.ts";
 import type { Store } from "./store.ts";
 import { createStore } from "./store_factory.ts";
+import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
 
 const NAME = /^[a-zA-Z0-9._-]+$/;
 
@@ -60,8 +62,10 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     records: 0,
     seconds: 0,
     partitions: 0,
+    skipped: 0,
   };
   readonly #host: TableHost;
+  readonly #sensors: ReadonlySet<Sensor> | undefined;
   #store: Store | undefined;
   #writer: ChangelogWriter | undefined;
   #follower: StandbyFollower | undefined;
@@ -89,6 +93,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     positiveInt(name, "recoveryBufferSize", options.recoveryBufferSize);
     positiveInt(name, "standbyBufferSize", options.standbyBufferSize);
     this.#host = host;
+    this.#sensors = host.monitor?.sensors;
     this.name = name;
     this.help = options.help;
     this.options = options;
@@ -273,18 +278,42 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     return p;
   }
 
+  /**
+   * @internal Throw {@linkcode TableKeyError} when an encoded key (plus
+   * `overhead` bytes the store key adds, e.g. a window) cannot be stored.
+   * Checked before the changelog is written: a record the store rejects
+   * must never reach the changelog.
+   */
+  checkKey(key: Uint8Array, overhead = 0, what = "key"): void {
+    const size = key.length + overhead;
+    if (size === 0 || size > MAX_STORE_KEY_BYTES) {
+      throw new TableKeyError(this.name, size, MAX_STORE_KEY_BYTES, what);
+    }
+  }
+
   /** @internal Write encoded key/value (`null` deletes) to `partition`. */
   rawWrite(partition: number, key: Uint8Array, value: Uint8Array | null): void {
+    this.checkKey(key);
     if (this.#writer === undefined) {
       throw new StateError(
         `Cannot write to table "${this.name}": the table is not open (start the app first)`,
       );
     }
     this.#writer.write(partition, key, value);
+    if (this.#sensors !== undefined && this.#sensors.size > 0) {
+      this.#tableOp(value === null ? "del" : "set");
+    }
+  }
+
+  #tableOp(op: "get" | "set" | "del"): void {
+    for (const s of this.#sensors!) s.onTableOp?.(this.name, op);
   }
 
   /** @internal Encoded value of an encoded key: pending writes first, then the store. */
   rawGet(key: Uint8Array): Uint8Array | undefined {
+    if (this.#sensors !== undefined && this.#sensors.size > 0) {
+      this.#tableOp("get");
+    }
     const pending = this.#writer?.overlay.get(keyId(key));
     if (pending !== undefined) return pending.value ?? undefined;
     const store = this.#store;
@@ -445,6 +474,20 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       store: this.#store!,
       bufferSize: bufferSize ?? 1000,
       log: this.#host.log,
+      onSkip: (r) => {
+        this.recoveryStats.skipped++;
+        this.#host.log.error(
+          "Table {table}: skipped changelog record {topic}[{partition}]@{offset}: its key of {size} bytes cannot be stored (1 to {limit} bytes)",
+          {
+            table: this.name,
+            topic: r.topic,
+            partition: r.partition,
+            offset: r.offset,
+            size: r.key?.length ?? 0,
+            limit: MAX_STORE_KEY_BYTES,
+          },
+        );
+      },
       ...(onChangelogEvent !== undefined
         ? {
           onRecord: (r: TransportRecord) =>

@@ -14,6 +14,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { Transport, TransportRecord } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
+import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
 
 /** Totals of the recoveries a table ran. */
 export interface RecoveryStats {
@@ -23,7 +24,30 @@ export interface RecoveryStats {
   seconds: number;
   /** Partition replays run (active and standby). */
   partitions: number;
+  /** Changelog records skipped because their key cannot be stored (each logged). */
+  skipped: number;
+  /** The recovery running now, if any (for the dashboard). */
+  current?: RecoveryProgress | undefined;
 }
+
+/** Progress of one table's recovery, as the log and the dashboard show it. */
+export interface RecoveryProgress {
+  /** `"active"` or `"standby"` partitions. */
+  readonly kind: "active" | "standby";
+  /** Changelog records replayed so far. */
+  done: number;
+  /** Records to replay: from the stored offsets to the high-water marks. */
+  readonly total: number;
+  /** Records per second so far. */
+  rate: number;
+  /** Seconds left at that rate (`undefined` before the first batch). */
+  etaSeconds: number | undefined;
+  /** When it started (ms since the epoch). */
+  readonly startedAt: number;
+}
+
+/** Milliseconds between progress lines in the log. */
+export const PROGRESS_INTERVAL_MS = 1500;
 
 /** What one recovery needs. */
 export interface RecoveryOptions {
@@ -43,21 +67,30 @@ export interface RecoveryOptions {
   readonly onRecord?: (record: TransportRecord) => unknown;
   /** Stops between batches when aborted. */
   readonly signal?: AbortSignal;
+  /** Called for a record skipped because its key cannot be stored. */
+  readonly onSkip?: (record: TransportRecord) => void;
+  /** Called after every batch with the records replayed in it. */
+  readonly onBatch?: (records: number) => void;
 }
 
 /**
  * Apply changelog records to `partition`, skipping those at or below the
- * stored offset (already applied by the table's own write path).
+ * stored offset (already applied by the table's own write path). A record
+ * whose key the store cannot hold (empty, or longer than
+ * {@linkcode MAX_STORE_KEY_BYTES}) is skipped and handed to `onSkip`:
+ * recovery never dies on a record already in a changelog.
  *
  * @param store The store.
  * @param partition Changelog partition.
  * @param records Records of that partition, in offset order.
+ * @param onSkip Called for each record skipped for its key.
  * @returns How many records were applied.
  */
 export async function applyRecords(
   store: Store,
   partition: number,
   records: readonly TransportRecord[],
+  onSkip?: (record: TransportRecord) => void,
 ): Promise<number> {
   const last = records[records.length - 1];
   if (last === undefined) return 0;
@@ -69,7 +102,11 @@ export async function applyRecords(
     if (r.offset <= persisted) continue;
     n++;
     // A record without a key cannot be a table change; skip it.
-    if (r.key === null || r.key.length === 0) continue;
+    if (r.key === null) continue;
+    if (r.key.length === 0 || r.key.length > MAX_STORE_KEY_BYTES) {
+      onSkip?.(r);
+      continue;
+    }
     ops.push({ key: r.key, value: r.value });
   }
   await store.apply(partition, ops, last.offset);
@@ -117,11 +154,24 @@ export async function recoverPartition(
   o: RecoveryOptions,
   partition: number,
 ): Promise<number> {
-  const { start, end } = await startOffset(o, partition);
+  return await replay(o, partition, await startOffset(o, partition));
+}
+
+async function replay(
+  o: RecoveryOptions,
+  partition: number,
+  { start, end }: { start: number; end: number },
+): Promise<number> {
   const tp = { topic: o.topic, partition };
   let offset = start;
   let records = 0;
   let lastLog = performance.now();
+  if (start < end) {
+    o.log.debug(
+      "Table {table} partition {partition}: replaying changelog offsets {start} to {end}",
+      { table: o.table, partition, start, end },
+    );
+  }
   while (offset < end && o.signal?.aborted !== true) {
     const batch = await o.transport.read(
       tp,
@@ -130,12 +180,36 @@ export async function recoverPartition(
     );
     const last = batch[batch.length - 1];
     if (last === undefined) break; // trimmed or compacted away: nothing more
-    records += await applyRecords(o.store, partition, batch);
+    const skipped = new Set<TransportRecord>();
+    const applied = await applyRecords(o.store, partition, batch, (r) => {
+      skipped.add(r);
+      o.onSkip?.(r);
+    });
+    records += applied;
+    o.onBatch?.(last.offset + 1 - offset);
     if (o.onRecord !== undefined) {
-      for (const r of batch) await o.onRecord(r);
+      for (const r of batch) {
+        if (skipped.has(r)) continue;
+        try {
+          await o.onRecord(r);
+        } catch (error) {
+          // The record is in the store; a failing callback must not stop recovery.
+          o.log.error(
+            "Table {table}: onChangelogEvent raised for {topic}[{partition}]@{offset}: {error}",
+            {
+              table: o.table,
+              topic: r.topic,
+              partition: r.partition,
+              offset: r.offset,
+              error,
+            },
+          );
+        }
+      }
     }
     offset = last.offset + 1;
-    if (performance.now() - lastLog > 5000) {
+    if (o.onBatch === undefined && performance.now() - lastLog > 5000) {
+      // Standby rounds: no table-wide progress line, so one per partition.
       lastLog = performance.now();
       o.log.info(
         "Recovering table {table} partition {partition}: offset {offset} of {end} ({remaining} remaining)",
@@ -144,6 +218,21 @@ export async function recoverPartition(
     }
   }
   return records;
+}
+
+function progressLine(o: RecoveryOptions, p: RecoveryProgress): void {
+  o.log.info(
+    "Recovering table {table} ({kind}): {done} of {total} records ({percent}%), {rate} records/s, ETA {eta}s",
+    {
+      table: o.table,
+      kind: p.kind,
+      done: p.done,
+      total: p.total,
+      percent: p.total > 0 ? Math.floor((p.done * 100) / p.total) : 100,
+      rate: Math.round(p.rate),
+      eta: p.etaSeconds === undefined ? NaN : Math.ceil(p.etaSeconds),
+    },
+  );
 }
 
 /**
@@ -162,8 +251,46 @@ export async function recoverPartitions(
 ): Promise<void> {
   if (partitions.length === 0) return;
   const t0 = performance.now();
+  const ranges = [];
+  for (const p of partitions) ranges.push(await startOffset(o, p));
+  const total = ranges.reduce((n, r) => n + Math.max(0, r.end - r.start), 0);
+  const progress: RecoveryProgress = {
+    kind,
+    done: 0,
+    total,
+    rate: 0,
+    etaSeconds: undefined,
+    startedAt: Date.now(),
+  };
+  stats.current = progress;
+  let lastLine = performance.now();
+  const onBatch = (n: number) => {
+    progress.done += n;
+    const now = performance.now();
+    const elapsed = (now - t0) / 1000;
+    progress.rate = elapsed > 0 ? progress.done / elapsed : 0;
+    progress.etaSeconds = progress.rate > 0
+      ? Math.max(0, progress.total - progress.done) / progress.rate
+      : undefined;
+    if (now - lastLine >= PROGRESS_INTERVAL_MS) {
+      lastLine = now;
+      progressLine(o, progress);
+    }
+  };
+  if (total > 0) {
+    o.log.debug(
+      "Table {table}: recovering {total} changelog records of {count} {kind} partitions",
+      { table: o.table, total, count: partitions.length, kind },
+    );
+  }
   let records = 0;
-  for (const p of partitions) records += await recoverPartition(o, p);
+  try {
+    for (const [i, p] of partitions.entries()) {
+      records += await replay({ ...o, onBatch }, p, ranges[i]!);
+    }
+  } finally {
+    stats.current = undefined;
+  }
   const seconds = (performance.now() - t0) / 1000;
   stats.records += records;
   stats.seconds += seconds;

@@ -361,6 +361,8 @@ export class SlidingWindow implements Window {
 const LENGTH_BYTES = 4;
 /** Bytes of one encoded time. */
 const TIME_BYTES = 8;
+/** Bytes a window key adds to the encoded table key. */
+export const WINDOW_KEY_OVERHEAD: number = LENGTH_BYTES + 2 * TIME_BYTES;
 
 /**
  * Write `value` as 8 bytes whose unsigned byte order is the numeric order:

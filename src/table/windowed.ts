@@ -23,6 +23,7 @@ import type { Table } from "./table.ts";
 import {
   parseWindowKey,
   type Window,
+  WINDOW_KEY_OVERHEAD,
   windowKey,
   type WindowRange,
 } from "./window.ts";
@@ -188,6 +189,7 @@ export class WindowedTable<K, V> {
     const p = t.writePartition("set a key of");
     const ts = this.timeOf();
     const kb = t.keySerde.encode(key);
+    t.checkKey(kb, WINDOW_KEY_OVERHEAD, "window key");
     for (const range of this.window.ranges(ts)) {
       const wk = windowKey(kb, range);
       const old = t.rawGet(wk);

@@ -19,7 +19,8 @@
  *   (local/retention.ts).
  *
  * Each `send` call is one LMDB write transaction (LMDB has one writer at a
- * time across processes). Offsets are never reused; compaction and retention
+ * time across processes); so is each commit of an exactly-once transaction
+ * (its records and consumer offsets, local/transactions.ts). Offsets are never reused; compaction and retention
  * leave gaps that reads skip. Retention and compaction run in the background
  * of the process that has a consumer, every `maintenanceInterval`
  * (local/settings.ts), or on demand with {@linkcode LocalTransport.maintain}.
@@ -34,6 +35,7 @@ import type {
   ProduceRecord,
   RecordMetadata,
   TopicSpec,
+  TransactionalProducer,
   Transport,
   TransportOptions,
   TransportRecord,
@@ -44,6 +46,7 @@ import { acquireEnv, type BrokerEnv, releaseEnv } from "./local/env.ts";
 import * as log from "./local/log.ts";
 import { type MaintenanceReport, runMaintenance } from "./local/retention.ts";
 import { type LocalSettings, parseLocalUrl } from "./local/settings.ts";
+import { LocalTransactionalProducer } from "./local/transactions.ts";
 
 export type { MaintenanceReport } from "./local/retention.ts";
 export type { LocalSettings } from "./local/settings.ts";
@@ -211,6 +214,14 @@ export class LocalTransport implements Transport {
       pollIntervalMs: this.#settings.pollIntervalMs,
       claim,
       onClose: (c) => {
+        // A reply group is never claimed again: leave no lock file behind.
+        if (options.ephemeral === true) {
+          try {
+            Deno.removeSync(claim.file);
+          } catch {
+            // Already gone.
+          }
+        }
         this.#consumers.delete(c);
         if (this.#consumers.size === 0) this.#stopTimer();
       },
@@ -218,6 +229,27 @@ export class LocalTransport implements Transport {
     this.#consumers.add(consumer);
     this.#schedule();
     return consumer;
+  }
+
+  /**
+   * A transaction for `processingGuarantee: "exactly_once"`: records and
+   * consumer offsets staged in memory, written in one LMDB write
+   * transaction at commit (see local/transactions.ts).
+   *
+   * @param transactionalId Its id (for messages; the group claim fences).
+   * @returns The producer, with no open transaction.
+   */
+  createTransactionalProducer(
+    transactionalId: string,
+  ): Promise<TransactionalProducer> {
+    return attempt(() =>
+      new LocalTransactionalProducer({
+        env: this.#open("create a transactional producer"),
+        url: this.url,
+        defaultPartitions: this.#options.defaultPartitions,
+        check: (what) => void this.#open(what),
+      }, transactionalId)
+    );
   }
 
   /**

@@ -114,6 +114,11 @@ export interface ConsumerOptions {
    * can publish who owns what (table routing).
    */
   readonly onGroupAssignment?: (members: readonly GroupMember[]) => void;
+  /**
+   * The group is used once, by this consumer only (an `ask` client's reply
+   * group): what the broker keeps for it may be removed when it closes.
+   */
+  readonly ephemeral?: boolean;
 }
 
 /** One member of a group assignment, as {@linkcode ConsumerOptions.onGroupAssignment} sees it. */
@@ -161,11 +166,15 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
-/** Transactions, for `processingGuarantee: "exactly_once"` (Kafka only). */
+/** Transactions, for `processingGuarantee: "exactly_once"` (`kafka://`, `local://`). */
 export interface TransactionalProducer {
   /** Start a transaction. */
   begin(): Promise<void>;
-  /** Append within the transaction. */
+  /**
+   * Append within the transaction. Drivers that place records only at the
+   * commit (`local://`) resolve with offset -1 and set the offsets of these
+   * same metadata objects when the transaction commits.
+   */
   send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
   /** Commit consumer offsets within the transaction. */
   sendOffsets(groupId: string, offsets: readonly CommitOffset[]): Promise<void>;

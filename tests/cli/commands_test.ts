@@ -108,12 +108,14 @@ Deno.test("runCli() reset and clean-versions delete table state and old version 
     });
     await Deno.mkdir(`${dir}/v2/tables/x`, { recursive: true });
     await Deno.mkdir(`${dir}/v1/tables`, { recursive: true });
+    await Deno.mkdir(`${dir}/v3/tables`, { recursive: true });
     await Deno.mkdir(`${dir}/other`, { recursive: true });
     assert.equal(await runCli(["-q", "reset"], app), 0);
     await assert.rejects(Deno.stat(`${dir}/v2/tables`), Deno.errors.NotFound);
     assert.equal(await runCli(["-q", "clean-versions"], app), 0);
     await assert.rejects(Deno.stat(`${dir}/v1`), Deno.errors.NotFound);
     await Deno.stat(`${dir}/v2`);
+    await Deno.stat(`${dir}/v3/tables`); // newer versions are kept, as in Faust
     await Deno.stat(`${dir}/other`);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -139,6 +141,7 @@ Deno.test("runCli() send to a topic prints the record metadata, --repeat and --k
         "3",
         "--partition",
         "1",
+        "--create",
       ),
     );
     assert.equal(r.code, 0, r.stderr);

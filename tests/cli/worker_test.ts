@@ -207,3 +207,79 @@ Deno.test("worker command: word count example shows counts and serves its page a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("worker command: examples/signals.ts prints every line it promises, the broker taken from the environment in onConfigured", async () => {
+  const w = new Proc(
+    denoRun("examples/signals.ts", "worker", "-l", "info", "-p", "0"),
+    { env: { BROKER_URL: "memory://" } },
+  );
+  await w.waitFor(READY);
+  await w.waitFor(/Partitions are being assigned: signals-example-events\[0\]/);
+  w.kill("SIGTERM");
+  assert.equal((await w.exit(20_000)).code, 0, w.output);
+  const expected = [
+    "App signals-example is being configured",
+    "App signals-example configured with broker memory://",
+    "App signals-example has been configured.",
+    "Worker starting for app signals-example",
+    "Partitions are being assigned: signals-example-events[0], signals-example-events[1]",
+    "App signals-example is shutting down",
+  ];
+  const lines = w.stdout.trim().split("\n");
+  assert.deepEqual(lines.filter((l) => !/^[┌│└├]/.test(l)), expected);
+  // The worker runs with the broker the handler set.
+  assert.match(w.stdout, /│ transport\s+│ memory:\/\//);
+});
+
+Deno.test("worker command: -l debug logs lifecycle, assignments, commits and recovery steps; -l info does not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const worker = (level: string) =>
+      new Proc(
+        denoRun(
+          "examples/word_count.ts",
+          "-D",
+          dir,
+          "worker",
+          "-l",
+          level,
+          "-p",
+          "0",
+          "-q",
+        ),
+      );
+    const first = worker("debug");
+    await first.waitFor(/Committed offsets in [\d.]+ ms: .*posts\[\d\]=\d/);
+    first.kill("SIGTERM");
+    assert.equal((await first.exit(20_000)).code, 0, first.output);
+    for (
+      const line of [
+        /\[DBG\] faust·worker: Starting app "word-counts"/,
+        /\[DBG\] faust·word-counts: Broker "local:\/\/" open/,
+        /\[DBG\] faust·word-counts: 0 services and 2 agents started/,
+        /\[DBG\] faust·word-counts: Assignment received: ".*posts\[0,1,2,3,4,5,6,7\]/,
+        /\[DBG\] faust·word-counts: Stopping/,
+      ]
+    ) assert.match(first.stderr, line);
+    // Without the table store, the next start replays the changelog.
+    const reset = await run(
+      denoRun("examples/word_count.ts", "-D", dir, "-q", "reset"),
+    );
+    assert.equal(reset.code, 0, reset.stderr);
+    const second = worker("debug");
+    await second.waitFor(/Worker ready/);
+    assert.match(
+      second.stderr,
+      /\[DBG\] .*Table "word_counts" partition \d: replaying changelog offsets 0 to [1-9]/,
+    );
+    second.kill("SIGTERM");
+    assert.equal((await second.exit(20_000)).code, 0, second.output);
+    const quiet = worker("info");
+    await quiet.waitFor(/Worker ready/);
+    quiet.kill("SIGTERM");
+    assert.equal((await quiet.exit(20_000)).code, 0, quiet.output);
+    assert.doesNotMatch(quiet.stderr, /\[DBG\]/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

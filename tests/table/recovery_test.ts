@@ -383,3 +383,46 @@ Deno.test("Table.assigned() with standbys replays them and keeps following new c
     await Deno.remove(datadir, { recursive: true });
   }
 });
+
+Deno.test("Table recovery skips, logs and counts changelog records whose key cannot be stored, and recovers the rest", async () => {
+  const datadir = await Deno.makeTempDir();
+  const broker = `memory://bad-keys-${crypto.randomUUID()}`;
+  try {
+    // Records already in the changelog (written by an older version):
+    // a 2,000-byte key, an empty key, and a good one.
+    const client = new App("word-counter", { broker, topicPartitions: 4 });
+    await client.startClient();
+    await client.transport.createTopic({ name: CHANGELOG, partitions: 4 });
+    await client.transport.send([
+      {
+        topic: CHANGELOG,
+        partition: 2,
+        key: enc.encode("k".repeat(2000)),
+        value: enc.encode("1"),
+      },
+      { topic: CHANGELOG, partition: 2, key: new Uint8Array(), value: null },
+      {
+        topic: CHANGELOG,
+        partition: 2,
+        key: enc.encode("good"),
+        value: enc.encode("5"),
+      },
+    ]);
+    await client.stop();
+
+    const app = counter(broker, "lmdb://", datadir);
+    await app.app.start();
+    try {
+      assert.equal(app.counts.get("good"), 5);
+      assert.equal(app.counts.recoveryStats.skipped, 2);
+      assert.deepEqual(app.events, [{ key: "good", value: 5 }]);
+      await app.send(["good"]);
+      await until(() => app.processed() === 1, "processing after recovery");
+      assert.equal(app.counts.get("good"), 6);
+    } finally {
+      await app.app.stop();
+    }
+  } finally {
+    await Deno.remove(datadir, { recursive: true });
+  }
+});

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { App, KeyError, StateError } from "../../mod.ts";
+import { App, KeyError, StateError, TableKeyError } from "../../mod.ts";
 import type { Table } from "../../src/table/table.ts";
 
 async function until(
@@ -218,4 +218,71 @@ Deno.test("App.table() infers key and value types from keyType/valueType, defaul
   }).tumbling(10);
   const w: number = tumbling.get("k").now();
   assert.deepEqual([n, keys, v, w], [1, [], { n: 1 }, 0]);
+});
+
+Deno.test("Table.set()/delete(), WindowedTable.update() and SetTable.add() reject an empty or too-long key with TableKeyError before the changelog is written", async () => {
+  const app = memApp("key-limits", "memory://", {
+    topicPartitions: 1,
+    keySerializer: "raw",
+  });
+  const t = app.table<string, number>("plain", {
+    default: () => 0,
+    keySerializer: "raw",
+  });
+  const w = app.table<string, number>("win", {
+    default: () => 0,
+    keySerializer: "raw",
+  }).tumbling(60);
+  const s = app.setTable<string, string>("sets", { keySerializer: "raw" });
+  const src = app.topic("src", { valueType: "string" });
+  const errors: TableKeyError[] = [];
+  let done = 0;
+  const attempt = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      if (!(e instanceof TableKeyError)) throw e;
+      errors.push(e);
+    }
+  };
+  app.agent(src, async (stream) => {
+    for await (const key of stream) {
+      attempt(() => t.set(key, 1));
+      attempt(() => t.delete(key));
+      attempt(() => w.update(key, (n) => n + 1));
+      attempt(() => s.add(key, "m"));
+      done++;
+    }
+  }, { name: "writer" });
+  await app.start();
+  try {
+    await src.send({ value: "" });
+    await src.send({ value: "k".repeat(2000) });
+    await src.send({ value: "ok" });
+    await until(() => done === 3, "three events");
+    // Window keys carry 20 bytes of window: the empty key fits there. A
+    // delete of a key that cannot be stored finds nothing and writes nothing.
+    assert.equal(errors.length, 5);
+    const e = errors.find((x) => x.size === 2000)!;
+    assert.equal(e.name, "TableKeyError");
+    assert.equal(e.table, "plain");
+    assert.equal(e.limit, 1978);
+    assert.match(
+      e.message,
+      /key of 2000 bytes in table "plain".*1 to 1978 bytes/,
+    );
+    assert.ok(
+      errors.some((x) =>
+        x.table === "win" && x.size === 2020 && /window key/.test(x.message)
+      ),
+    );
+    assert.ok(errors.some((x) => x.table === "plain" && x.size === 0));
+    await t.flush();
+    assert.equal(t.has("ok"), false);
+    // Only storable writes reached the changelog: set and delete of "ok".
+    const tp = { topic: "key-limits-plain-changelog", partition: 0 };
+    assert.equal(await app.transport.highWatermark(tp), 2);
+  } finally {
+    await app.stop();
+  }
 });

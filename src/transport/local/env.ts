@@ -80,6 +80,26 @@ export function acquireEnv(path: string, sync = true): BrokerEnv {
     noSubdir: true,
     maxDbs: 8,
     noSync: !sync,
+    // Off, because with it a process killed by kill -9 can crash the other,
+    // healthy processes of the broker. lmdb-js's `overlappingSync` (its
+    // default) commits without fsync and then fsyncs under a second robust
+    // mutex shared through the lock file (the "sync mutex"). A process killed
+    // while holding it (during its fsync) leaves it owner-dead. The next
+    // process that locks it while its own write transaction is still open
+    // (lmdb-js does that for a commit whose dirty pages times the number of
+    // transactions since its last sync exceed 500: typically a producer that
+    // writes now and then next to a busy worker) gets EOWNERDEAD, and LMDB's
+    // dead-owner recovery, written for the writer mutex, reads "a write
+    // transaction of mine is open" as "the dead owner was this process": it
+    // marks the environment fatal and returns MDB_PANIC ("Update of meta page
+    // failed or environment had fatal error", then "Commit failed"). Every
+    // later transaction of that process fails. Without overlappingSync each
+    // commit fsyncs inside the writer mutex, whose dead-owner recovery runs
+    // before a transaction is open and is safe.
+    // tests/transport/local/kill_test.ts kills a busy writer inside its
+    // commit (holding the sync mutex, when one is used) and checks that the
+    // other process keeps writing.
+    overlappingSync: false,
   });
   // Readers of killed processes would pin old pages forever.
   root.readerCheck();

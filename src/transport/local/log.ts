@@ -166,6 +166,8 @@ function groupByPartition(records: readonly ProduceRecord[]): PartitionBatch[] {
  * @param env Broker environment.
  * @param records Records to append.
  * @param defaultPartitions Partition count for auto-created topics.
+ * @param also Further writes of the same transaction, run after the appends
+ *   (a local transaction's consumer offsets); it must not throw.
  * @returns Where each record landed, in input order.
  * @throws {ConfigError} When a record names a partition the topic does not have.
  */
@@ -173,8 +175,9 @@ export async function append(
   env: BrokerEnv,
   records: readonly ProduceRecord[],
   defaultPartitions: number,
+  also?: () => void,
 ): Promise<RecordMetadata[]> {
-  if (records.length === 0) return [];
+  if (records.length === 0 && also === undefined) return [];
   const now = Date.now();
   const timestamps = records.map((r) => r.timestamp ?? now);
   const batches = groupByPartition(records).map((b) => ({
@@ -226,8 +229,9 @@ export async function append(
       });
       env.marks.putSync(tpId, hw);
     }
+    also?.();
   });
-  env.doorbell.ring();
+  if (records.length > 0) env.doorbell.ring();
   return out;
 }
 

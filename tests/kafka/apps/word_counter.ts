@@ -49,7 +49,7 @@ export const double = app.agent(undefined, async function* double(stream) {
 app.page(
   "/count/:word/",
   app.tableRoute(counts, { matchInfo: "word" }, (c) => {
-    const word = c.req.param("word") ?? "";
+    const word = c.req.param("word");
     return c.json({
       word,
       count: counts.get(word),

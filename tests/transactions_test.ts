@@ -1,0 +1,208 @@
+/**
+ * `processingGuarantee: "exactly_once"` on `local://` in one process: what
+ * an agent sends and writes to tables becomes visible only with the commit
+ * of its offsets. (Under kill -9: tests/stress/exactly_once_test.ts; on
+ * Kafka: tests/kafka/eos_test.ts.)
+ */
+import assert from "node:assert/strict";
+import { App } from "../mod.ts";
+import { LocalTransport } from "../src/transport/local.ts";
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "faust-eos-local-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function waitUntil(what: string, ok: () => boolean | Promise<boolean>) {
+  const deadline = Date.now() + 20_000;
+  while (!await ok()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function counter(dir: string, extra: Record<string, unknown>) {
+  const app = new App("eos-local", {
+    broker: `local://${dir}/broker`,
+    store: "lmdb://",
+    datadir: `${dir}/data`,
+    processingGuarantee: "exactly_once",
+    topicPartitions: 2,
+    ...extra,
+  });
+  const input = app.topic("in", { valueType: "json", partitions: 2 });
+  const out = app.topic("out", { valueType: "json", partitions: 2 });
+  const counts = app.table("counts", { default: () => 0 });
+  const seen: number[] = [];
+  app.agent(input, async (stream) => {
+    for await (const [key, value] of stream.items()) {
+      const k = String(key);
+      counts.set(k, counts.get(k) + 1);
+      // Awaited: resolves once staged, long before the commit.
+      await out.send({ key: k, value });
+      seen.push(value as number);
+    }
+  });
+  return { app, input, counts, seen };
+}
+
+async function outputs(dir: string): Promise<number> {
+  const t = new LocalTransport(`local://${dir}/broker`, {
+    defaultPartitions: 2,
+    datadir: dir,
+    clientId: "check",
+  });
+  await t.start();
+  try {
+    let n = 0;
+    for (const partition of [0, 1]) {
+      n += await t.highWatermark({ topic: "out", partition });
+    }
+    return n;
+  } finally {
+    await t.stop();
+  }
+}
+
+Deno.test("exactly_once on local://: an agent's sends become visible only when its offsets commit, and a restart processes nothing twice", async () => {
+  await withDir(async (dir) => {
+    // No commit until stop().
+    const first = counter(dir, {
+      brokerCommitInterval: 3600,
+      brokerCommitEvery: 10_000,
+    });
+    await first.app.start();
+    for (let i = 0; i < 5; i++) {
+      await first.input.send({ key: `k${i % 2}`, value: i });
+    }
+    await waitUntil("5 events processed", () => first.seen.length === 5);
+    assert.equal(await outputs(dir), 0, "nothing visible before the commit");
+    assert.equal(first.counts.get("k0"), 3, "the table reads its own writes");
+    await first.app.stop();
+    assert.equal(await outputs(dir), 5);
+
+    const second = counter(dir, { brokerCommitInterval: 0.05 });
+    await second.app.start();
+    try {
+      assert.equal(second.counts.get("k0"), 3);
+      assert.equal(second.counts.get("k1"), 2);
+      await second.input.send({ key: "k1", value: 5 });
+      await waitUntil(
+        "the new event's output",
+        async () => await outputs(dir) === 6,
+      );
+      assert.deepEqual(
+        second.seen,
+        [5],
+        "committed events are not redelivered",
+      );
+      assert.equal(second.counts.get("k1"), 3);
+    } finally {
+      await second.app.stop();
+    }
+  });
+});
+
+Deno.test("exactly_once on local://: commits keep coming while the agent awaits every send", async () => {
+  await withDir(async (dir) => {
+    const c = counter(dir, {
+      brokerCommitInterval: 0.02,
+      brokerCommitEvery: 3,
+    });
+    await c.app.start();
+    try {
+      for (let i = 0; i < 200; i++) {
+        await c.input.send({ key: `k${i % 7}`, value: i });
+      }
+      await waitUntil(
+        "200 outputs committed",
+        async () => await outputs(dir) === 200,
+      );
+      assert.equal(c.seen.length, 200);
+    } finally {
+      await c.app.stop();
+    }
+  });
+});
+
+Deno.test("exactly_once on local://: no event is delivered while a commit runs (each commit holds the outputs of exactly its offsets)", async () => {
+  await withDir(async (dir) => {
+    // A backlog behind a small buffer: the partitions block, and each commit
+    // empties the buffers, which used to deliver the blocked records into
+    // the transaction being committed.
+    const c = counter(dir, {
+      brokerCommitInterval: 0.05,
+      brokerCommitEvery: 7,
+      streamBufferMaxsize: 4,
+    });
+    const client = new App("eos-local-client", {
+      broker: `local://${dir}/broker`,
+      topicPartitions: 2,
+    });
+    const input = client.topic("in", { valueType: "json", partitions: 2 });
+    await client.startClient();
+    for (let i = 0; i < 200; i++) await input.send({ key: `k${i}`, value: i });
+    await client.stop();
+    const t = new LocalTransport(`local://${dir}/broker`, {
+      defaultPartitions: 2,
+      datadir: dir,
+      clientId: "check",
+    });
+    await t.start();
+    const mismatches: string[] = [];
+    const checks: Promise<void>[] = [];
+    c.app.sensors.add({
+      onCommitCompleted: () => {
+        // Outputs change only at commits, so both sides are read before
+        // the next one completes.
+        let committed = 0;
+        for (const s of c.app.monitor.partitions.values()) {
+          if (s.topic === "in") committed += s.committed;
+        }
+        checks.push((async () => {
+          let out = 0;
+          for (const partition of [0, 1]) {
+            out += await t.highWatermark({ topic: "out", partition });
+          }
+          if (out !== committed) {
+            mismatches.push(`${out} outputs for ${committed} committed inputs`);
+          }
+        })());
+      },
+    });
+    await c.app.start();
+    try {
+      await waitUntil(
+        "200 outputs committed",
+        async () => await outputs(dir) === 200,
+      );
+    } finally {
+      await c.app.stop();
+      await Promise.all(checks);
+      await t.stop();
+    }
+    assert.deepEqual(mismatches, []);
+    assert.ok(checks.length > 10, `only ${checks.length} commits`);
+  });
+});
+
+Deno.test("exactly_once on memory:// stays a ConfigError that names the brokers with transactions", async () => {
+  const app = new App("eos-on-memory-names", {
+    broker: "memory://",
+    processingGuarantee: "exactly_once",
+  });
+  const t = app.topic("eos-in");
+  app.agent(t, async (stream) => {
+    for await (const _ of stream) { /* nothing */ }
+  });
+  await assert.rejects(
+    () => app.start(),
+    (e: Error) =>
+      e.name === "ConfigError" && e.message.includes("kafka://") &&
+      e.message.includes("local://") && e.message.includes("memory://"),
+  );
+});
