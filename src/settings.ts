@@ -116,6 +116,8 @@ function isAbsolute(path: string): boolean {
  *
  * @param id The app id: letters, digits, `.`, `_` and `-`.
  * @param input Settings given in code; they win over `FAUST_*` variables.
+ * @param env Where `FAUST_*` variables are read (default: the process
+ *   environment, when readable without a prompt).
  * @returns Frozen, complete settings with durations in seconds.
  * @throws {ConfigError} For a bad id, an unknown setting or a bad value; the
  *   message names the setting (or variable), the value and what is allowed.
@@ -123,6 +125,7 @@ function isAbsolute(path: string): boolean {
 export function resolveSettings(
   id: string,
   input: SettingsInput = {},
+  env: (name: string) => string | undefined = readEnv,
 ): Settings {
   checkId(id);
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -160,11 +163,11 @@ export function resolveSettings(
     let value = given[name];
     let variable: string | undefined;
     if (value === undefined) {
-      const env = settingEnvName(name);
-      const raw = readEnv(env);
+      const envName = settingEnvName(name);
+      const raw = env(envName);
       if (raw !== undefined) {
-        variable = env;
-        value = parseEnv(spec.env, raw, env, name);
+        variable = envName;
+        value = parseEnv(spec.env, raw, envName, name);
       }
     }
     if (value === undefined) {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Agent, App, currentEvent, Record } from "../mod.ts";
 import { z } from "zod";
 import { memApp, waitFor } from "./helpers.ts";
+import { headerText } from "../src/types.ts";
 
 Deno.test("Agent on a channel with a timer populating it (seed channel example)", async () => {
   const app = memApp("channel");
@@ -65,6 +66,61 @@ Deno.test("Agent requests carry Faust's reply headers", async () => {
   await app.stop();
   assert.ok(seen.includes("Faust-Ag-ReplyTo"));
   assert.ok(seen.includes("Faust-Ag-CorrelationId"));
+});
+
+Deno.test("Agent.ask() replies come back on the app's own f-reply-{uuid} topic", async () => {
+  const a = memApp("reply-a");
+  const b = memApp("reply-b");
+  const replyTo: string[] = [];
+  for (const app of [a, b]) {
+    app.agent(undefined, async function* (stream) {
+      for await (const v of stream) {
+        replyTo.push(headerText(currentEvent()!.headers, "Faust-Ag-ReplyTo")!);
+        yield v;
+      }
+    }, { name: "echo" });
+    await app.start();
+  }
+  try {
+    assert.equal(await a.agents.get("echo")!.ask({ value: "x" }), "x");
+    assert.equal(await b.agents.get("echo")!.ask({ value: "y" }), "y");
+    const uuid =
+      /^f-reply-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    assert.match(replyTo[0]!, uuid);
+    assert.match(replyTo[1]!, uuid);
+    assert.notEqual(replyTo[0], replyTo[1], "each app has its own");
+    const [reply] = await a.transport.read(
+      { topic: replyTo[0]!, partition: 0 },
+      0,
+      1,
+    );
+    assert.equal(
+      JSON.parse(new TextDecoder().decode(reply!.value!)).value,
+      "x",
+    );
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("Agent.cast() delivers the value without reply headers and waits for no reply", async () => {
+  const app = memApp("cast");
+  const got: Array<[unknown, string[]]> = [];
+  const sink = app.agent(undefined, async function* (stream) {
+    for await (const v of stream) {
+      got.push([v, Object.keys(currentEvent()!.headers)]);
+      yield v;
+    }
+  }, { name: "sink" });
+  await app.start();
+  try {
+    await sink.cast({ value: 7, headers: { mine: "1" } });
+    await waitFor(() => got.length === 1, 5000, "the cast value");
+    assert.deepEqual(got, [[7, ["mine"]]]);
+  } finally {
+    await app.stop();
+  }
 });
 
 Deno.test("Agent sinks receive every yielded value: agent, topic and callback", async () => {
@@ -226,11 +282,13 @@ Deno.test("Two apps in one process are isolated (memory:// is private per app)",
   await app2.start();
   await app1.send("shared-name", { value: "only-1" });
   await waitFor(() => got1.length === 1);
-  await new Promise((r) => setTimeout(r, 50));
+  // Had app2 seen app1's topic, "only-1" would come before its own record.
+  await app2.send("shared-name", { value: "only-2" });
+  await waitFor(() => got2.length >= 1);
   await app1.stop();
   await app2.stop();
   assert.deepEqual(got1, ["only-1"]);
-  assert.deepEqual(got2, []);
+  assert.deepEqual(got2, ["only-2"]);
   assert.notEqual(app1.conf, app2.conf);
 });
 

@@ -190,7 +190,7 @@ Deno.test("app.timer() runs on its interval, onLeader on the single worker, and 
   assert.equal(app.monitor.get("timerErrors"), 1);
 });
 
-Deno.test("app.crontab() validates the expression and honours the timezone", () => {
+Deno.test("app.crontab() validates the expression and takes a name", () => {
   const app = memApp("cron");
   assert.throws(
     () => app.crontab("not a cron", () => {}),
@@ -202,6 +202,38 @@ Deno.test("app.crontab() validates the expression and honours the timezone", () 
   });
   assert.equal(job.name, "every5");
   assert.throws(() => app.timer(0, () => {}), /Invalid timer interval/);
+});
+
+/** The hours `h,h+1` it is now in `timeZone` (the next in case one ends). */
+function hoursNow(timeZone: string): string {
+  const h = Number(
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone,
+      hour: "numeric",
+      hourCycle: "h23",
+    }).format(new Date()),
+  );
+  return `${h},${(h + 1) % 24}`;
+}
+
+Deno.test("app.crontab() honours the timezone: an hour field matches the zone's clock, not UTC's", async () => {
+  // Asia/Kolkata is UTC+05:30 all year: its hours and UTC's never coincide.
+  const app = memApp("cron-tz");
+  let local = 0;
+  let utcHours = 0;
+  app.crontab(`* * ${hoursNow("Asia/Kolkata")} * * *`, () => void local++, {
+    timezone: "Asia/Kolkata",
+  });
+  app.crontab(`* * ${hoursNow("UTC")} * * *`, () => void utcHours++, {
+    timezone: "Asia/Kolkata",
+  });
+  await app.start();
+  try {
+    await waitFor(() => local >= 2, 6000, "two runs in the Kolkata hour");
+    assert.equal(utcHours, 0, "a job for UTC's hour ran in Kolkata's");
+  } finally {
+    await app.stop();
+  }
 });
 
 Deno.test("app.crontab() fires on a per-second schedule and keeps running after an exception", async () => {

@@ -8,20 +8,16 @@ import {
   type SettingsInput,
   withOverrides,
 } from "../src/settings.ts";
-import { readEnv } from "../src/env.ts";
 import { VERSION } from "../src/version.ts";
 
-/** Run `fn` with environment variables set, restoring them afterwards. */
-function withEnv(vars: Record<string, string>, fn: () => void): void {
-  const saved = new Map(Object.keys(vars).map((k) => [k, Deno.env.get(k)]));
-  try {
-    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
-    fn();
-  } finally {
-    for (const [k, v] of saved) {
-      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
-    }
-  }
+/**
+ * An environment of `vars` only, for `resolveSettings()`: the process
+ * environment stays untouched (other test files run in the same process).
+ */
+function envOf(
+  vars: Record<string, string>,
+): (name: string) => string | undefined {
+  return (name) => vars[name];
 }
 
 function configError(message: string | RegExp): (error: unknown) => boolean {
@@ -120,7 +116,7 @@ Deno.test("resolveSettings() converts durations to seconds", () => {
 });
 
 Deno.test("resolveSettings() reads FAUST_* variables below options in code", () => {
-  withEnv({
+  const env = envOf({
     FAUST_BROKER: "memory://",
     FAUST_WEB_PORT: "7070",
     FAUST_TOPIC_PARTITIONS: "12",
@@ -131,50 +127,52 @@ Deno.test("resolveSettings() reads FAUST_* variables below options in code", () 
     FAUST_AUTODISCOVER: '["./agents.ts"]',
     FAUST_WEB_CORS_OPTIONS: '{"origin":"*"}',
     FAUST_PRODUCER_ACKS: "1",
-  }, () => {
-    const s = resolveSettings("env-app", { topicPartitions: 4 });
-    assert.equal(s.broker, "memory://");
-    assert.equal(s.webPort, 7070);
-    assert.equal(s.topicPartitions, 4); // code wins over env
-    assert.equal(s.webEnabled, false);
-    assert.equal(s.webTablesEnabled, true);
-    assert.equal(s.brokerCommitInterval, 5);
-    assert.equal(s.replyExpires, 60);
-    assert.deepEqual(s.autodiscover, ["./agents.ts"]);
-    assert.deepEqual(s.webCorsOptions, { origin: "*" });
-    assert.equal(s.producerAcks, 1);
-    assert.equal(s.canonicalUrl, `http://${s.webHost}:7070`);
-    assert.equal(resolveSettings("env-app", {}).topicPartitions, 12);
   });
+  const s = resolveSettings("env-app", { topicPartitions: 4 }, env);
+  assert.equal(s.broker, "memory://");
+  assert.equal(s.webPort, 7070);
+  assert.equal(s.topicPartitions, 4); // code wins over env
+  assert.equal(s.webEnabled, false);
+  assert.equal(s.webTablesEnabled, true);
+  assert.equal(s.brokerCommitInterval, 5);
+  assert.equal(s.replyExpires, 60);
+  assert.deepEqual(s.autodiscover, ["./agents.ts"]);
+  assert.deepEqual(s.webCorsOptions, { origin: "*" });
+  assert.equal(s.producerAcks, 1);
+  assert.equal(s.canonicalUrl, `http://${s.webHost}:7070`);
+  assert.equal(resolveSettings("env-app", {}, env).topicPartitions, 12);
 });
 
 Deno.test("resolveSettings() names the variable for a bad FAUST_* value", () => {
-  withEnv({ FAUST_WEB_PORT: "abc" }, () => {
-    assert.throws(
-      () => resolveSettings("env-app", {}),
-      configError(
-        'Invalid environment variable FAUST_WEB_PORT (setting "webPort"): "abc"; expected an integer from 0 to 65535',
+  assert.throws(
+    () => resolveSettings("env-app", {}, envOf({ FAUST_WEB_PORT: "abc" })),
+    configError(
+      'Invalid environment variable FAUST_WEB_PORT (setting "webPort"): "abc"; expected an integer from 0 to 65535',
+    ),
+  );
+  // An option in code means the variable is not read at all.
+  assert.equal(
+    resolveSettings("env-app", { webPort: 1 }, envOf({ FAUST_WEB_PORT: "abc" }))
+      .webPort,
+    1,
+  );
+  assert.throws(
+    () => resolveSettings("env-app", {}, envOf({ FAUST_WEB_ENABLED: "maybe" })),
+    configError(
+      /FAUST_WEB_ENABLED \(setting "webEnabled"\): "maybe"; expected true or false/,
+    ),
+  );
+  assert.throws(
+    () =>
+      resolveSettings(
+        "env-app",
+        {},
+        envOf({ FAUST_WEB_CORS_OPTIONS: "{origin" }),
       ),
-    );
-    // An option in code means the variable is not read at all.
-    assert.equal(resolveSettings("env-app", { webPort: 1 }).webPort, 1);
-  });
-  withEnv({ FAUST_WEB_ENABLED: "maybe" }, () => {
-    assert.throws(
-      () => resolveSettings("env-app", {}),
-      configError(
-        /FAUST_WEB_ENABLED \(setting "webEnabled"\): "maybe"; expected true or false/,
-      ),
-    );
-  });
-  withEnv({ FAUST_WEB_CORS_OPTIONS: "{origin" }, () => {
-    assert.throws(
-      () => resolveSettings("env-app", {}),
-      configError(
-        /FAUST_WEB_CORS_OPTIONS \(setting "webCorsOptions"\): "\{origin"; expected JSON/,
-      ),
-    );
-  });
+    configError(
+      /FAUST_WEB_CORS_OPTIONS \(setting "webCorsOptions"\): "\{origin"; expected JSON/,
+    ),
+  );
 });
 
 Deno.test("resolveSettings() error messages name the setting, value and what is allowed", () => {
@@ -375,11 +373,25 @@ Deno.test("withOverrides() replaces values, re-derives defaults and re-validates
   assert.equal(c.tabledir, "ov-data/v2/tables");
 });
 
-Deno.test("readEnv() returns a granted variable and undefined for an unset one", () => {
-  withEnv({ FAUST_TEST_READ_ENV: "x" }, () => {
-    assert.equal(readEnv("FAUST_TEST_READ_ENV"), "x");
-  });
-  assert.equal(readEnv("FAUST_TEST_SURELY_UNSET_VARIABLE"), undefined);
+Deno.test("readEnv() returns a granted variable and undefined for an unset one", async () => {
+  // In a child process given its own environment: this one stays untouched.
+  const envUrl = new URL("../src/env.ts", import.meta.url).href;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { readEnv } from "${envUrl}";` +
+      `console.log(JSON.stringify([readEnv("FAUST_TEST_READ_ENV"), ` +
+      `readEnv("FAUST_TEST_SURELY_UNSET_VARIABLE") ?? null]));`,
+    ],
+    env: { FAUST_TEST_READ_ENV: "x" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(out.success);
+  assert.deepEqual(JSON.parse(new TextDecoder().decode(out.stdout)), [
+    "x",
+    null,
+  ]);
 });
 
 async function runWithout(

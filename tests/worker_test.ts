@@ -86,18 +86,24 @@ Deno.test("Worker with --debug logs event-loop blocking past blockingTimeout", a
       loglevel: "warn",
     });
     await worker.start();
+    let line: string | undefined;
     try {
       await new Promise((r) => setTimeout(r, 150));
       const until = performance.now() + 400;
       while (performance.now() < until) { /* block the event loop */ }
-      await new Promise((r) => setTimeout(r, 200));
+      const read = async () =>
+        line = (await Deno.readTextFile(logfile).catch(() => "")).split("\n")
+          .find((l) => l.includes("Event loop was blocked"));
+      const deadline = Date.now() + 10_000;
+      while (await read() === undefined && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
     } finally {
       await worker.stop();
     }
-    assert.match(
-      await Deno.readTextFile(logfile),
-      /Event loop was blocked for 0\.[3-9]\d* s/,
-    );
+    // At least the 0.4 s it was blocked (more on a loaded host).
+    const seconds = Number(line?.match(/blocked for ([\d.]+) s/)?.[1]);
+    assert.ok(seconds >= 0.3, `logged: ${line}`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

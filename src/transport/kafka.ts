@@ -211,8 +211,7 @@ export class KafkaTransport implements Transport {
   /** Create a topic if missing; an existing one with another partition count is a ConfigError. */
   async createTopic(spec: TopicSpec): Promise<void> {
     const admin = this.#requireAdmin(`create topic "${spec.name}"`);
-    const allowDeclare = this.#settings.allowDeclare;
-    if (allowDeclare) {
+    if (this.#settings.allowDeclare) {
       await retryWhileTopicPropagates(() =>
         admin.createTopics({
           waitForLeaders: true,
@@ -226,20 +225,19 @@ export class KafkaTransport implements Transport {
         })
       );
     }
-    let actual = await retryWhileTopicPropagates(() =>
-      this.partitionCount(spec.name)
-    );
-    // Created a moment ago, maybe by another worker starting at the same
-    // time (kafkajs then reports "already exists" without waiting for it):
-    // the metadata lists it once it has propagated.
-    for (let i = 0; i < 40 && actual === undefined && allowDeclare; i++) {
+    const count = () =>
+      retryWhileTopicPropagates(() => this.partitionCount(spec.name));
+    let actual = await count();
+    // Another member may have created it a moment ago (we got "already
+    // exists"): the broker lists it once the creation completes.
+    for (let i = 0; actual === undefined && this.#settings.allowDeclare; i++) {
+      if (i >= 40) {
+        throw new ConfigError(
+          `Topic "${spec.name}" was declared but the broker still does not list it after 10 s`,
+        );
+      }
       await new Promise((r) => setTimeout(r, 250));
-      actual = await this.partitionCount(spec.name);
-    }
-    if (actual === undefined && allowDeclare) {
-      throw new FaustError(
-        `Topic "${spec.name}" was created (or already existed) but the broker's metadata did not list it within 10 s`,
-      );
+      actual = await count();
     }
     if (actual === undefined) {
       throw new ConfigError(

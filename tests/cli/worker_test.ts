@@ -113,6 +113,8 @@ Deno.test("worker command: runs under the documented least-privilege flags, and 
     prefix: ".lp-test-",
   });
   const rel = dir.slice(ROOT.pathname.length);
+  // Outside the project, so outside what the flags grant.
+  const outsideDir = await Deno.makeTempDir({ prefix: "faust-denied-" });
   try {
     const args = (
       ...rest: string[]
@@ -124,10 +126,11 @@ Deno.test("worker command: runs under the documented least-privilege flags, and 
     await worker.waitFor(/MYAGENT RECEIVED -- "least"/);
     worker.kill("SIGTERM");
     assert.equal((await worker.exit(20_000)).code, 0, worker.output);
-    const outside = await run(args("-D", "/tmp/faust-denied", "reset"));
+    const outside = await run(args("-D", outsideDir, "reset"));
     assert.notEqual(outside.code, 0);
     assert.match(outside.stderr, /NotCapable|Requires (read|write) access/);
   } finally {
+    await Deno.remove(outsideDir, { recursive: true });
     await Deno.remove(dir, { recursive: true });
   }
 });

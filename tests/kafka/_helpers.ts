@@ -141,7 +141,21 @@ export function sortTps(tps: readonly TP[]): TP[] {
   );
 }
 
-/** A TCP port free on 127.0.0.1 right now (for a worker's web server). */
+/**
+ * The web port a worker started with `-p 0` bound, read back from the
+ * `web` row of its banner (printed once the server listens, before the
+ * apps start); `undefined` until it printed it.
+ */
+export function webPort(output: string): number | undefined {
+  const m = output.match(/│ web\s*│ http:\/\/[^:\s]+:(\d+)/);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/**
+ * A TCP port free on 127.0.0.1 right now, for a worker whose URL must be
+ * known to the group: with `-p 0` a worker publishes `http://host:0` as its
+ * canonical URL for routing. Prefer `-p 0` and {@linkcode webPort} elsewhere.
+ */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (l.addr as Deno.NetAddr).port;

@@ -8,19 +8,18 @@ import { App } from "../../mod.ts";
 import { denoRun, Proc } from "../cli/_helpers.ts";
 import {
   BROKER,
-  freePort,
   requireBroker,
   startTransport,
   tally,
   text,
   unique,
+  webPort,
 } from "./_helpers.ts";
 import { readAll } from "./_verify.ts";
 
 function startWorker(
   id: string,
   datadir: string,
-  port: number,
   guarantee: string,
 ): Proc {
   return new Proc(
@@ -34,7 +33,7 @@ function startWorker(
       "-l",
       "info",
       "-p",
-      String(port),
+      "0",
     ),
     {
       env: {
@@ -101,7 +100,6 @@ async function killRun(guarantee: Guarantee): Promise<KillResult> {
   await requireBroker();
   const id = unique(guarantee === "exactly_once" ? "eos" : "alo");
   const datadir = await Deno.makeTempDir();
-  const port = freePort();
   const sender = new App(`${id}-sender`, {
     broker: `kafka://${BROKER}`,
     topicPartitions: 2,
@@ -126,7 +124,7 @@ async function killRun(guarantee: Guarantee): Promise<KillResult> {
     await sender.startClient();
     for (const w of input) await words.send({ key: w, value: w });
     for (const target of [300, 800, 1300]) {
-      worker = startWorker(id, datadir, port, guarantee);
+      worker = startWorker(id, datadir, guarantee);
       const deadline = Date.now() + 60_000;
       while ((await committedOutput(`${id}-out`)).length < target) {
         if (Date.now() > deadline) {
@@ -139,7 +137,7 @@ async function killRun(guarantee: Guarantee): Promise<KillResult> {
       worker.kill("SIGKILL");
       await worker.exit(30_000);
     }
-    worker = startWorker(id, datadir, port, guarantee);
+    worker = startWorker(id, datadir, guarantee);
     const deadline = Date.now() + 90_000;
     let output: string[] = [];
     while (
@@ -157,7 +155,10 @@ async function killRun(guarantee: Guarantee): Promise<KillResult> {
     let counts: Record<string, number> = {};
     const until = Date.now() + 30_000;
     while (Date.now() < until) {
-      counts = await tableState(port).catch(() => ({}));
+      const port = webPort(worker.output);
+      if (port !== undefined) {
+        counts = await tableState(port).catch(() => ({}));
+      }
       if (atLeast(counts, expected)) break;
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import { denoRun, Proc } from "../cli/_helpers.ts";
-import { BROKER, freePort, requireBroker, tally, unique } from "./_helpers.ts";
+import {
+  BROKER,
+  freePort,
+  requireBroker,
+  startTransport,
+  tally,
+  unique,
+} from "./_helpers.ts";
 
 interface State {
   leader: boolean;
@@ -15,10 +22,13 @@ interface State {
   assignment: { topic: string; partition: number }[];
   active: number[];
   standby: number[];
+  recovered: number;
   counts: Record<string, number>;
 }
 
 class Worker {
+  // Routing publishes each worker's canonical URL, which a -p 0 worker does
+  // not know yet: a port picked here (it may race another process).
   readonly port = freePort();
   readonly proc: Proc;
   last: State | undefined;
@@ -194,6 +204,8 @@ Deno.test("Two worker processes on kafka:// split partitions with their changelo
 
     // 4. Stop one worker: the other takes over its partitions and tables.
     const bProcessed = b.last!.processed;
+    const bPartitions = b.sources(topic);
+    const recoveredBefore = a.last!.recovered;
     b.proc.kill("SIGTERM");
     assert.equal((await b.proc.exit(60_000)).code, 0, b.proc.output);
     await until(
@@ -202,6 +214,26 @@ Deno.test("Two worker processes on kafka:// split partitions with their changelo
         a.sources(topic).length === 4 && a.last!.active.length === 4 &&
         a.last!.standby.length === 0,
       "worker A owning all four partitions",
+    );
+    // The standby replicas became active: what they already followed is
+    // not replayed again (a cold takeover would replay B's whole changelog).
+    const admin = await startTransport();
+    let bChangelog = 0;
+    try {
+      for (const partition of bPartitions) {
+        bChangelog += await admin.highWatermark({
+          topic: changelog,
+          partition,
+        });
+      }
+    } finally {
+      await admin.stop();
+    }
+    const replayed = a.last!.recovered - recoveredBefore;
+    assert.ok(bChangelog > 50, `B's changelog holds ${bChangelog} records`);
+    assert.ok(
+      replayed < bChangelog / 2,
+      `promoting the standbys replayed ${replayed} of ${bChangelog} records`,
     );
     const second = Array.from({ length: 100 }, (_, i) => `w${(i * 3) % 31}`);
     for (const w of second) await words.send({ key: w, value: w });

@@ -4,11 +4,7 @@ import { App } from "../../mod.ts";
 import type { Table } from "../../src/table/table.ts";
 import { recoverPartition } from "../../src/table/recovery.ts";
 import { MemoryStore } from "../../src/table/memory_store.ts";
-import { MemoryTransport } from "../../src/transport/memory.ts";
-import type {
-  Transport,
-  TransportRecord,
-} from "../../src/transport/transport.ts";
+import { LocalTransport } from "../../src/transport/local.ts";
 
 async function until(
   check: () => boolean,
@@ -23,6 +19,7 @@ async function until(
 }
 
 const enc = new TextEncoder();
+const dec = new TextDecoder();
 
 interface Counter {
   app: App;
@@ -97,78 +94,93 @@ async function changelogLength(
 
 const CHANGELOG = "word-counter-counts-changelog";
 
-Deno.test("Table recovery: counts survive a restart on lmdb:// and only records past the stored offset are replayed", async () => {
-  const datadir = await Deno.makeTempDir();
-  const broker = `memory://restart-${crypto.randomUUID()}`;
-  try {
-    const first = counter(broker, "lmdb://", datadir);
-    await first.app.start();
-    const words = wordList(60);
-    await first.send(words);
-    await until(() => first.processed() === words.length, "first run");
-    assert.equal(
-      first.counts.recoveryStats.records,
-      0,
-      "a fresh store replays nothing",
-    );
-    await first.app.stop();
+/** A broker both runs of a test share: a named memory:// one, or a real local:// log. */
+function brokerFor(kind: string, datadir: string): string {
+  return kind === "local://"
+    ? `local://${datadir}/broker`
+    : `memory://${crypto.randomUUID()}`;
+}
 
-    // Another worker (simulated) appended three changes meanwhile: exactly those are replayed.
-    const client = new App("word-counter", { broker, topicPartitions: 4 });
-    await client.startClient();
-    await client.transport.send([
-      {
-        topic: CHANGELOG,
-        partition: 1,
-        key: enc.encode("zzz"),
-        value: enc.encode("7"),
-      },
-      {
-        topic: CHANGELOG,
-        partition: 1,
-        key: enc.encode("yyy"),
-        value: enc.encode("1"),
-      },
-      { topic: CHANGELOG, partition: 1, key: enc.encode("yyy"), value: null },
-    ]);
-    await client.stop();
-
-    const second = counter(broker, "lmdb://", datadir);
-    await second.app.start();
-    try {
-      assert.equal(second.counts.recoveryStats.records, 3);
-      assert.deepEqual(second.events, [{ key: "zzz", value: 7 }, {
-        key: "yyy",
-        value: 1,
-      }, { key: "yyy", value: null }]);
-      const expected = tally(words);
-      expected.set("zzz", 7);
-      assert.deepEqual(new Map(second.counts.entries()), expected);
-      // Nothing is processed twice: the source offsets were committed.
-      await new Promise((r) => setTimeout(r, 50));
-      assert.equal(second.processed(), 0);
-      const more = wordList(11);
-      await second.send(more);
-      await until(() => second.processed() === more.length, "second run");
-      for (const [w, n] of tally(more)) {
-        expected.set(w, (expected.get(w) ?? 0) + n);
-      }
-      await second.counts.flush();
-      assert.deepEqual(new Map(second.counts.entries()), expected);
-    } finally {
-      await second.app.stop();
-    }
-  } finally {
-    await Deno.remove(datadir, { recursive: true });
-  }
-});
-
-for (const store of ["lmdb://", "memory://"]) {
-  Deno.test(`Table recovery: with the store gone the table is rebuilt from the changelog alone (${store})`, async () => {
+for (const kind of ["memory://", "local://"]) {
+  Deno.test(`Table recovery: counts survive a restart on lmdb:// and only records past the stored offset are replayed (${kind} broker)`, async () => {
     const datadir = await Deno.makeTempDir();
-    const broker = `memory://rebuild-${crypto.randomUUID()}`;
+    const broker = brokerFor(kind, datadir);
     try {
-      const first = counter(broker, store, datadir);
+      const first = counter(broker, "lmdb://", datadir);
+      await first.app.start();
+      const words = wordList(60);
+      await first.send(words);
+      await until(() => first.processed() === words.length, "first run");
+      assert.equal(
+        first.counts.recoveryStats.records,
+        0,
+        "a fresh store replays nothing",
+      );
+      await first.app.stop();
+
+      // Another worker (simulated) appended three changes meanwhile: exactly those are replayed.
+      const client = new App("word-counter", { broker, topicPartitions: 4 });
+      await client.startClient();
+      await client.transport.send([
+        {
+          topic: CHANGELOG,
+          partition: 1,
+          key: enc.encode("zzz"),
+          value: enc.encode("7"),
+        },
+        {
+          topic: CHANGELOG,
+          partition: 1,
+          key: enc.encode("yyy"),
+          value: enc.encode("1"),
+        },
+        { topic: CHANGELOG, partition: 1, key: enc.encode("yyy"), value: null },
+      ]);
+      await client.stop();
+
+      const second = counter(broker, "lmdb://", datadir);
+      await second.app.start();
+      try {
+        assert.equal(second.counts.recoveryStats.records, 3);
+        assert.deepEqual(second.events, [{ key: "zzz", value: 7 }, {
+          key: "yyy",
+          value: 1,
+        }, { key: "yyy", value: null }]);
+        const expected = tally(words);
+        expected.set("zzz", 7);
+        assert.deepEqual(new Map(second.counts.entries()), expected);
+        // Nothing is processed twice: the source offsets were committed (a
+        // replayed word would be processed before these new ones).
+        const more = wordList(11);
+        await second.send(more);
+        await until(() => second.processed() >= more.length, "second run");
+        assert.equal(second.processed(), more.length);
+        for (const [w, n] of tally(more)) {
+          expected.set(w, (expected.get(w) ?? 0) + n);
+        }
+        await second.counts.flush();
+        assert.deepEqual(new Map(second.counts.entries()), expected);
+      } finally {
+        await second.app.stop();
+      }
+    } finally {
+      await Deno.remove(datadir, { recursive: true });
+    }
+  });
+}
+
+for (
+  const [store, kind] of [
+    ["lmdb://", "memory://"],
+    ["memory://", "memory://"],
+    ["lmdb://", "local://"],
+  ]
+) {
+  Deno.test(`Table recovery: with the store gone the table is rebuilt from the changelog alone (${store} store, ${kind} broker)`, async () => {
+    const datadir = await Deno.makeTempDir();
+    const broker = brokerFor(kind!, datadir);
+    try {
+      const first = counter(broker, store!, datadir);
       await first.app.start();
       const words = wordList(80);
       await first.send(words);
@@ -185,7 +197,7 @@ for (const store of ["lmdb://", "memory://"]) {
         );
         await Deno.remove(tabledir, { recursive: true });
       }
-      const second = counter(broker, store, datadir);
+      const second = counter(broker, store!, datadir);
       await second.app.start();
       try {
         assert.equal(total, words.length);
@@ -221,55 +233,75 @@ Deno.test("Table recovery over empty changelog partitions finishes", async () =>
   }
 });
 
-Deno.test("recoverPartition() stops on retention-trimmed heads and compacted tails", async () => {
-  const base = new MemoryTransport("memory://", { defaultPartitions: 1 });
-  await base.createTopic({ name: "cl", partitions: 1 });
-  await base.send(Array.from({ length: 10 }, (_, i) => ({
-    topic: "cl",
-    partition: 0,
-    key: enc.encode(`k${i}`),
-    value: enc.encode(String(i)),
-  })));
-  // Offsets 0-3 removed by retention, odd offsets compacted away, 10-14 compacted at the tail.
-  const trimmed = new Proxy(base, {
-    get(target, prop) {
-      if (prop === "lowWatermark") return () => Promise.resolve(4);
-      if (prop === "highWatermark") return () => Promise.resolve(15);
-      if (prop === "read") {
-        return async (
-          tp: { topic: string; partition: number },
-          offset: number,
-          max: number,
-        ) =>
-          (await target.read(tp, Math.max(4, offset), max)).filter((
-            r: TransportRecord,
-          ) => r.offset % 2 === 0);
-      }
-      const v = Reflect.get(target, prop);
-      return typeof v === "function" ? v.bind(target) : v;
-    },
-  }) as Transport;
+Deno.test("recoverPartition() on a real local:// log skips a retention-trimmed head, compacted gaps and a compacted tail", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "faust-recovery-" });
+  const transport = new LocalTransport(`local://${dir}?tombstoneDelay=1h`, {
+    defaultPartitions: 1,
+    datadir: dir,
+    clientId: "t",
+  });
+  await transport.start();
   const store = new MemoryStore({ table: "t", tabledir: "" });
   await store.open();
-  const seen: number[] = [];
-  const records = await recoverPartition({
-    table: "t",
-    topic: "cl",
-    transport: trimmed,
-    store,
-    bufferSize: 2,
-    log: getLogger(["faust", "test"]),
-    onRecord: (r) => seen.push(r.offset),
-  }, 0);
-  assert.equal(records, 3);
-  assert.deepEqual(seen, [4, 6, 8]);
-  assert.equal(store.persistedOffset(0), 8);
-  assert.deepEqual(
-    [...store.entries(0)].map(([k]) => new TextDecoder().decode(k)),
-    ["k4", "k6", "k8"],
-  );
-  await store.close();
-  await base.stop();
+  try {
+    // A windowed table's changelog: compacted, and deleted by retention.
+    await transport.createTopic({
+      name: "cl",
+      partitions: 1,
+      compacting: true,
+      deleting: true,
+      retentionMs: 3_600_000,
+    });
+    const old = Date.now() - 7_200_000;
+    const rec = (key: string, value: string | null, timestamp?: number) => ({
+      topic: "cl",
+      partition: 0,
+      key: enc.encode(key),
+      value: value === null ? null : enc.encode(value),
+      ...(timestamp === undefined ? {} : { timestamp }),
+    });
+    await transport.send([
+      // 0-3: older than retention, removed from the head.
+      ...[0, 1, 2, 3].map((i) => rec(`k${i}`, String(i), old)),
+      // 4-9: x at 5 and 7 superseded by x at 9.
+      rec("k4", "4"),
+      rec("x", "5"),
+      rec("k6", "6"),
+      rec("x", "7"),
+      rec("k8", "8"),
+      rec("x", "9"),
+      // 10-14: t superseded, then deleted by an old tombstone: an empty tail.
+      ...[10, 11, 12, 13].map((i) => rec("t", String(i))),
+      rec("t", null, old),
+    ]);
+    const report = await transport.maintain();
+    assert.deepEqual(report, { retained: 4, compacted: 6, tombstones: 1 });
+    const tp = { topic: "cl", partition: 0 };
+    assert.equal(await transport.lowWatermark(tp), 4);
+    assert.equal(await transport.highWatermark(tp), 15);
+    const seen: number[] = [];
+    const records = await recoverPartition({
+      table: "t",
+      topic: "cl",
+      transport,
+      store,
+      bufferSize: 2,
+      log: getLogger(["faust", "test"]),
+      onRecord: (r) => seen.push(r.offset),
+    }, 0);
+    assert.equal(records, 4);
+    assert.deepEqual(seen, [4, 6, 8, 9]);
+    assert.equal(store.persistedOffset(0), 9);
+    assert.deepEqual(
+      [...store.entries(0)].map(([k, v]) => [dec.decode(k), dec.decode(v)])
+        .sort(),
+      [["k4", "4"], ["k6", "6"], ["k8", "8"], ["x", "9"]],
+    );
+  } finally {
+    await store.close();
+    await transport.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("Table recovery: a stored offset above the changelog's high-water mark rebuilds the partition", async () => {

@@ -183,12 +183,16 @@ Deno.test("WindowedTable onWindowClose fires from the cleanup timer with no late
     partitions: 1,
   });
   const closed: Array<[string, number]> = [];
+  const closedAt: number[] = [];
   const views = app.table("views", {
     default: () => 0,
     keyType: "string",
     valueType: "number",
     partitions: 1,
-    onWindowClose: (key: string, value: number) => closed.push([key, value]),
+    onWindowClose: (key: string, value: number) => {
+      closed.push([key, value]);
+      closedAt.push(Date.now());
+    },
   }).tumbling(1, { expires: 1, keyIndex: true });
   let processed = 0;
   app.agent(clicks, async (stream) => {
@@ -204,9 +208,14 @@ Deno.test("WindowedTable onWindowClose fires from the cleanup timer with no late
       await clicks.send({ key, value: "x", timestamp: now });
     }
     await until(() => processed === 3, "three events");
-    assert.deepEqual(closed, []);
     await until(() => closed.length === 2, "both windows to close", 8000);
     assert.deepEqual(closed.sort(), [["a", 2], ["b", 1]]);
+    // Not before the window ended and expired: its 1 s, then 1 s more (Faust
+    // ends a window 0.1 s before the next starts).
+    const expired = (Math.floor(now / 1000) + 1 + 1 - 0.1) * 1000;
+    for (const at of closedAt) {
+      assert.ok(at >= expired, `closed ${expired - at} ms before it expired`);
+    }
     await views.table.flush();
     assert.deepEqual([...views.windows()], []);
     const changelog = await app.transport.read(
@@ -221,6 +230,47 @@ Deno.test("WindowedTable onWindowClose fires from the cleanup timer with no late
       true,
       true,
     ]);
+  } finally {
+    await app.stop();
+  }
+});
+
+Deno.test("WindowedTable sliding(before, after) keeps one [t - before, t + after] window per event time; delta() reads an earlier event's", async () => {
+  const app = new App("sliding", {
+    broker: "memory://",
+    store: "memory://",
+    tableCleanupInterval: 3600,
+  });
+  const clicks = app.topic("clicks", {
+    keyType: "string",
+    valueType: "string",
+  });
+  const views = app.table("views", {
+    default: () => 0,
+    keyType: "string",
+    valueType: "number",
+  }).sliding(10, 5, { keyIndex: true });
+  const seen: Array<[number, number]> = [];
+  app.agent(clicks, async (stream) => {
+    for await (const event of stream.events()) {
+      views.update(event.key as string, (n) => n + 1);
+      const w = views.get(event.key as string);
+      seen.push([w.current(), w.delta(3)]);
+    }
+  }, { name: "count" });
+  await app.start();
+  try {
+    for (const at of [100, 100, 103, 110]) {
+      await clicks.send({ key: "u", value: "x", timestamp: at * 1000 });
+    }
+    await until(() => seen.length === 4, "all events");
+    // current(): this event's window; delta(3): the window of t - 3.
+    assert.deepEqual(seen, [[1, 0], [2, 0], [1, 2], [1, 0]]);
+    await views.table.flush();
+    assert.deepEqual(
+      [...views.windows()].map(([k, r, v]) => [k, r.start, r.end, v]).sort(),
+      [["u", 100, 115, 1], ["u", 90, 105, 2], ["u", 93, 108, 1]],
+    );
   } finally {
     await app.stop();
   }

@@ -3,6 +3,8 @@ import { CompressionTypes } from "kafkajs";
 import { readKafkaSettings } from "../../src/transport/kafka/options.ts";
 import { sendRecords } from "../../src/transport/kafka/producer.ts";
 import { resolveSettings } from "../../src/settings.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { KafkaTransport } from "../../src/transport/kafka.ts";
 
 Deno.test("readKafkaSettings() takes producerRequestTimeout (seconds) as the produce request timeout, 30 s by default", () => {
   const conf = resolveSettings("k", { producerRequestTimeout: "5s" });
@@ -38,4 +40,41 @@ Deno.test("sendRecords() passes the produce timeout to kafkajs sendBatch", async
   );
   assert.equal(meta?.offset, 7);
   assert.equal((seen[0] as { timeout: number }).timeout, 5000);
+});
+
+Deno.test("readKafkaSettings() rejects snappy, lz4 and zstd compression (kafkajs has no codec) naming gzip", () => {
+  for (const codec of ["snappy", "lz4", "zstd"]) {
+    assert.throws(
+      () =>
+        readKafkaSettings("kafka://127.0.0.1:1", {
+          producerCompressionType: codec,
+        }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.message.includes(`producerCompressionType: "${codec}"`) &&
+        e.message.includes('"gzip"'),
+      codec,
+    );
+  }
+});
+
+Deno.test("readKafkaSettings() accepts none and gzip compression", () => {
+  for (const codec of [undefined, "none", "gzip"]) {
+    readKafkaSettings("kafka://127.0.0.1:1", {
+      producerCompressionType: codec,
+    });
+  }
+});
+
+Deno.test("KafkaTransport refuses lz4 when constructed, before any connection", () => {
+  assert.throws(
+    () =>
+      new KafkaTransport("kafka://127.0.0.1:1", {
+        defaultPartitions: 1,
+        datadir: "/nonexistent",
+        clientId: "t",
+        extra: { producerCompressionType: "lz4" },
+      }),
+    /producerCompressionType: "lz4"/,
+  );
 });

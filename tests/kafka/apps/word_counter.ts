@@ -65,5 +65,6 @@ app.page("/state/", (c) =>
     assignment: app.assignment(),
     active: counts.activePartitions,
     standby: counts.standbyPartitions,
+    recovered: counts.recoveryStats.records,
     counts: Object.fromEntries(counts.entries()),
   }));
