@@ -245,3 +245,24 @@ export function withOverrides(
   }
   return resolveSettings(origin?.id ?? settings.id, merged as SettingsInput);
 }
+
+/**
+ * Settings whose default `canonicalUrl` names the port the web server
+ * actually bound. With `webPort` 0 the OS picks the port at bind time, so
+ * the URL derived at resolve time says port 0, which no peer can reach
+ * (table routes, `/router/`, group member metadata). An explicit
+ * `canonicalUrl`, or a `webPort` other than 0, is kept as given.
+ *
+ * @param settings Settings from {@linkcode resolveSettings}.
+ * @param port The port the web server listens on.
+ * @returns `settings` itself when nothing changes, else new frozen settings.
+ */
+export function withBoundWebPort(settings: Settings, port: number): Settings {
+  if (
+    settings.webPort !== 0 ||
+    settings.canonicalUrl !== `http://${settings.webHost}:0`
+  ) return settings;
+  return withOverrides(settings, {
+    canonicalUrl: `http://${settings.webHost}:${port}`,
+  });
+}

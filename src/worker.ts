@@ -19,7 +19,7 @@ import {
 import type { App } from "./app.ts";
 import { autodiscover } from "./autodiscover.ts";
 import { attachDebugLog } from "./debug_log.ts";
-import type { LogLevel } from "./settings.ts";
+import { type LogLevel, type Settings, withBoundWebPort } from "./settings.ts";
 import { WebServer } from "./web.ts";
 
 /** Options of {@linkcode Worker}. */
@@ -116,6 +116,8 @@ export class Worker {
   readonly #options: WorkerOptions;
   readonly #log = getLogger(["faust", "worker"]);
   #web: WebServer | undefined;
+  /** The main app's settings before `withBoundWebPort`, restored on stop. */
+  #unbound: Settings | undefined;
   #closeLogging: (() => Promise<void>) | undefined;
   #blocking: ReturnType<typeof setInterval> | undefined;
   #started: App[] = [];
@@ -188,6 +190,13 @@ export class Worker {
       if (this.webEnabled) {
         this.#web = new WebServer(this.app);
         await this.#web.start();
+        // Before the apps start: member metadata and routes carry the bound port.
+        const conf = this.app.conf;
+        const bound = withBoundWebPort(conf, this.#web.port!);
+        if (bound !== conf) {
+          this.#unbound = conf;
+          this.app.conf = bound;
+        }
       }
       if (this.#web !== undefined) {
         this.#log.debug("Web server listening on {url}", {
@@ -265,6 +274,17 @@ export class Worker {
       this.#log.error("Stopping the web server failed: {error}", { error });
     }
     this.#web = undefined;
+    // A restart may bind another port: derive the URL from that one then.
+    try {
+      if (this.#unbound !== undefined) this.app.conf = this.#unbound;
+    } catch (error) {
+      this.#stopFailed = true;
+      this.#log.error("Restoring the settings of app {id} failed: {error}", {
+        id: this.app.conf.appId,
+        error,
+      });
+    }
+    this.#unbound = undefined;
     for (const detach of this.#detach) detach();
     this.#detach = [];
     this.#log.info("Worker stopped");

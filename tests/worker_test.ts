@@ -133,3 +133,35 @@ Deno.test("Worker.stop() makes a pending run() return 0 once everything stopped"
   assert.equal(code, 0);
   assert.ok(!app.running);
 });
+
+Deno.test("Worker.start() with webPort 0 publishes the bound port in canonicalUrl and /router, not port 0", async () => {
+  const app = memApp("worker-port0", { webHost: "127.0.0.1" });
+  app.topic("worker-port0-in").stream();
+  const worker = new Worker(app, { configureLogging: false, signals: false });
+  await worker.start();
+  try {
+    const port = new URL(worker.webUrl!).port;
+    assert.notEqual(port, "0");
+    const url = `http://127.0.0.1:${port}`;
+    assert.equal(app.conf.canonicalUrl, url);
+    const router = await (await fetch(`${worker.webUrl}/router`)).json();
+    assert.deepEqual(Object.keys(router), [url]);
+  } finally {
+    await worker.stop();
+  }
+  // Stopped: the derived default again, so a restart publishes its new port.
+  assert.equal(app.conf.canonicalUrl, "http://127.0.0.1:0");
+});
+
+Deno.test("Worker.start() with webPort 0 keeps an explicit canonicalUrl", async () => {
+  const app = memApp("worker-port0-explicit", {
+    canonicalUrl: "http://worker.example:6066",
+  });
+  const worker = new Worker(app, { configureLogging: false, signals: false });
+  await worker.start();
+  try {
+    assert.equal(app.conf.canonicalUrl, "http://worker.example:6066");
+  } finally {
+    await worker.stop();
+  }
+});

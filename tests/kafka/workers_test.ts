@@ -9,7 +9,6 @@ import { App } from "../../mod.ts";
 import { denoRun, Proc } from "../cli/_helpers.ts";
 import {
   BROKER,
-  freePort,
   requireBroker,
   startTransport,
   tally,
@@ -27,9 +26,7 @@ interface State {
 }
 
 class Worker {
-  // Routing publishes each worker's canonical URL, which a -p 0 worker does
-  // not know yet: a port picked here (it may race another process).
-  readonly port = freePort();
+  // -p 0: the OS picks the port; routing must publish the bound one.
   readonly proc: Proc;
   last: State | undefined;
 
@@ -45,7 +42,7 @@ class Worker {
         "-l",
         "info",
         "-p",
-        String(this.port),
+        "0",
         "-h",
         "127.0.0.1",
       ),
@@ -53,14 +50,16 @@ class Worker {
     );
   }
 
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+  /** The web URL from the startup banner (undefined until printed). */
+  get url(): string | undefined {
+    return this.proc.output.match(/\bweb\W+(http:\/\/127\.0\.0\.1:\d+)/)?.[1];
   }
 
   /** Fetch `/state/` (undefined while the web server is not up). */
   async state(): Promise<State | undefined> {
+    if (this.url === undefined) return undefined;
     try {
-      const res = await fetch(`http://127.0.0.1:${this.port}/state/`);
+      const res = await fetch(`${this.url}/state/`);
       if (!res.ok) {
         await res.body?.cancel();
         return undefined;
