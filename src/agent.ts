@@ -220,7 +220,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
           topic: event?.topic ?? "-",
           partition: event?.partition ?? "-",
           offset: event?.offset ?? "-",
-          seconds: timeout / 1000,
+          seconds: Math.round(timeout / 100) / 10,
         },
       );
     }
