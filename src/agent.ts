@@ -179,15 +179,52 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     }
   }
 
-  /** @internal Stop the actors: their streams end; wait for them to return. */
-  async stop(): Promise<void> {
+  /**
+   * @internal Stop the actors: their streams end; wait for them to return.
+   *
+   * @param timeout Milliseconds to wait at most. An actor still on its
+   *   event then is left behind with a warning naming the event: it stays
+   *   unacked, so its offset is not committed and the next start processes
+   *   it again. Without it, wait as long as the actors take.
+   * @returns The number of actors left behind.
+   */
+  async stop(timeout?: number): Promise<number> {
     this.#running = false;
     clearInterval(this.#watchdog);
     this.#watchdog = undefined;
     const actors = this.#actors;
     this.#actors = [];
     for (const a of actors) a.controller.abort();
-    await Promise.allSettled(actors.map((a) => a.done));
+    const pending = new Set(actors);
+    const all = Promise.allSettled(
+      actors.map((a) => a.done.finally(() => pending.delete(a))),
+    );
+    if (timeout === undefined) {
+      await all;
+      return 0;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      all,
+      new Promise<void>((r) => timer = setTimeout(r, timeout)),
+    ]);
+    clearTimeout(timer);
+    for (const a of pending) {
+      const event = a.context.event;
+      this.#host.monitor.count("stuckEvents");
+      this.#host.log.warn(
+        "Stopping: agent {agent} actor {index} did not finish {topic}[{partition}]@{offset} within {seconds} s; leaving it behind (the event is not acked: its offset is not committed and the next start processes it again)",
+        {
+          agent: this.name,
+          index: a.index,
+          topic: event?.topic ?? "-",
+          partition: event?.partition ?? "-",
+          offset: event?.offset ?? "-",
+          seconds: Math.round(timeout / 100) / 10,
+        },
+      );
+    }
+    return pending.size;
   }
 
   #spawn(index: number): Actor {

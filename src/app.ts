@@ -240,6 +240,7 @@ export class App implements AppHost {
   #conductor: Conductor | undefined;
   #replies: Replies | undefined;
   #transactions: TransactionManager | undefined;
+  #leftBehind = 0;
   #routingCache: { read: number; routing: GroupRouting } | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
@@ -817,6 +818,15 @@ export class App implements AppHost {
   }
 
   /**
+   * @internal Agent actors the last stop left behind on their event (see
+   * `stop()`'s `agentTimeout`): their pending work may keep the process
+   * alive, so the worker exits explicitly.
+   */
+  get leftBehind(): number {
+    return this.#leftBehind;
+  }
+
+  /**
    * Stop in reverse: jobs, the consumer stops fetching, agents finish the
    * event in hand, services stop, the producer flushes, offsets commit, the
    * consumer leaves, stores close, the transport closes.
@@ -826,12 +836,21 @@ export class App implements AppHost {
    * the transport are always released. A call while a stop is in progress
    * waits for that stop.
    *
+   * Under `at_least_once` what is acked is committed as soon as delivery
+   * pauses, before waiting for the agents, so an agent that never finishes
+   * its event costs at most its own unacked events.
+   *
+   * @param options.agentTimeout Seconds to wait, for all agents together,
+   *   until they finish their event in hand (the worker passes half its `stopTimeout`). An agent
+   *   still on it then is left behind with a warning naming the event
+   *   (topic, partition, offset), which stays uncommitted, and the stop goes
+   *   on; this alone is not a failed step. Default: wait as long as they take.
    * @throws {AggregateError} After every step ran, when some failed (each is also logged).
    */
-  async stop(): Promise<void> {
+  async stop(options: { agentTimeout?: number } = {}): Promise<void> {
     if (this.#stopping !== undefined) return await this.#stopping;
     if (this.#state !== "running" && this.#state !== "starting") return;
-    const stopping = this.#stopSteps();
+    const stopping = this.#stopSteps(options.agentTimeout);
     this.#stopping = stopping;
     try {
       await stopping;
@@ -840,7 +859,7 @@ export class App implements AppHost {
     }
   }
 
-  async #stopSteps(): Promise<void> {
+  async #stopSteps(agentTimeout: number | undefined): Promise<void> {
     this.#state = "stopping";
     const errors: Error[] = [];
     const step = async (what: string, fn: () => unknown): Promise<void> => {
@@ -863,8 +882,24 @@ export class App implements AppHost {
       await step(`stopping job ${job.name}`, () => job.stop());
     }
     this.#conductor?.pause();
+    if (this.#transactions === undefined) {
+      // Commit what is acked now (it flushes the producer and tables
+      // first): an agent that never finishes its event must not also cost
+      // the work acked since the last periodic commit. Not under
+      // exactly_once, whose commit waits for every event in hand.
+      await step("committing acked offsets", () => this.#conductor?.commit());
+    }
+    const deadline = agentTimeout === undefined
+      ? undefined
+      : performance.now() + agentTimeout * 1000;
+    this.#leftBehind = 0;
     for (const a of [...this.agents.values()].reverse()) {
-      await step(`stopping agent ${a.name}`, () => a.stop());
+      const wait = deadline === undefined
+        ? undefined
+        : Math.max(0, deadline - performance.now());
+      await step(`stopping agent ${a.name}`, async () => {
+        this.#leftBehind += await a.stop(wait);
+      });
     }
     for (const s of [...this.services].reverse()) {
       await step(`stopping service ${s.label}`, () => s.stop());

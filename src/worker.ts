@@ -34,13 +34,17 @@ export interface WorkerOptions {
   readonly web?: boolean;
   /** Install SIGINT, SIGTERM and SIGUSR2 handlers in `run()`. @default true */
   readonly signals?: boolean;
-  /** Seconds a graceful stop may take before `run()` gives up with exit code 1. @default 30 */
+  /**
+   * Seconds a graceful stop may take before `run()` gives up with exit code 1.
+   * Agents get half of it to finish their event in hand; one still on it is
+   * then left behind with a warning and the stop goes on. @default 30
+   */
   readonly stopTimeout?: number;
   /** Event-loop blocking detector threshold in seconds (`--debug`). @default the app's `blockingTimeout` */
   readonly blockingTimeout?: number;
   /** Called after the web server listens and before the apps start (the CLI prints its banner here). */
   readonly onStartup?: (worker: Worker) => void;
-  /** Called on a second signal or when the stop bound passes; the CLI exits the process here. */
+  /** Called on a second signal, when the stop bound passes, or after a stop that left a stuck agent behind; the CLI exits the process here. */
   readonly onForceExit?: (code: number) => void;
 }
 
@@ -123,6 +127,7 @@ export class Worker {
   #started: App[] = [];
   #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
   #stopFailed = false;
+  #leftBehind = false;
   #stopping: Promise<void> | undefined;
   #stopRequested = Promise.withResolvers<void>();
   #startErrorLogged = false;
@@ -175,6 +180,7 @@ export class Worker {
     if (this.#state !== "init" && this.#state !== "stopped") return;
     this.#state = "starting";
     this.#stopFailed = false;
+    this.#leftBehind = false;
     try {
       if (this.#options.configureLogging !== false) {
         this.#closeLogging = await setupLogging(
@@ -253,7 +259,14 @@ export class Worker {
     this.#state = "stopping";
     for (const app of [...this.#started].reverse()) {
       try {
-        await app.stop();
+        // Half the bound for the agents' events in hand: a hung agent is
+        // left behind (logged, its event uncommitted) while the commit and
+        // closing the stores still fit in the bound.
+        try {
+          await app.stop({ agentTimeout: this.#stopTimeout() / 2 });
+        } finally {
+          if (app.leftBehind > 0) this.#leftBehind = true;
+        }
       } catch (error) {
         // The app attempted every step and released what it holds; the
         // exit code reports the failure.
@@ -372,8 +385,12 @@ export class Worker {
     return code;
   }
 
+  #stopTimeout(): number {
+    return this.#options.stopTimeout ?? 30;
+  }
+
   async #boundedStop(started: Promise<void>): Promise<number> {
-    const bound = (this.#options.stopTimeout ?? 30) * 1000;
+    const bound = this.#stopTimeout() * 1000;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<"timeout">((r) =>
       timer = setTimeout(() => r("timeout"), bound)
@@ -393,7 +410,11 @@ export class Worker {
       this.#options.onForceExit?.(1);
       return 1;
     }
-    return this.#stopFailed ? 1 : 0;
+    const code = this.#stopFailed ? 1 : 0;
+    // What a stuck agent awaits (a socket, a timer) would keep the process
+    // alive after everything else stopped.
+    if (this.#leftBehind) this.#options.onForceExit?.(code);
+    return code;
   }
 
   /** Log what runs: agents and their actors, jobs, services, assigned partitions (SIGUSR2). */
