@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CONFIG, Proc, ROOT } from "./cli/_helpers.ts";
+import { denoRun, Proc, ROOT } from "./cli/_helpers.ts";
 
 /**
  * An agent that prints each event and, with HANG=1, hangs for good on the
@@ -39,21 +39,20 @@ if (Deno.env.get("FILL") === "1") {
 }
 
 function worker(mod: string, dir: string, env: Record<string, string>): Proc {
-  return new Proc([
-    "run",
-    "-A",
-    "--config",
-    CONFIG,
-    new URL("cli.ts", ROOT).pathname,
-    "-A",
-    mod,
-    "-D",
-    dir,
-    "worker",
-    "--without-web",
-    "-l",
-    "info",
-  ], { env });
+  return new Proc(
+    denoRun(
+      "cli.ts",
+      "-A",
+      mod,
+      "-D",
+      dir,
+      "worker",
+      "--without-web",
+      "-l",
+      "info",
+    ),
+    { env },
+  );
 }
 
 function got(output: string): number[] {

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { CONFIG, Proc, ROOT } from "./cli/_helpers.ts";
+import { denoRun, Proc, ROOT } from "./cli/_helpers.ts";
 import { createTransport } from "../src/transport/factory.ts";
 
 /** A module with one slow agent (100 ms per event) on a one-partition topic. */
@@ -34,21 +34,20 @@ function worker(
   fill: boolean,
   env: Record<string, string> = {},
 ): Proc {
-  return new Proc([
-    "run",
-    "-A",
-    "--config",
-    CONFIG,
-    new URL("cli.ts", ROOT).pathname,
-    "-A",
-    mod,
-    "-D",
-    dir,
-    "worker",
-    "--without-web",
-    "-l",
-    "info",
-  ], { env: { FILL: fill ? "1" : "0", ...env } });
+  return new Proc(
+    denoRun(
+      "cli.ts",
+      "-A",
+      mod,
+      "-D",
+      dir,
+      "worker",
+      "--without-web",
+      "-l",
+      "info",
+    ),
+    { env: { FILL: fill ? "1" : "0", ...env } },
+  );
 }
 
 function done(output: string): number[] {

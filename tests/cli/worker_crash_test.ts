@@ -3,27 +3,15 @@
  * everything it holds and exit non-zero, so that a new worker can start.
  */
 import assert from "node:assert/strict";
-import { CONFIG, Proc, ROOT } from "./_helpers.ts";
+import { denoRun, Proc, ROOT } from "./_helpers.ts";
 
 const MOD = JSON.stringify(new URL("mod.ts", ROOT).href);
 
 function worker(mod: string, dir: string, env: Record<string, string> = {}) {
-  return new Proc([
-    "run",
-    "-A",
-    "--config",
-    CONFIG,
-    new URL("cli.ts", ROOT).pathname,
-    "-A",
-    mod,
-    "-D",
-    dir,
-    "worker",
-    "-l",
-    "info",
-    "-p",
-    "0",
-  ], { env });
+  return new Proc(
+    denoRun("cli.ts", "-A", mod, "-D", dir, "worker", "-l", "info", "-p", "0"),
+    { env },
+  );
 }
 
 Deno.test("worker crash: a table whose flush fails does not keep the process alive or the consumer claimed", async () => {
