@@ -114,7 +114,7 @@ export type {
   TransportRecord,
 } from "./src/transport/transport.ts";
 export type { GroupRouting, MemberRoute } from "./src/routing.ts";
-export type { TableRouteOptions } from "./src/table_route.ts";
+export type { TableRouteOptions } from "./src/web/table_route.ts";
 export type { AppHost } from "./src/host.ts";
 export type { InFlight } from "./src/inflight.ts";
 export type { SendBinding, SendTarget } from "./src/producer.ts";

@@ -33,7 +33,7 @@ import {
   ROUTING_KEY,
 } from "./routing.ts";
 import { TransactionManager } from "./transactions.ts";
-import { tableRoute, type TableRouteOptions } from "./table_route.ts";
+import { tableRoute, type TableRouteOptions } from "./web/table_route.ts";
 import type { Service } from "./service.ts";
 import {
   resolveSettings,

@@ -20,7 +20,7 @@ import type { App } from "./app.ts";
 import { autodiscover } from "./autodiscover.ts";
 import { attachDebugLog } from "./debug_log.ts";
 import { type LogLevel, type Settings, withBoundWebPort } from "./settings.ts";
-import { WebServer } from "./web.ts";
+import { WebServer } from "./web/server.ts";
 
 /** Options of {@linkcode Worker}. */
 export interface WorkerOptions {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import type { Table } from "../../src/table/table.ts";
 import { BROKER, requireBroker, sortTps, unique, waitFor } from "./_helpers.ts";
-import { createWeb } from "../../src/web.ts";
+import { createWeb } from "../../src/web/server.ts";
 import { captureLogs } from "../helpers.ts";
 
 interface Counter {

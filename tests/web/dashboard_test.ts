@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { Browser, hasChromium } from "./_browser.ts";
-import { denoRun, Proc, run } from "./cli/_helpers.ts";
+import { Browser, hasChromium } from "../_browser.ts";
+import { denoRun, Proc, run } from "../cli/_helpers.ts";
 
 const CI = Deno.env.get("CI") === "true";
 

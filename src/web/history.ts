@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AppStats, Latency } from "./web_stats.ts";
+import type { AppStats, Latency } from "./stats.ts";
 
 /** One sample. */
 export interface Sample {

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import type { Sample } from "./web_history.ts";
-import type { AppStats } from "./web_stats.ts";
+import type { Sample } from "./history.ts";
+import type { AppStats } from "./stats.ts";
 
 function h(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

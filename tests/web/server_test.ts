@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import type { Context } from "hono";
-import { App } from "../mod.ts";
-import { ConfigError } from "../src/errors.ts";
-import { createWeb, WebServer } from "../src/web.ts";
-import { keyOwner } from "../src/table_route.ts";
+import { App } from "../../mod.ts";
+import { ConfigError } from "../../src/errors.ts";
+import { createWeb, WebServer } from "../../src/web/server.ts";
+import { keyOwner } from "../../src/web/table_route.ts";
 
 function memApp(id: string, extra: Record<string, unknown> = {}): App {
   return new App(id, { broker: "memory://", store: "memory://", ...extra });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AppStats, Latency } from "./web_stats.ts";
+import type { AppStats, Latency } from "./stats.ts";
 
 /** The content type of the Prometheus text format. */
 export const PROMETHEUS_CONTENT_TYPE =

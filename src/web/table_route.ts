@@ -9,10 +9,27 @@
  * @module
  */
 import type { Context } from "hono";
-import type { App } from "./app.ts";
-import type { PageHandler, TableLike } from "./app_types.ts";
-import { partitionForKey } from "./partitioner.ts";
-import { ownerOf } from "./routing.ts";
+import type { PageHandler, TableLike } from "../app_types.ts";
+import { partitionForKey } from "../partitioner.ts";
+import { type GroupRouting, ownerOf } from "../routing.ts";
+
+/**
+ * What table routing reads from the app: its tables, its own URL, whether
+ * it runs, and the group's published routing. The app satisfies it as it
+ * is; the web edge depends on this, not on the app.
+ */
+export interface KeyRouting {
+  /** This worker's web URL, as the group's routing names it. */
+  readonly conf: { readonly canonicalUrl: string };
+  /** Whether the app has started and not yet stopped. */
+  readonly running: boolean;
+  /** Tables by name. */
+  readonly tables: ReadonlyMap<string, TableLike>;
+  /** The transport's driver name (`"kafka"` shares partitions out by group). */
+  readonly transport: { readonly driver: string };
+  /** The group's assignment as last published. */
+  routing(): Promise<GroupRouting>;
+}
 
 /** Header marking a request forwarded by another worker. */
 export const ROUTED_HEADER = "x-faust-routed";
@@ -74,13 +91,13 @@ export interface KeyOwner {
 /**
  * The worker that owns a table key, as `/router/{table}/{key}/` answers it.
  *
- * @param app The app.
+ * @param app The app (its tables and routing).
  * @param tableName Table name.
  * @param key The key as text (encoded with the table's key codec to pick the partition).
  * @returns The partition and the owner, or `undefined` when the table is unknown.
  */
 export async function keyOwner(
-  app: App,
+  app: KeyRouting,
   tableName: string,
   key: string,
 ): Promise<KeyOwner | undefined> {
@@ -119,14 +136,14 @@ function keyOf(c: Context, options: TableRouteOptions): string | undefined {
  * Forward the request to the worker that owns `key` of `tableName`, or
  * resolve `undefined` when this worker owns it (serve it here).
  *
- * @param app The app.
+ * @param app The app (its tables and routing).
  * @param tableName Table name.
  * @param key The key as text.
  * @param c The request context.
  * @returns The owner's response, an error response, or `undefined` for local.
  */
 export async function routeToOwner(
-  app: App,
+  app: KeyRouting,
   tableName: string,
   key: string,
   c: Context,
@@ -202,7 +219,11 @@ function retryLater(c: Context, error: string): Response {
  * from: in a consumer group, only an active, recovered partition (tables
  * without that notion, and brokers without groups, serve what they hold).
  */
-function servesPartition(app: App, table: string, partition: number): boolean {
+function servesPartition(
+  app: KeyRouting,
+  table: string,
+  partition: number,
+): boolean {
   const t = app.tables.get(table) as
     | (BrowsableTable & { readonly activePartitions?: readonly number[] })
     | undefined;
@@ -215,14 +236,14 @@ function servesPartition(app: App, table: string, partition: number): boolean {
  * Wrap a page handler so requests for keys another worker owns are
  * forwarded to it (Faust's `@app.table_route`).
  *
- * @param app The app.
+ * @param app The app (its tables and routing).
  * @param table Name of the table.
  * @param options Where the key comes from.
  * @param handler Serves keys this worker owns.
  * @returns The routed handler.
  */
 export function tableRoute<P extends string = string>(
-  app: App,
+  app: KeyRouting,
   table: string,
   options: TableRouteOptions,
   handler: PageHandler<P>,

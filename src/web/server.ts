@@ -12,21 +12,21 @@
  */
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
-import type { App } from "./app.ts";
-import type { PageHandler, View } from "./app_types.ts";
-import { ConfigError } from "./errors.ts";
-import { routingTable } from "./routing.ts";
+import type { App } from "../app.ts";
+import type { PageHandler, View } from "../app_types.ts";
+import { ConfigError } from "../errors.ts";
+import { routingTable } from "../routing.ts";
 import {
   type BrowsableTable,
   keyCandidates,
   keyOwner,
   routeToOwner,
 } from "./table_route.ts";
-import { VERSION } from "./version.ts";
-import { renderDashboard, renderLive } from "./web_dashboard.ts";
-import { StatsHistory } from "./web_history.ts";
-import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./web_metrics.ts";
-import { collectStats, MetricsSensor } from "./web_stats.ts";
+import { VERSION } from "../version.ts";
+import { renderDashboard, renderLive } from "./dashboard.ts";
+import { StatsHistory } from "./history.ts";
+import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./metrics.ts";
+import { collectStats, MetricsSensor } from "./stats.ts";
 
 /** Milliseconds between the dashboard's samples. */
 const SAMPLE_INTERVAL_MS = 2000;

@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { App } from "./app.ts";
-import type { Sensor } from "./monitor.ts";
-import type { RecoveryStats } from "./table/recovery.ts";
-import type { TP } from "./types.ts";
+import type { App } from "../app.ts";
+import type { Sensor } from "../monitor.ts";
+import type { RecoveryStats } from "../table/recovery.ts";
+import type { TP } from "../types.ts";
 
 /** Count, sum and maximum of latencies in milliseconds. */
 export interface Latency {
