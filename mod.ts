@@ -74,7 +74,7 @@ export {
   type Settings,
   type SettingsInput,
   type WebCorsOptions,
-} from "./src/settings.ts";
+} from "./src/settings/settings.ts";
 export { type Duration } from "./src/duration.ts";
 export {
   ClosedError,

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Settings } from "./settings.ts";
+import type { Settings } from "./settings/settings.ts";
 import type { Monitor } from "./monitor.ts";
 import type { Event } from "./event.ts";
 import type { Agent, AskMessage } from "./agent.ts";

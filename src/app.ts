@@ -40,7 +40,7 @@ import {
   type Settings,
   type SettingsInput,
   withOverrides,
-} from "./settings.ts";
+} from "./settings/settings.ts";
 import { AsyncSignal, SyncSignal } from "./signals.ts";
 import { appCreated } from "./main_hint.ts";
 import {

@@ -14,7 +14,7 @@
  * @module
  */
 import { ConfigError } from "./errors.ts";
-import type { Settings } from "./settings.ts";
+import type { Settings } from "./settings/settings.ts";
 
 /** What autodiscovery needs of an app. */
 export interface Discoverable {

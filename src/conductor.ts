@@ -13,7 +13,7 @@ import { Delivery, Event, type EventInit } from "./event.ts";
 import { errorLine } from "./errors.ts";
 import type { AsyncQueue } from "./queue.ts";
 import type { Monitor } from "./monitor.ts";
-import type { Settings } from "./settings.ts";
+import type { Settings } from "./settings/settings.ts";
 import type { Topic } from "./topic.ts";
 import type {
   CommitOffset,

@@ -6,7 +6,7 @@
  */
 import type { InFlight } from "./inflight.ts";
 import type { Logger } from "@logtape/logtape";
-import type { Settings } from "./settings.ts";
+import type { Settings } from "./settings/settings.ts";
 import type { RecordMetadata, TopicSpec } from "./transport/transport.ts";
 import type { ProduceRecord } from "./transport/transport.ts";
 import type { Topic, TopicOptions } from "./topic.ts";

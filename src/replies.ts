@@ -11,7 +11,7 @@ import type { Logger } from "@logtape/logtape";
 import type { Consumer, Transport } from "./transport/transport.ts";
 import { headerText } from "./types.ts";
 import type { Event } from "./event.ts";
-import type { Settings } from "./settings.ts";
+import type { Settings } from "./settings/settings.ts";
 import type { Producer } from "./producer.ts";
 import { ClosedError, errorLine, FaustError } from "./errors.ts";
 

@@ -19,7 +19,11 @@ import {
 import type { App } from "./app.ts";
 import { autodiscover } from "./autodiscover.ts";
 import { attachDebugLog } from "./debug_log.ts";
-import { type LogLevel, type Settings, withBoundWebPort } from "./settings.ts";
+import {
+  type LogLevel,
+  type Settings,
+  withBoundWebPort,
+} from "./settings/settings.ts";
 import { WebServer } from "./web/server.ts";
 
 /** Options of {@linkcode Worker}. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { withOverrides } from "../src/settings.ts";
+import { withOverrides } from "../src/settings/settings.ts";
 import { waitFor } from "../testing.ts";
 
 Deno.test("examples/windowed.ts counts page views per window", async () => {

@@ -9,7 +9,7 @@
 import { Command, CommanderError } from "commander";
 import type { App } from "../app.ts";
 import { autodiscover } from "../autodiscover.ts";
-import { withOverrides } from "../settings.ts";
+import { withOverrides } from "../settings/settings.ts";
 import { VERSION } from "../version.ts";
 import { addAgentsCommand } from "./agents.ts";
 import { addCleanVersionsCommand } from "./clean_versions.ts";

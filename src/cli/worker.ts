@@ -7,7 +7,11 @@ import { type Command, Option } from "commander";
 import Table from "cli-table3";
 import type { App } from "../app.ts";
 import { ConfigError } from "../errors.ts";
-import { type LogLevel, parseUrl, withOverrides } from "../settings.ts";
+import {
+  type LogLevel,
+  parseUrl,
+  withOverrides,
+} from "../settings/settings.ts";
 import { VERSION } from "../version.ts";
 import { Worker } from "../worker.ts";
 import { type CliContext, NO_ROW_LINES, titled } from "./context.ts";

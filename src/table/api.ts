@@ -9,7 +9,7 @@ import type { TableLike } from "../app_types.ts";
 import type { Codec } from "../codecs.ts";
 import type { Infer, TypeSpec } from "../models.ts";
 import type { Sensor } from "../monitor.ts";
-import type { Settings } from "../settings.ts";
+import type { Settings } from "../settings/settings.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ChangelogHost } from "./changelog.ts";
 import { GlobalTable } from "./global_table.ts";

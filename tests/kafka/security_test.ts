@@ -13,7 +13,7 @@ import {
   KafkaTransport,
   setKafkaLogSink,
 } from "../../src/transport/kafka.ts";
-import type { BrokerCredentials } from "../../src/settings_types.ts";
+import type { BrokerCredentials } from "../../src/settings/types.ts";
 import { BROKER, bytes, text, unique, waitFor } from "./_helpers.ts";
 
 const HOST = BROKER.split(":")[0]!;

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { CompressionTypes } from "kafkajs";
 import { readKafkaSettings } from "../../src/transport/kafka/options.ts";
 import { sendRecords } from "../../src/transport/kafka/producer.ts";
-import { resolveSettings } from "../../src/settings.ts";
+import { resolveSettings } from "../../src/settings/settings.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { KafkaTransport } from "../../src/transport/kafka.ts";
 

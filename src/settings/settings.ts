@@ -1,31 +1,25 @@
 /**
  * App settings: defaults, environment fallback (`FAUST_<UPPER_SNAKE_NAME>`)
- * and validation with zod. The shapes are in `settings_types.ts`, the table
- * of settings in `_settings_specs.ts`.
+ * and validation with zod. The shapes are in `types.ts`, the table
+ * of settings in `specs.ts`.
  *
  * @module
  */
 import type { z } from "zod";
-import { toSeconds } from "./duration.ts";
+import { toSeconds } from "../duration.ts";
 import { readEnv } from "./env.ts";
-import { ConfigError } from "./errors.ts";
-import type { Settings, SettingsInput } from "./settings_types.ts";
-import {
-  NAMES,
-  parseEnv,
-  show,
-  SPECS,
-  UNSUPPORTED,
-} from "./_settings_specs.ts";
+import { ConfigError } from "../errors.ts";
+import type { Settings, SettingsInput } from "./types.ts";
+import { NAMES, parseEnv, show, SPECS, UNSUPPORTED } from "./specs.ts";
 
-export { BROKER_SCHEMES, parseUrl, STORE_SCHEMES } from "./_settings_specs.ts";
+export { BROKER_SCHEMES, parseUrl, STORE_SCHEMES } from "./specs.ts";
 export type {
   BrokerCredentials,
   LogLevel,
   Settings,
   SettingsInput,
   WebCorsOptions,
-} from "./settings_types.ts";
+} from "./types.ts";
 
 /**
  * The environment variable a setting falls back to.

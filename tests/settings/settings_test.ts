@@ -7,8 +7,8 @@ import {
   settingNames,
   type SettingsInput,
   withOverrides,
-} from "../src/settings.ts";
-import { VERSION } from "../src/version.ts";
+} from "../../src/settings/settings.ts";
+import { VERSION } from "../../src/version.ts";
 
 /**
  * An environment of `vars` only, for `resolveSettings()`: the process
@@ -375,7 +375,7 @@ Deno.test("withOverrides() replaces values, re-derives defaults and re-validates
 
 Deno.test("readEnv() returns a granted variable and undefined for an unset one", async () => {
   // In a child process given its own environment: this one stays untouched.
-  const envUrl = new URL("../src/env.ts", import.meta.url).href;
+  const envUrl = new URL("../../src/settings/env.ts", import.meta.url).href;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "eval",
@@ -400,14 +400,15 @@ async function runWithout(
   const dir = await Deno.makeTempDir();
   try {
     const script = `${dir}/print_settings.ts`;
-    const settingsUrl = new URL("../src/settings.ts", import.meta.url).href;
+    const settingsUrl =
+      new URL("../../src/settings/settings.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { resolveSettings } from ${JSON.stringify(settingsUrl)};\n` +
         `const s = resolveSettings("sub", {});\n` +
         `console.log(JSON.stringify({ broker: s.broker, webHost: s.webHost, port: s.webPort }));\n`,
     );
-    const config = fileURLToPath(new URL("../deno.json", import.meta.url));
+    const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-prompt", "--config", config, ...permissions, script],
       env: { FAUST_BROKER: "memory://", FAUST_WEB_PORT: "7777" },
@@ -477,14 +478,15 @@ Deno.test("resolveSettings() refuses a FAUST_* variable of a setting it does not
   const dir = await Deno.makeTempDir();
   try {
     const script = `${dir}/unsupported.ts`;
-    const settingsUrl = new URL("../src/settings.ts", import.meta.url).href;
+    const settingsUrl =
+      new URL("../../src/settings/settings.ts", import.meta.url).href;
     await Deno.writeTextFile(
       script,
       `import { resolveSettings } from ${JSON.stringify(settingsUrl)};\n` +
         `try { resolveSettings("sub", {}); console.log("accepted"); }\n` +
         `catch (e) { console.log(e.name + ": " + e.message); }\n`,
     );
-    const config = fileURLToPath(new URL("../deno.json", import.meta.url));
+    const config = fileURLToPath(new URL("../../deno.json", import.meta.url));
     const output = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--no-prompt", "--config", config, "--allow-env", script],
       env: { FAUST_CONSUMER_GROUP_INSTANCE_ID: "member-1" },
