@@ -74,14 +74,12 @@ import type {
   View,
 } from "./app_types.ts";
 import type { Hono } from "hono";
+import type { TableKey, TableValue, TypedTableOptions } from "./table/api.ts";
 import {
   createGlobalTable,
   createSetTable,
   createTable,
-  type TableKey,
-  type TableValue,
-  type TypedTableOptions,
-} from "./table/api.ts";
+} from "./table/create.ts";
 import type { Table, TableOptions } from "./table/table.ts";
 import type { GlobalTable } from "./table/global_table.ts";
 import type { SetTable, SetTableOptions } from "./table/set_table.ts";
@@ -591,7 +589,7 @@ export class App implements AppHost {
     this.commands.set(name, { name, fn, options });
   }
 
-  // ---- tables: app.table(), app.globalTable(), app.setTable() go here (src/table/api.ts)
+  // ---- tables: app.table(), app.globalTable(), app.setTable() go here (src/table/create.ts)
 
   /**
    * Define a table: Map-like state with a changelog, recovered on assignment.

@@ -6,7 +6,7 @@
  */
 import type { z } from "zod";
 import { ConfigError } from "./errors.ts";
-import type { AnyRecordType } from "./models.ts";
+import type { AnyRecordType } from "./model_types.ts";
 
 /** A model as listed by the CLI's `models` and `model NAME` commands. */
 export interface ModelDescription {

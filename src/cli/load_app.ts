@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { App } from "../app.ts";
+import type { App } from "../app.ts";
 import { ConfigError } from "../errors.ts";
 
 /**
@@ -123,9 +123,11 @@ function checkNotDirectory(spec: string, url: string): void {
   );
 }
 
-/** An App, also one loaded through another URL of this package (duck-typed). */
+/**
+ * An App, also one loaded through another URL of this package (duck-typed,
+ * so the command line does not import the app module it is loaded from).
+ */
 function isApp(value: unknown): value is App {
-  if (value instanceof App) return true;
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return v.agents instanceof Map && v.commands instanceof Map &&

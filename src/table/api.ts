@@ -1,6 +1,8 @@
 /**
- * Factories behind `app.table()`, `app.globalTable()` and `app.setTable()`,
- * and the types that infer a table's key and value types from its options.
+ * The shapes of tables: options, what a table needs from its app, and the
+ * types that infer a table's key and value types from its options. Types
+ * only (the factories are in `create.ts`), so every table module can name
+ * them without an import cycle.
  *
  * @module
  */
@@ -12,9 +14,6 @@ import type { Sensor } from "../monitor.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ChangelogHost } from "./changelog.ts";
-import { GlobalTable } from "./global_table.ts";
-import { SetTable, type SetTableOptions } from "./set_table.ts";
-import { Table } from "./table.ts";
 
 /** A changelog record as `onChangelogEvent` sees it (decoded). */
 export interface ChangelogEvent<K, V> {
@@ -107,57 +106,3 @@ export type TypedTableOptions<KT, VT, D> =
     readonly valueType?: VT;
     readonly default?: () => D;
   };
-
-/**
- * Create and register a table.
- *
- * @param app The app.
- * @param name Table name.
- * @param options Table options.
- * @returns The table.
- */
-export function createTable<K, V>(
-  app: TableApp,
-  name: string,
-  options: TableOptions<K, V> = {},
-): Table<K, V> {
-  const table = new Table<K, V>(app, name, options);
-  app.registerTable(table);
-  return table;
-}
-
-/**
- * Create and register a global table (every worker holds every partition).
- *
- * @param app The app.
- * @param name Table name.
- * @param options Table options.
- * @returns The table.
- */
-export function createGlobalTable<K, V>(
-  app: TableApp,
-  name: string,
-  options: TableOptions<K, V> = {},
-): GlobalTable<K, V> {
-  const table = new GlobalTable<K, V>(app, name, options);
-  app.registerTable(table);
-  return table;
-}
-
-/**
- * Create and register a set table.
- *
- * @param app The app.
- * @param name Table name.
- * @param options Table options; `valueType` is the member type.
- * @returns The table.
- */
-export function createSetTable<K, M>(
-  app: TableApp,
-  name: string,
-  options: SetTableOptions<K, M> = {},
-): SetTable<K, M> {
-  const table = new SetTable<K, M>(app, name, options);
-  app.registerTable(table);
-  return table;
-}
