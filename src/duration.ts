@@ -6,7 +6,19 @@
  */
 import { ConfigError } from "./errors.ts";
 
-/** A duration in seconds, or a string with a unit (`ms`, `s`, `m`, `h`, `d`). */
+/**
+ * A duration in seconds, or a string with a unit (`ms`, `s`, `m`, `h`, `d`).
+ *
+ * @example Seconds or a string with a unit
+ * ```ts
+ * import type { Duration } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const every: Duration = "30s"; // or 30, "500ms", "5m", "1h", "1d"
+ * const app = testApp("duration");
+ * app.timer(every, () => console.log("tick"), { name: "tick" });
+ * ```
+ */
 export type Duration = number | string;
 
 const UNITS: Record<string, number> = {

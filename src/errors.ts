@@ -5,7 +5,18 @@
  * @module
  */
 
-/** Base class of every error this library throws on purpose. */
+/**
+ * Base class of every error this library throws on purpose.
+ *
+ * @example Telling this library's errors from others
+ * ```ts
+ * import { App, FaustError } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * // A bad setting throws a ConfigError, which is a FaustError.
+ * assert.throws(() => new App("bad", { broker: "ftp://nowhere" }), FaustError);
+ * ```
+ */
 export class FaustError extends Error {
   /** Create an error with an optional cause. */
   constructor(message: string, options?: ErrorOptions) {
@@ -14,7 +25,20 @@ export class FaustError extends Error {
   }
 }
 
-/** A setting, option or URL has a value that is not allowed. */
+/**
+ * A setting, option or URL has a value that is not allowed.
+ *
+ * @example A setting with a value that is not allowed
+ * ```ts
+ * import { App, ConfigError } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(
+ *   () => new App("bad", { broker: "ftp://nowhere" }),
+ *   (error) => error instanceof ConfigError && /broker/.test(error.message),
+ * );
+ * ```
+ */
 export class ConfigError extends FaustError {
   /** Create a configuration error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -23,7 +47,25 @@ export class ConfigError extends FaustError {
   }
 }
 
-/** A table has no value for a key and no default. */
+/**
+ * A table has no value for a key and no default.
+ *
+ * @example Reading a missing key of a table without a default
+ * ```ts
+ * import { KeyError } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("key-error");
+ * const scores = app.table<string, number>("scores");
+ * await app.start();
+ * try {
+ *   assert.throws(() => scores.get("nobody"), KeyError);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class KeyError extends FaustError {
   /** The key that was missing. */
   readonly key: unknown;
@@ -39,7 +81,19 @@ export class KeyError extends FaustError {
   }
 }
 
-/** A message could not be decoded or did not match its schema. */
+/**
+ * A message could not be decoded or did not match its schema.
+ *
+ * @example A value that does not match its model
+ * ```ts
+ * import { DecodeError, Record } from "@faust/faust";
+ * import { z } from "zod";
+ * import assert from "node:assert/strict";
+ *
+ * const Point = Record("Point", { x: z.number(), y: z.number() });
+ * assert.throws(() => Point.parse({ x: "one" }), DecodeError);
+ * ```
+ */
 export class DecodeError extends FaustError {
   /** Create a decode error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -48,7 +102,20 @@ export class DecodeError extends FaustError {
   }
 }
 
-/** An operation was attempted on something already closed or stopped. */
+/**
+ * An operation was attempted on something already closed or stopped.
+ *
+ * @example Matching by name, also across copies of the library
+ * ```ts
+ * import { ClosedError } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const error: unknown = new ClosedError("Cannot send: transport is stopped");
+ * // `name` matches even when the error comes from another copy of the module.
+ * assert.equal((error as Error).name, "ClosedError");
+ * assert.ok(error instanceof ClosedError);
+ * ```
+ */
 export class ClosedError extends FaustError {
   /** Create a closed error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -57,7 +124,26 @@ export class ClosedError extends FaustError {
   }
 }
 
-/** An operation is not allowed in the current state (e.g. a table write outside an event). */
+/**
+ * An operation is not allowed in the current state (e.g. a table write outside an event).
+ *
+ * @example Writing to a table outside stream processing
+ * ```ts
+ * import { StateError } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("state-error");
+ * const counts = app.table<string, number>("counts", { default: () => 0 });
+ * await app.start();
+ * try {
+ *   // Tables change only while an agent processes an event.
+ *   assert.throws(() => counts.set("a", 1), StateError);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class StateError extends FaustError {
   /** Create a state error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -71,6 +157,20 @@ export class StateError extends FaustError {
  * or its transactional id fenced by the new owner) while the event was in
  * hand. Its transaction never commits here; the new owner processes the
  * event again, so nothing is lost.
+ *
+ * @example Telling a lost partition from a failure
+ * ```ts
+ * import { PartitionRevokedError, StateError } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * function retryable(error: unknown): boolean {
+ *   // The new owner of the partition processes the event again: nothing to do.
+ *   return error instanceof PartitionRevokedError;
+ * }
+ * const error = new PartitionRevokedError("orders[3] was revoked");
+ * assert.ok(retryable(error));
+ * assert.ok(error instanceof StateError);
+ * ```
  */
 export class PartitionRevokedError extends StateError {
   /** Create the error. */
@@ -80,7 +180,19 @@ export class PartitionRevokedError extends StateError {
   }
 }
 
-/** Another process already holds a resource (e.g. the consumer claim of a group). */
+/**
+ * Another process already holds a resource (e.g. the consumer claim of a group).
+ *
+ * @example Matching a held resource
+ * ```ts
+ * import { FaustError, LockError } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new LockError("Another process consumes group 'g' on this broker");
+ * assert.ok(error instanceof FaustError);
+ * assert.equal(error.name, "LockError");
+ * ```
+ */
 export class LockError extends FaustError {
   /** Create a lock error. */
   constructor(message: string, options?: ErrorOptions) {
@@ -93,6 +205,34 @@ export class LockError extends FaustError {
  * A table key cannot be stored: its encoding is empty or longer than the
  * store's key limit. Thrown by `set()`/`update()`/`delete()` before
  * anything is written, so an agent can catch it and go on.
+ *
+ * @example An empty key is refused before anything is written
+ * ```ts
+ * import { TableKeyError } from "@faust/faust";
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ *
+ * const app = testApp("table-key-error");
+ * const names = app.table<string, string>("names", { keyType: "string" });
+ * const keys = app.topic("keys", { valueType: "string" });
+ * const caught: TableKeyError[] = [];
+ * app.agent(keys, async (stream) => {
+ *   for await (const key of stream) {
+ *     try {
+ *       names.set(key, "x");
+ *     } catch (error) {
+ *       if (error instanceof TableKeyError) caught.push(error);
+ *       else throw error;
+ *     }
+ *   }
+ * }, { name: "namer" });
+ * await app.start();
+ * try {
+ *   await keys.send({ value: "" });
+ *   await waitFor(() => caught.length === 1, 5000, "the refused key");
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class TableKeyError extends FaustError {
   /** The table. */

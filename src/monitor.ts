@@ -8,7 +8,24 @@
 import type { TP } from "./types.ts";
 import { tpKey } from "./types.ts";
 
-/** Hooks a sensor may implement; every one is optional. */
+/**
+ * Hooks a sensor may implement; every one is optional.
+ *
+ * @example Counting table writes
+ * ```ts
+ * import type { Sensor } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * let writes = 0;
+ * const sensor: Sensor = {
+ *   onTableOp(_table, op) {
+ *     if (op === "set") writes++;
+ *   },
+ * };
+ * const app = testApp("sensor");
+ * app.sensors.add(sensor);
+ * ```
+ */
 export interface Sensor {
   /** A record was read from the broker. */
   onMessageIn?(tp: TP, offset: number): void;
@@ -35,7 +52,21 @@ export interface Sensor {
   ): void;
 }
 
-/** Per-partition positions. */
+/**
+ * Per-partition positions.
+ *
+ * @example Lag per partition
+ * ```ts
+ * import type { PartitionStats } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("partition-stats");
+ * const lag = (p: PartitionStats) => Math.max(0, p.end - p.read);
+ * for (const p of app.monitor.partitions.values()) {
+ *   console.log(`${p.topic}[${p.partition}] lag ${lag(p)}`);
+ * }
+ * ```
+ */
 export interface PartitionStats {
   /** Topic. */
   readonly topic: string;
@@ -49,7 +80,19 @@ export interface PartitionStats {
   end: number;
 }
 
-/** Count, sum and maximum of observed latencies (milliseconds). */
+/**
+ * Count, sum and maximum of observed latencies (milliseconds).
+ *
+ * @example Average send latency
+ * ```ts
+ * import type { LatencyStats } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("latency");
+ * const average = (s: LatencyStats) => (s.count > 0 ? s.sum / s.count : 0);
+ * console.log(`send latency ${average(app.monitor.sendLatency)} ms`);
+ * ```
+ */
 export interface LatencyStats {
   /** Number of observations. */
   count: number;
@@ -75,7 +118,25 @@ function summary(
   };
 }
 
-/** Counters kept by the app. */
+/**
+ * Counters kept by the app.
+ *
+ * @example Reading the app's counters
+ * ```ts
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("monitor");
+ * const words = app.topic("words", { valueType: "string" });
+ * await app.start();
+ * try {
+ *   await words.send({ value: "hello" });
+ *   assert.equal(app.monitor.sentByTopic.get("words"), 1);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class Monitor {
   /** Named counters (messagesReceived, messagesSent, decodeErrors, ...). */
   readonly counters: Map<string, number> = new Map();

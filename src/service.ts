@@ -209,6 +209,15 @@ function backgroundOf(service: Service): BackgroundSpec[] {
  *
  * @param seconds Seconds to sleep.
  * @param signal Ends the sleep early.
+ *
+ * @example Waiting a while
+ * ```ts
+ * import { sleep } from "@faust/faust";
+ *
+ * const started = Date.now();
+ * await sleep(0.01); // seconds, as in Faust
+ * console.log(`${Date.now() - started} ms later`);
+ * ```
  */
 export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.resolve();

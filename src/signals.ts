@@ -7,18 +7,62 @@
  * @module
  */
 
-/** A synchronous signal handler: sender first, then the arguments. */
+/**
+ * A synchronous signal handler: sender first, then the arguments.
+ *
+ * @example A handler of a synchronous signal
+ * ```ts
+ * import { type App, type SyncHandler } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const announce: SyncHandler<App, []> = (app) => console.log(`${app.id} configured`);
+ * const app = testApp("sync-handler");
+ * app.onAfterConfigured.connect(announce);
+ * ```
+ */
 export type SyncHandler<S, A extends unknown[]> = (
   sender: S,
   ...args: A
 ) => void;
-/** An asynchronous signal handler. */
+/**
+ * An asynchronous signal handler.
+ *
+ * @example A handler the sender awaits
+ * ```ts
+ * import { type App, type AsyncHandler } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const drain: AsyncHandler<App, []> = async (app) => {
+ *   console.log(`${app.id} is about to stop`);
+ * };
+ * const app = testApp("async-handler");
+ * app.onBeforeShutdown.connect(drain);
+ * await app.start();
+ * await app.stop();
+ * ```
+ */
 export type AsyncHandler<S, A extends unknown[]> = (
   sender: S,
   ...args: A
 ) => void | Promise<void>;
 
-/** A synchronous signal (handlers must not be async). */
+/**
+ * A synchronous signal (handlers must not be async).
+ *
+ * @example A signal of your own
+ * ```ts
+ * import { SyncSignal } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const seen: string[] = [];
+ * const onOrder = new SyncSignal<string, [number]>("onOrder");
+ * const off = onOrder.connect((sender, amount) => seen.push(`${sender}:${amount}`));
+ * onOrder.send("shop", 3);
+ * off();
+ * onOrder.send("shop", 4);
+ * assert.deepEqual(seen, ["shop:3"]);
+ * ```
+ */
 export class SyncSignal<S, A extends unknown[] = []> {
   readonly #handlers: SyncHandler<S, A>[] = [];
   readonly #parent: SyncSignal<S, A> | undefined;
@@ -50,7 +94,23 @@ export class SyncSignal<S, A extends unknown[] = []> {
   }
 }
 
-/** An asynchronous signal: handlers run one after the other and are awaited. */
+/**
+ * An asynchronous signal: handlers run one after the other and are awaited.
+ *
+ * @example Awaiting every handler
+ * ```ts
+ * import { AsyncSignal } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const saved: number[] = [];
+ * const onBatch = new AsyncSignal<string, [number[]]>("onBatch");
+ * onBatch.connect(async (_sender, batch) => {
+ *   saved.push(...batch);
+ * });
+ * await onBatch.send("loader", [1, 2]);
+ * assert.deepEqual(saved, [1, 2]);
+ * ```
+ */
 export class AsyncSignal<S, A extends unknown[] = []> {
   readonly #handlers: AsyncHandler<S, A>[] = [];
   readonly #parent: AsyncSignal<S, A> | undefined;

@@ -8,15 +8,54 @@
  * @module
  */
 
-/** A supervisor strategy name. */
+/**
+ * A supervisor strategy name.
+ *
+ * @example Choosing what a crash does
+ * ```ts
+ * import type { SupervisorStrategy } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const strategy: SupervisorStrategy = "one_for_all"; // or "one_for_one", "crashing"
+ * const app = testApp("strategy");
+ * app.agent(undefined, async (stream) => {
+ *   for await (const value of stream) console.log(value);
+ * }, { name: "printer", concurrency: 2, supervisorStrategy: strategy });
+ * ```
+ */
 export type SupervisorStrategy = "one_for_one" | "one_for_all" | "crashing";
 
-/** What a supervisor does with a crash. */
+/**
+ * What a supervisor does with a crash.
+ *
+ * @example What a supervisor decided
+ * ```ts
+ * import { Supervisor, type SupervisorDecision } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const decision: SupervisorDecision = new Supervisor("crashing")
+ *   .decide("printer", new Error("boom"));
+ * assert.equal(decision.action, "crash");
+ * ```
+ */
 export type SupervisorDecision =
   | { readonly action: "restart"; readonly which: "one" | "all" }
   | { readonly action: "crash"; readonly error: Error };
 
-/** Options of {@linkcode Supervisor}. */
+/**
+ * Options of {@linkcode Supervisor}.
+ *
+ * @example A tighter restart limit
+ * ```ts
+ * import { Supervisor, type SupervisorOptions } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const options: SupervisorOptions = { maxRestarts: 1, window: 60 };
+ * const supervisor = new Supervisor("one_for_one", options);
+ * assert.equal(supervisor.decide("a", new Error("1")).action, "restart");
+ * assert.equal(supervisor.decide("a", new Error("2")).action, "crash");
+ * ```
+ */
 export interface SupervisorOptions {
   /** Restarts allowed within `window` (default 100, as in Faust). */
   readonly maxRestarts?: number;
@@ -24,7 +63,22 @@ export interface SupervisorOptions {
   readonly window?: number;
 }
 
-/** Decides restarts and crashes for one agent. */
+/**
+ * Decides restarts and crashes for one agent.
+ *
+ * @example Restart one actor, then give up
+ * ```ts
+ * import { Supervisor } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const supervisor = new Supervisor("one_for_one", { maxRestarts: 2, window: 1 });
+ * assert.deepEqual(supervisor.decide("printer", new Error("boom")), {
+ *   action: "restart",
+ *   which: "one",
+ * });
+ * assert.equal(supervisor.restarts, 1);
+ * ```
+ */
 export class Supervisor {
   /** The strategy. */
   readonly strategy: SupervisorStrategy;

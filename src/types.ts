@@ -4,7 +4,20 @@
  * @module
  */
 
-/** A topic-partition. */
+/**
+ * A topic-partition.
+ *
+ * @example A topic partition
+ * ```ts
+ * import type { TP } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("tp");
+ * app.onPartitionsAssigned.connect((_app, assigned: readonly TP[]) => {
+ *   for (const tp of assigned) console.log(`${tp.topic}[${tp.partition}]`);
+ * });
+ * ```
+ */
 export interface TP {
   /** Topic name. */
   readonly topic: string;
@@ -12,10 +25,39 @@ export interface TP {
   readonly partition: number;
 }
 
-/** Headers as they travel on the wire: names to bytes. */
+/**
+ * Headers as they travel on the wire: names to bytes.
+ *
+ * @example Reading a header of an event
+ * ```ts
+ * import type { RawHeaders } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const headers: RawHeaders = { trace: new TextEncoder().encode("abc") };
+ * assert.equal(new TextDecoder().decode(headers.trace), "abc");
+ * ```
+ */
 export type RawHeaders = Record<string, Uint8Array>;
 
-/** Headers as users give them: strings are UTF-8 encoded. */
+/**
+ * Headers as users give them: strings are UTF-8 encoded.
+ *
+ * @example Sending headers as text or bytes
+ * ```ts
+ * import type { HeadersInput } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("headers");
+ * const orders = app.topic("orders", { valueType: "string" });
+ * const headers: HeadersInput = { trace: "abc", raw: new Uint8Array([1, 2]) };
+ * await app.start();
+ * try {
+ *   await orders.send({ value: "order-1", headers });
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export type HeadersInput = Record<string, string | Uint8Array>;
 
 /** A stable string for a topic-partition, usable as a Map key. */
