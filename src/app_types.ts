@@ -14,13 +14,43 @@ import type { Context } from "hono";
  * A web page handler: Hono's context in, a Response out. `P` is the page's
  * path, so the parameters it names are typed: for `"/count/:word/"`,
  * `c.req.param("word")` is a `string`.
+ *
+ * @example A page with a typed path parameter
+ * ```ts
+ * import type { PageHandler } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("pages");
+ * const hello: PageHandler<"/hello/:name/"> = (c) =>
+ *   c.json({ hello: c.req.param("name") });
+ * app.page("/hello/:name/", hello);
+ * ```
  */
 export type PageHandler<P extends string = string> = (
   // deno-lint-ignore no-explicit-any
   c: Context<any, P>,
 ) => Response | Promise<Response>;
 
-/** A class-based view: methods named after HTTP verbs (`P`: its path). */
+/**
+ * A class-based view: methods named after HTTP verbs (`P`: its path).
+ *
+ * @example A view with GET and POST
+ * ```ts
+ * import type { View } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const notes: string[] = [];
+ * const view: View<"/notes/"> = {
+ *   get: (c) => c.json(notes),
+ *   post: async (c) => {
+ *     notes.push(await c.req.text());
+ *     return c.json({ ok: true });
+ *   },
+ * };
+ * const app = testApp("views");
+ * app.page("/notes/", view);
+ * ```
+ */
 export interface View<P extends string = string> {
   /** GET. */
   // deno-lint-ignore no-explicit-any
@@ -44,10 +74,37 @@ export interface View<P extends string = string> {
  * handler assigns is validated again (errors name the setting) and becomes
  * `app.conf`; derived defaults follow (a new `datadir` moves a default
  * `tabledir`). `id` and `appId` cannot change.
+ *
+ * @example Changing a setting before the app uses it
+ * ```ts
+ * import type { App, SettingsDraft } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("draft");
+ * app.onConfigured.connect((_app: App, draft: SettingsDraft) => {
+ *   draft.topicPartitions = 3;
+ * });
+ * assert.equal(app.conf.topicPartitions, 3);
+ * ```
  */
 export type SettingsDraft = { -readonly [K in keyof Settings]: Settings[K] };
 
-/** A page registered with `app.page()`. */
+/**
+ * A page registered with `app.page()`.
+ *
+ * @example Listing the pages of an app
+ * ```ts
+ * import type { PageRegistration } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("page-list");
+ * app.page("/health/", (c) => c.text("ok"));
+ * const pages: readonly PageRegistration[] = app.pages;
+ * assert.ok(pages.some((p) => p.path === "/health/"));
+ * ```
+ */
 export interface PageRegistration {
   /** Path, Hono syntax (`/count/:word`). */
   readonly path: string;
@@ -55,7 +112,25 @@ export interface PageRegistration {
   readonly handler: PageHandler | View;
 }
 
-/** An option of a custom command. */
+/**
+ * An option of a custom command.
+ *
+ * @example A command option with a default
+ * ```ts
+ * import type { CommandOption } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const count: CommandOption = {
+ *   flags: "-n, --count <n>",
+ *   description: "How many",
+ *   default: "1",
+ * };
+ * const app = testApp("cmd-option");
+ * app.command("repeat", ({ options }) => console.log(options.count), {
+ *   options: [count],
+ * });
+ * ```
+ */
 export interface CommandOption {
   /** commander flags, e.g. `"-n, --count <n>"`. */
   readonly flags: string;
@@ -65,7 +140,22 @@ export interface CommandOption {
   readonly default?: string | boolean | number;
 }
 
-/** Options of `app.command()`. */
+/**
+ * Options of `app.command()`.
+ *
+ * @example A command with arguments
+ * ```ts
+ * import type { CommandOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: CommandOptions = {
+ *   description: "Greet someone",
+ *   arguments: ["<name>"],
+ * };
+ * const app = testApp("cmd-options");
+ * app.command("greet", ({ args }) => console.log(`hello ${args[0]}`), options);
+ * ```
+ */
 export interface CommandOptions {
   /** Help shown in `--help`. */
   readonly description?: string;
@@ -75,7 +165,24 @@ export interface CommandOptions {
   readonly arguments?: readonly string[];
 }
 
-/** What a command function receives. */
+/**
+ * What a command function receives.
+ *
+ * @example What a command receives
+ * ```ts
+ * import type { CommandContext } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * function greet(ctx: CommandContext): void {
+ *   console.log(`hello ${ctx.args.join(" ")} ${ctx.options.loud ? "!" : ""}`);
+ * }
+ * const app = testApp("cmd-context");
+ * app.command("greet", greet, {
+ *   arguments: ["[names...]"],
+ *   options: [{ flags: "--loud" }],
+ * });
+ * ```
+ */
 export interface CommandContext {
   /** Positional arguments. */
   readonly args: readonly string[];
@@ -83,7 +190,21 @@ export interface CommandContext {
   readonly options: Readonly<Record<string, unknown>>;
 }
 
-/** A custom command registered with `app.command()`. */
+/**
+ * A custom command registered with `app.command()`.
+ *
+ * @example Listing the custom commands
+ * ```ts
+ * import type { CommandRegistration } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("cmd-list");
+ * app.command("hello", () => console.log("hello"), {});
+ * const hello: CommandRegistration | undefined = app.commands.get("hello");
+ * assert.equal(hello?.name, "hello");
+ * ```
+ */
 export interface CommandRegistration {
   /** Command name. */
   readonly name: string;
@@ -93,7 +214,23 @@ export interface CommandRegistration {
   readonly options: CommandOptions;
 }
 
-/** The seam tables plug into: the app calls these in its start/stop order. */
+/**
+ * The seam tables plug into: the app calls these in its start/stop order.
+ *
+ * @example The tables an app holds
+ * ```ts
+ * import type { TableLike } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("table-like");
+ * app.table("counts", { default: () => 0 });
+ * const tables: TableLike[] = [...app.tables.values()];
+ * assert.deepEqual(tables.map((t) => t.changelogSpec().name), [
+ *   "table-like-counts-changelog",
+ * ]);
+ * ```
+ */
 export interface TableLike {
   /** Table name. */
   readonly name: string;

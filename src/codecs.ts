@@ -7,7 +7,22 @@
  */
 import { ConfigError, DecodeError } from "./errors.ts";
 
-/** Turns values into bytes (`dumps`) and bytes into values (`loads`). */
+/**
+ * Turns values into bytes (`dumps`) and bytes into values (`loads`).
+ *
+ * @example A codec of your own, registered by name
+ * ```ts
+ * import { type Codec, codecs } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const upper: Codec = {
+ *   dumps: (value) => new TextEncoder().encode(String(value).toUpperCase()),
+ *   loads: (bytes) => new TextDecoder().decode(bytes),
+ * };
+ * if (!codecs.has("upper")) codecs.register("upper", upper);
+ * assert.equal(codecs.get("upper").loads(codecs.get("upper").dumps("hi")), "HI");
+ * ```
+ */
 export interface Codec {
   /**
    * Encode a value.
@@ -150,7 +165,18 @@ function lookup(name: string): Codec {
   return codec;
 }
 
-/** The codec registry: look codecs up by name and register new ones. */
+/**
+ * The codec registry: look codecs up by name and register new ones.
+ *
+ * @example Listing the codecs
+ * ```ts
+ * import { type CodecRegistry, codecs } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const registry: CodecRegistry = codecs;
+ * assert.ok(registry.names().includes("json"));
+ * ```
+ */
 export interface CodecRegistry {
   /**
    * Find a codec by name, or return a codec object as is.
@@ -195,7 +221,19 @@ export interface CodecRegistry {
   names(): string[];
 }
 
-/** The codec registry shared by every app in the process. */
+/**
+ * The codec registry shared by every app in the process.
+ *
+ * @example Encoding and decoding JSON
+ * ```ts
+ * import { codecs } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const json = codecs.get("json");
+ * const bytes = json.dumps({ a: 1 });
+ * assert.deepEqual(json.loads(bytes), { a: 1 });
+ * ```
+ */
 export const codecs: CodecRegistry = {
   get(nameOrCodec: string | Codec): Codec {
     if (typeof nameOrCodec !== "string") return nameOrCodec;

@@ -12,7 +12,24 @@
 import type { GroupMember } from "./transport/transport.ts";
 import { partitionsByTopic, partitionsFromTopics, type TP } from "./types.ts";
 
-/** One worker's share of the group. */
+/**
+ * One worker's share of the group.
+ *
+ * @example Listing the workers of a group
+ * ```ts
+ * import type { MemberRoute } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("members");
+ * await app.start();
+ * try {
+ *   const members: readonly MemberRoute[] = (await app.routing()).members;
+ *   for (const m of members) console.log(m.url, m.active.length);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export interface MemberRoute {
   /** Its web URL (`canonicalUrl`). */
   readonly url: string;
@@ -22,7 +39,26 @@ export interface MemberRoute {
   readonly standby: readonly TP[];
 }
 
-/** The group's assignment as published by the member that computed it. */
+/**
+ * The group's assignment as published by the member that computed it.
+ *
+ * @example Whether partitions are shared out
+ * ```ts
+ * import type { GroupRouting } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("routing");
+ * await app.start();
+ * try {
+ *   const routing: GroupRouting = await app.routing();
+ *   // memory:// has no group protocol: this worker holds every partition.
+ *   assert.equal(routing.group, false);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export interface GroupRouting {
   /** Whether partitions are shared out by a group protocol (else this worker holds all). */
   readonly group: boolean;

@@ -10,7 +10,21 @@ import type { Logger } from "@logtape/logtape";
 import type { Monitor } from "./monitor.ts";
 import { sleep } from "./service.ts";
 
-/** A periodic or one-shot background job of the app. */
+/**
+ * A periodic or one-shot background job of the app.
+ *
+ * @example Stopping a timer
+ * ```ts
+ * import type { Job } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("job");
+ * const job: Job = app.timer(60, () => console.log("every minute"), {
+ *   name: "minutely",
+ * });
+ * console.log(job.name); // started with the app, stopped with it
+ * ```
+ */
 export interface Job {
   /** Name for logs. */
   readonly name: string;
@@ -20,7 +34,19 @@ export interface Job {
   stop(): Promise<void>;
 }
 
-/** Options shared by timers and crontabs. */
+/**
+ * Options shared by timers and crontabs.
+ *
+ * @example A timer that runs on the leader only
+ * ```ts
+ * import type { TimerOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: TimerOptions = { onLeader: true, name: "report" };
+ * const app = testApp("leader-timer");
+ * app.crontab("0 * * * *", () => console.log("hourly"), options);
+ * ```
+ */
 export interface TimerOptions {
   /** Run only on the leader worker (with one worker: always). */
   readonly onLeader?: boolean;

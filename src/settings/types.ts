@@ -6,7 +6,25 @@
  */
 import type { Duration } from "../duration.ts";
 
-/** SASL and TLS credentials for `kafka://` brokers. */
+/**
+ * SASL and TLS credentials for `kafka://` brokers.
+ *
+ * @example SASL over TLS
+ * ```ts
+ * import { App, type BrokerCredentials } from "@faust/faust";
+ *
+ * const credentials: BrokerCredentials = {
+ *   sasl: { mechanism: "scram-sha-256", username: "app", password: "secret" },
+ *   ssl: true,
+ * };
+ * // Settings are checked here; nothing connects until app.start().
+ * const app = new App("secure", {
+ *   broker: "kafka://127.0.0.1:9093",
+ *   brokerCredentials: credentials,
+ * });
+ * console.log(app.conf.broker);
+ * ```
+ */
 export interface BrokerCredentials {
   /** SASL authentication. */
   sasl?: {
@@ -30,7 +48,19 @@ export interface BrokerCredentials {
   };
 }
 
-/** CORS headers for the web server; an empty object sends none. */
+/**
+ * CORS headers for the web server; an empty object sends none.
+ *
+ * @example Allowing one origin
+ * ```ts
+ * import type { WebCorsOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const cors: WebCorsOptions = { origin: "https://example.com", maxAge: 600 };
+ * const app = testApp("cors", { webCorsOptions: cors });
+ * console.log(app.conf.webCorsOptions);
+ * ```
+ */
 export interface WebCorsOptions {
   /** Allowed origins (`"*"` for any). */
   origin?: string | string[];
@@ -46,7 +76,19 @@ export interface WebCorsOptions {
   credentials?: boolean;
 }
 
-/** Log levels, as in Faust's `-l/--loglevel`. */
+/**
+ * Log levels, as in Faust's `-l/--loglevel`.
+ *
+ * @example Starting a worker that logs warnings only
+ * ```ts
+ * import { type LogLevel, Worker } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const loglevel: LogLevel = "warn";
+ * const worker = new Worker(testApp("quiet", { webEnabled: false }), { loglevel });
+ * console.log(worker.loglevel);
+ * ```
+ */
 export type LogLevel = "crit" | "error" | "warn" | "info" | "debug";
 
 /**
@@ -55,6 +97,20 @@ export type LogLevel = "crit" | "error" | "warn" | "info" | "debug";
  * (e.g. `FAUST_WEB_PORT` for `webPort`). Precedence: CLI flag > option in
  * code > environment > default. Durations are seconds or strings such as
  * `"500ms"`, `"30s"`, `"1h"`.
+ *
+ * @example Settings in code
+ * ```ts
+ * import { App, type SettingsInput } from "@faust/faust";
+ *
+ * const settings: SettingsInput = {
+ *   broker: "memory://",
+ *   store: "memory://",
+ *   topicPartitions: 4,
+ *   processingGuarantee: "at_least_once",
+ * };
+ * const app = new App("orders", settings);
+ * console.log(app.conf.topicPartitions); // 4
+ * ```
  */
 export interface SettingsInput {
   /** Discover agents, commands and pages in modules: `true`, or a list of module paths. @default false */
@@ -213,7 +269,19 @@ export interface SettingsInput {
   loglevel?: LogLevel;
 }
 
-/** Resolved, validated settings: every field present, durations in seconds. */
+/**
+ * Resolved, validated settings: every field present, durations in seconds.
+ *
+ * @example Reading resolved settings
+ * ```ts
+ * import type { Settings } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const conf: Settings = testApp("orders", { version: 2 }).conf;
+ * assert.equal(conf.appId, "orders-v2"); // also the consumer group id
+ * ```
+ */
 export interface Settings {
   /** The app id as given. */
   readonly id: string;

@@ -115,7 +115,23 @@ export async function keyOwner(
   return { table: tableName, partition, url, local: url === self };
 }
 
-/** Options of {@linkcode tableRoute}. */
+/**
+ * Options of {@linkcode tableRoute}.
+ *
+ * @example Serving a key from the worker that owns it
+ * ```ts
+ * import type { TableRouteOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("routed");
+ * const counts = app.table<string, number>("counts", { default: () => 0 });
+ * const byWord: TableRouteOptions = { matchInfo: "word" };
+ * app.page(
+ *   "/count/:word/",
+ *   app.tableRoute(counts, byWord, (c) => c.json(counts.get(c.req.param("word")))),
+ * );
+ * ```
+ */
 export interface TableRouteOptions {
   /** Take the key from this path parameter (`/count/:word/` -> `"word"`). */
   readonly matchInfo?: string;
