@@ -29,6 +29,15 @@ export { MemoryTransport } from "./src/transport/memory.ts";
  * @param id App id.
  * @param options More settings.
  * @returns The app, not started.
+ *
+ * @example An app that needs no broker and no files
+ * ```ts
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("unit");
+ * assert.equal(app.conf.broker, "memory://");
+ * ```
  */
 export function testApp(id: string, options: AppOptions = {}): App {
   return new App(id, { broker: "memory://", store: "memory://", ...options });
@@ -40,6 +49,25 @@ export function testApp(id: string, options: AppOptions = {}): App {
  * @param condition What to wait for.
  * @param timeoutMs Give up after this many milliseconds (default 5000).
  * @throws {Error} When the time runs out, naming `what`.
+ *
+ * @example Waiting for an agent to catch up
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ *
+ * const app = testApp("wait");
+ * const words = app.topic("words", { valueType: "string" });
+ * const seen: string[] = [];
+ * app.agent(words, async (stream) => {
+ *   for await (const w of stream) seen.push(w);
+ * }, { name: "collector" });
+ * await app.start();
+ * try {
+ *   await words.send({ value: "hello" });
+ *   await waitFor(() => seen.length === 1, 5000, "the word");
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export async function waitFor(
   condition: () => boolean,

@@ -84,7 +84,18 @@ import type { Table, TableOptions } from "./table/table.ts";
 import type { GlobalTable } from "./table/global_table.ts";
 import type { SetTable, SetTableOptions } from "./table/set_table.ts";
 
-/** Options of `new App()`: every setting, see {@linkcode SettingsInput}. */
+/**
+ * Options of `new App()`: every setting, see {@linkcode SettingsInput}.
+ *
+ * @example Settings given to the constructor
+ * ```ts
+ * import { App, type AppOptions } from "@faust/faust";
+ *
+ * const options: AppOptions = { broker: "memory://", store: "memory://" };
+ * const app = new App("options", options);
+ * console.log(app.conf.broker);
+ * ```
+ */
 export type AppOptions = SettingsInput;
 
 type AppState = "init" | "starting" | "running" | "stopping" | "stopped";

@@ -26,7 +26,24 @@ import {
 } from "./settings/settings.ts";
 import { WebServer } from "./web/server.ts";
 
-/** Options of {@linkcode Worker}. */
+/**
+ * Options of {@linkcode Worker}.
+ *
+ * @example A worker without web server or signal handlers
+ * ```ts
+ * import { Worker, type WorkerOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: WorkerOptions = {
+ *   web: false,
+ *   signals: false,
+ *   configureLogging: false,
+ * };
+ * const worker = new Worker(testApp("embedded"), options);
+ * await worker.start();
+ * await worker.stop();
+ * ```
+ */
 export interface WorkerOptions {
   /** Log level (`-l`). @default the app's `loglevel` setting ("warn") */
   readonly loglevel?: LogLevel;

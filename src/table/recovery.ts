@@ -17,7 +17,26 @@ import type { Transport, TransportRecord } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
 import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
 
-/** Totals of the recoveries a table ran. */
+/**
+ * Totals of the recoveries a table ran.
+ *
+ * @example How much a table replayed
+ * ```ts
+ * import type { RecoveryStats } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("recovery-stats");
+ * const counts = app.table<string, number>("counts", { default: () => 0 });
+ * await app.start();
+ * try {
+ *   const stats: RecoveryStats = counts.recoveryStats;
+ *   assert.equal(stats.skipped, 0);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export interface RecoveryStats {
   /** Changelog records replayed. */
   records: number;
@@ -31,7 +50,24 @@ export interface RecoveryStats {
   current?: RecoveryProgress | undefined;
 }
 
-/** Progress of one table's recovery, as the log and the dashboard show it. */
+/**
+ * Progress of one table's recovery, as the log and the dashboard show it.
+ *
+ * @example Printing a running recovery
+ * ```ts
+ * import type { RecoveryProgress } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * function describe(p: RecoveryProgress): string {
+ *   const eta = p.etaSeconds === undefined ? "?" : `${Math.round(p.etaSeconds)}s`;
+ *   return `${p.kind}: ${p.done}/${p.total} (${eta} left)`;
+ * }
+ * const app = testApp("recovery-progress");
+ * const counts = app.table("counts", { default: () => 0 });
+ * const current = counts.recoveryStats.current;
+ * console.log(current === undefined ? "idle" : describe(current));
+ * ```
+ */
 export interface RecoveryProgress {
   /** `"active"` or `"standby"` partitions. */
   readonly kind: "active" | "standby";

@@ -7,7 +7,21 @@
  * @module
  */
 
-/** One change: `value === null` deletes the key. */
+/**
+ * One change: `value === null` deletes the key.
+ *
+ * @example A change to apply
+ * ```ts
+ * import type { StoreOp } from "@faust/faust";
+ *
+ * const encode = (s: string) => new TextEncoder().encode(s);
+ * const ops: StoreOp[] = [
+ *   { key: encode("a"), value: encode("1") },
+ *   { key: encode("b"), value: null }, // deletes "b"
+ * ];
+ * console.log(ops.length);
+ * ```
+ */
 export interface StoreOp {
   /** Encoded key. */
   readonly key: Uint8Array;
@@ -15,7 +29,21 @@ export interface StoreOp {
   readonly value: Uint8Array | null;
 }
 
-/** A table store driver (`memory://`, `lmdb://`). */
+/**
+ * A table store driver (`memory://`, `lmdb://`).
+ *
+ * @example Reading any store driver
+ * ```ts
+ * import type { Store } from "@faust/faust";
+ *
+ * // Keys of one partition, as text.
+ * function keysOf(store: Store, partition: number): string[] {
+ *   const decoder = new TextDecoder();
+ *   return [...store.entries(partition)].map(([key]) => decoder.decode(key));
+ * }
+ * console.log(typeof keysOf);
+ * ```
+ */
 export interface Store {
   /** Driver name, e.g. `"lmdb"`. */
   readonly driver: string;
@@ -49,7 +77,19 @@ export interface Store {
   reset(): Promise<void>;
 }
 
-/** Options every store factory receives. */
+/**
+ * Options every store factory receives.
+ *
+ * @example Where a table's files go
+ * ```ts
+ * import type { StoreOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("store-options");
+ * const options: StoreOptions = { table: "counts", tabledir: app.conf.tabledir };
+ * console.log(`${options.tabledir}/${options.table}`);
+ * ```
+ */
 export interface StoreOptions {
   /** Table name. */
   readonly table: string;

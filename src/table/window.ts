@@ -21,7 +21,19 @@
 /** Gap between a window's end and the start of the next one, in seconds. */
 export const WINDOW_END_GAP = 0.1;
 
-/** A window: `[start, end]` in seconds, both inclusive. */
+/**
+ * A window: `[start, end]` in seconds, both inclusive.
+ *
+ * @example The window an event falls into
+ * ```ts
+ * import { TumblingWindow, type WindowRange } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const minute = new TumblingWindow(60);
+ * const range: WindowRange = minute.current(125);
+ * assert.deepEqual(range, { start: 120, end: 179.9 });
+ * ```
+ */
 export interface WindowRange {
   /** First second of the window. */
   readonly start: number;
@@ -40,7 +52,19 @@ export function windowRangeFromStart(start: number, size: number): WindowRange {
   return { start, end: start + size - WINDOW_END_GAP };
 }
 
-/** A kind of window (tumbling, hopping, sliding). */
+/**
+ * A kind of window (tumbling, hopping, sliding).
+ *
+ * @example Windows of any kind
+ * ```ts
+ * import { HoppingWindow, SlidingWindow, type Window } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const windows: Window[] = [new HoppingWindow(60, 30), new SlidingWindow(5, 5)];
+ * const counts = windows.map((w) => w.ranges(100).length);
+ * assert.deepEqual(counts, [2, 1]);
+ * ```
+ */
 export interface Window {
   /**
    * How long, in seconds, a window is kept after it closes (relative to the
@@ -127,6 +151,16 @@ function isStale(
  * the first start as `floor(t / step) * step - size + step` and then steps
  * with integer-truncated values, which goes off the `step` grid (and breaks
  * for fractional steps) otherwise; here starts are always `k * step`.
+ *
+ * @example Overlapping windows
+ * ```ts
+ * import { HoppingWindow } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * // One minute long, a new one every 30 seconds: each time is in two windows.
+ * const w = new HoppingWindow(60, 30);
+ * assert.deepEqual(w.ranges(100).map((r) => r.start), [60, 90]);
+ * ```
  */
 export class HoppingWindow implements Window {
   /** Window length in seconds. */
@@ -247,7 +281,19 @@ export class HoppingWindow implements Window {
   }
 }
 
-/** Fixed-size, non-overlapping, gap-less windows: a hopping window with `step = size`. */
+/**
+ * Fixed-size, non-overlapping, gap-less windows: a hopping window with `step = size`.
+ *
+ * @example Fixed windows that do not overlap
+ * ```ts
+ * import { TumblingWindow } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const hourly = new TumblingWindow(3600, 24 * 3600); // kept a day after closing
+ * assert.equal(hourly.ranges(7300).length, 1);
+ * assert.equal(hourly.current(7300).start, 7200);
+ * ```
+ */
 export class TumblingWindow extends HoppingWindow {
   /**
    * Create a tumbling window.
@@ -263,6 +309,15 @@ export class TumblingWindow extends HoppingWindow {
 /**
  * One window per event: `[timestamp - before, timestamp + after]` (Faust's
  * sliding window; not aligned to any grid).
+ *
+ * @example A window around each event
+ * ```ts
+ * import { SlidingWindow } from "@faust/faust";
+ * import assert from "node:assert/strict";
+ *
+ * const around = new SlidingWindow(10, 5); // 10 s before to 5 s after
+ * assert.deepEqual(around.current(100), { start: 90, end: 105 });
+ * ```
  */
 export class SlidingWindow implements Window {
   /** Seconds before the event included in its window. */

@@ -11,7 +11,32 @@
  */
 import type { RawHeaders, TP } from "../types.ts";
 
-/** A record read from a partition. */
+/**
+ * A record read from a partition.
+ *
+ * @example Records read outside any group
+ * ```ts
+ * import type { TransportRecord } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = new MemoryTransport("memory://", { defaultPartitions: 1 });
+ * await transport.start();
+ * try {
+ *   await transport.createTopic({ name: "log", partitions: 1 });
+ *   const value = new TextEncoder().encode("hi");
+ *   await transport.send([{ topic: "log", partition: 0, key: null, value }]);
+ *   const records: TransportRecord[] = await transport.read(
+ *     { topic: "log", partition: 0 },
+ *     0,
+ *     10,
+ *   );
+ *   assert.equal(records[0]?.offset, 0);
+ * } finally {
+ *   await transport.stop();
+ * }
+ * ```
+ */
 export interface TransportRecord {
   /** Topic the record was read from. */
   readonly topic: string;
@@ -29,7 +54,21 @@ export interface TransportRecord {
   readonly timestamp: number;
 }
 
-/** A record to append. The partition is always chosen by the caller. */
+/**
+ * A record to append. The partition is always chosen by the caller.
+ *
+ * @example What every produced record passes
+ * ```ts
+ * import type { ProduceRecord } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("produce-record");
+ * const sizes: number[] = [];
+ * app.onProduceMessage.connect((_app, record: ProduceRecord) => {
+ *   sizes.push(record.value?.length ?? 0);
+ * });
+ * ```
+ */
 export interface ProduceRecord {
   /** Topic to append to. */
   readonly topic: string;
@@ -45,7 +84,27 @@ export interface ProduceRecord {
   readonly timestamp?: number;
 }
 
-/** Where an appended record landed. */
+/**
+ * Where an appended record landed.
+ *
+ * @example Where a sent record landed
+ * ```ts
+ * import type { RecordMetadata } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("metadata");
+ * const words = app.topic("words", { valueType: "string" });
+ * await app.start();
+ * try {
+ *   const meta: RecordMetadata = await words.send({ value: "hello" });
+ *   assert.equal(meta.topic, "words");
+ *   assert.equal(meta.offset, 0);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export interface RecordMetadata {
   /** Topic. */
   readonly topic: string;
@@ -57,7 +116,22 @@ export interface RecordMetadata {
   readonly timestamp: number;
 }
 
-/** How a topic should be created. */
+/**
+ * How a topic should be created.
+ *
+ * @example How a topic is created
+ * ```ts
+ * import type { TopicSpec } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("spec");
+ * const events = app.topic("events", { partitions: 3, retention: "7d" });
+ * const spec: TopicSpec = events.spec();
+ * assert.equal(spec.partitions, 3);
+ * assert.equal(spec.retentionMs, 7 * 24 * 3600 * 1000);
+ * ```
+ */
 export interface TopicSpec {
   /** Topic name. */
   readonly name: string;
@@ -77,13 +151,67 @@ export interface TopicSpec {
   readonly internal?: boolean;
 }
 
-/** An offset to commit: `offset` is the offset of the next record to read. */
+/**
+ * An offset to commit: `offset` is the offset of the next record to read.
+ *
+ * @example Committing what a consumer read
+ * ```ts
+ * import type { CommitOffset, RebalanceListener } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = new MemoryTransport("memory://", { defaultPartitions: 1 });
+ * await transport.start();
+ * const listener: RebalanceListener = {
+ *   onPartitionsAssigned: async () => {},
+ *   onPartitionsRevoked: async () => {},
+ * };
+ * const consumer = transport.createConsumer({ groupId: "g", listener });
+ * try {
+ *   await consumer.subscribe(["t"]);
+ *   const next: CommitOffset = { topic: "t", partition: 0, offset: 0 };
+ *   await consumer.commit([next]);
+ *   const committed = await consumer.committed([{ topic: "t", partition: 0 }]);
+ *   assert.equal(committed.size, 1);
+ * } finally {
+ *   await consumer.close();
+ *   await transport.stop();
+ * }
+ * ```
+ */
 export interface CommitOffset extends TP {
   /** Next offset to read. */
   readonly offset: number;
 }
 
-/** Called by a consumer when its partitions change. */
+/**
+ * Called by a consumer when its partitions change.
+ *
+ * @example Logging assignments
+ * ```ts
+ * import type { RebalanceListener, TP } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const held: TP[] = [];
+ * const listener: RebalanceListener = {
+ *   async onPartitionsAssigned(assigned) {
+ *     held.push(...assigned);
+ *   },
+ *   async onPartitionsRevoked() {},
+ * };
+ * const transport = new MemoryTransport("memory://", { defaultPartitions: 2 });
+ * await transport.start();
+ * const consumer = transport.createConsumer({ groupId: "g", listener });
+ * try {
+ *   await consumer.subscribe(["orders"]);
+ *   assert.equal(held.length, 2);
+ * } finally {
+ *   await consumer.close();
+ *   await transport.stop();
+ * }
+ * ```
+ */
 export interface RebalanceListener {
   /** Partitions are being taken away; commit and stop their streams before resolving. */
   onPartitionsRevoked(revoked: readonly TP[]): Promise<void>;
@@ -98,7 +226,29 @@ export interface RebalanceListener {
   ): Promise<void>;
 }
 
-/** Options for {@linkcode Transport.createConsumer}. */
+/**
+ * Options for {@linkcode Transport.createConsumer}.
+ *
+ * @example Reading from the start of a new group
+ * ```ts
+ * import type { ConsumerOptions } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ *
+ * const options: ConsumerOptions = {
+ *   groupId: "reports",
+ *   autoOffsetReset: "earliest",
+ *   listener: {
+ *     onPartitionsAssigned: async () => {},
+ *     onPartitionsRevoked: async () => {},
+ *   },
+ * };
+ * const transport = new MemoryTransport("memory://", { defaultPartitions: 1 });
+ * await transport.start();
+ * const consumer = transport.createConsumer(options);
+ * await consumer.close();
+ * await transport.stop();
+ * ```
+ */
 export interface ConsumerOptions {
   /** Consumer group id (the app id). */
   readonly groupId: string;
@@ -121,7 +271,28 @@ export interface ConsumerOptions {
   readonly ephemeral?: boolean;
 }
 
-/** One member of a group assignment, as {@linkcode ConsumerOptions.onGroupAssignment} sees it. */
+/**
+ * One member of a group assignment, as {@linkcode ConsumerOptions.onGroupAssignment} sees it.
+ *
+ * @example Publishing who owns what
+ * ```ts
+ * import type { ConsumerOptions, GroupMember } from "@faust/faust";
+ *
+ * const owners = new Map<string, string>();
+ * const onGroupAssignment = (members: readonly GroupMember[]) => {
+ *   for (const m of members) {
+ *     for (const tp of m.active) {
+ *       owners.set(`${tp.topic}[${tp.partition}]`, m.meta.web ?? "?");
+ *     }
+ *   }
+ * };
+ * const options: Partial<ConsumerOptions> = {
+ *   memberMetadata: { web: "http://127.0.0.1:6066" },
+ *   onGroupAssignment,
+ * };
+ * console.log(options.memberMetadata);
+ * ```
+ */
 export interface GroupMember {
   /** What the member published in {@linkcode ConsumerOptions.memberMetadata}. */
   readonly meta: Readonly<Record<string, string>>;
@@ -131,7 +302,37 @@ export interface GroupMember {
   readonly standby: readonly TP[];
 }
 
-/** A group-managed consumer. One per app. */
+/**
+ * A group-managed consumer. One per app.
+ *
+ * @example Polling a topic
+ * ```ts
+ * import type { Consumer } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const transport = new MemoryTransport("memory://", { defaultPartitions: 1 });
+ * await transport.start();
+ * const value = new TextEncoder().encode("hi");
+ * await transport.send([{ topic: "t", partition: 0, key: null, value }]);
+ * const consumer: Consumer = transport.createConsumer({
+ *   groupId: "g",
+ *   autoOffsetReset: "earliest",
+ *   listener: {
+ *     onPartitionsAssigned: async () => {},
+ *     onPartitionsRevoked: async () => {},
+ *   },
+ * });
+ * try {
+ *   await consumer.subscribe(["t"]);
+ *   const records = await consumer.poll(10, 1000);
+ *   assert.equal(records.length, 1);
+ * } finally {
+ *   await consumer.close();
+ *   await transport.stop();
+ * }
+ * ```
+ */
 export interface Consumer {
   /**
    * Set the full list of topics to consume. Calling it again with another
@@ -166,7 +367,30 @@ export interface Consumer {
   close(): Promise<void>;
 }
 
-/** Transactions, for `processingGuarantee: "exactly_once"` (`kafka://`, `local://`). */
+/**
+ * Transactions, for `processingGuarantee: "exactly_once"` (`kafka://`, `local://`).
+ *
+ * @example Sending records atomically
+ * ```ts
+ * import type { ProduceRecord, TransactionalProducer } from "@faust/faust";
+ *
+ * // Append `records` all or none (exactly-once drivers: kafka://, local://).
+ * async function sendAll(
+ *   producer: TransactionalProducer,
+ *   records: readonly ProduceRecord[],
+ * ): Promise<void> {
+ *   await producer.begin();
+ *   try {
+ *     await producer.send(records);
+ *     await producer.commit();
+ *   } catch (error) {
+ *     await producer.abort();
+ *     throw error;
+ *   }
+ * }
+ * console.log(typeof sendAll);
+ * ```
+ */
 export interface TransactionalProducer {
   /** Start a transaction. */
   begin(): Promise<void>;
@@ -186,7 +410,27 @@ export interface TransactionalProducer {
   close(): Promise<void>;
 }
 
-/** A message broker driver. */
+/**
+ * A message broker driver.
+ *
+ * @example The app's broker
+ * ```ts
+ * import type { Transport } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("transport");
+ * app.topic("orders", { partitions: 2 });
+ * await app.start();
+ * try {
+ *   const transport: Transport = app.transport;
+ *   assert.equal(transport.driver, "memory");
+ *   assert.equal(await transport.partitionCount("orders"), 2);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export interface Transport {
   /** Driver name, e.g. `"memory"`. */
   readonly driver: string;
@@ -229,7 +473,30 @@ export interface Transport {
   ): Promise<TransactionalProducer>;
 }
 
-/** Options every driver factory receives. */
+/**
+ * Options every driver factory receives.
+ *
+ * @example Creating a driver by hand
+ * ```ts
+ * import type { TransportOptions } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TransportOptions = {
+ *   defaultPartitions: 4,
+ *   datadir: "data",
+ *   clientId: "example",
+ * };
+ * const transport = new MemoryTransport("memory://", options);
+ * await transport.start();
+ * try {
+ *   await transport.send([{ topic: "new", partition: 0, key: null, value: null }]);
+ *   assert.equal(await transport.partitionCount("new"), 4);
+ * } finally {
+ *   await transport.stop();
+ * }
+ * ```
+ */
 export interface TransportOptions {
   /** Partitions for auto-created topics. */
   readonly defaultPartitions: number;
