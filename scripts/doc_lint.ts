@@ -5,6 +5,9 @@
  * with `nodeModulesDir` they resolve to `file:` paths (denoland/deno#27364).
  * Every other doc lint error fails the run.
  *
+ * Also fails when an export of an entry point has no `@example` in its
+ * JSDoc (`deno task test:doc` runs every example).
+ *
  * Run: deno run --allow-run scripts/doc_lint.ts
  */
 const NPM_TYPES = new Set([
@@ -48,6 +51,63 @@ if (real.length > 0 || (out.code !== 0 && errors.length === 0)) {
   );
   Deno.exit(1);
 }
+// Every export of an entry point shows how it is used: an `@example` on
+// its declaration (a re-export counts through the declaration it names).
+interface DocDeclaration {
+  kind: string;
+  location: { filename: string; line: number };
+  jsDoc?: { tags?: { kind: string }[] };
+  def?: { target?: { filename: string; line: number } };
+}
+const docJson = await new Deno.Command("deno", {
+  args: ["doc", "--json", ...entries, "cli.ts"],
+  stdout: "piped",
+  stderr: "inherit",
+}).output();
+if (!docJson.success) Deno.exit(1);
+const nodes = (JSON.parse(new TextDecoder().decode(docJson.stdout)) as {
+  nodes: Record<string, {
+    symbols: { name: string; declarations: DocDeclaration[] }[];
+  }>;
+}).nodes;
+const where = (l: { filename: string; line: number }) =>
+  `${l.filename}:${l.line}`;
+const withExample = new Set<string>();
+for (const { symbols } of Object.values(nodes)) {
+  for (const s of symbols) {
+    for (const d of s.declarations) {
+      if (d.jsDoc?.tags?.some((t) => t.kind === "example")) {
+        withExample.add(where(d.location));
+      }
+    }
+  }
+}
+const missing: string[] = [];
+for (const [entry, { symbols }] of Object.entries(nodes)) {
+  for (const s of symbols) {
+    for (const d of s.declarations) {
+      const at = d.kind === "reference" && d.def?.target !== undefined
+        ? d.def.target
+        : d.location;
+      if (!withExample.has(where(at))) {
+        missing.push(
+          `${s.name} (exported by ${entry.replace(/^.*\//, "")}, declared at ${
+            where(at).replace(/^file:\/\/\/.*?\/(src|mod|testing|cli)/, "$1")
+          })`,
+        );
+      }
+    }
+  }
+}
+if (missing.length > 0) {
+  console.error(
+    `doc lint: ${missing.length} export(s) without an @example:\n${
+      missing.join("\n")
+    }`,
+  );
+  Deno.exit(1);
+}
+
 console.log(
-  `doc lint: clean (${errors.length} npm type reference(s) tolerated, see scripts/doc_lint.ts)`,
+  `doc lint: clean (${errors.length} npm type reference(s) tolerated, see scripts/doc_lint.ts); every export has an @example`,
 );

@@ -18,18 +18,78 @@ import type { RecordMetadata } from "./transport/transport.ts";
 import type { TopicOptions } from "./topic.ts";
 import { toRawHeaders } from "./types.ts";
 
-/** Where yielded values go: another agent, a channel or topic, or a function. */
+/**
+ * Where yielded values go: another agent, a channel or topic, or a function.
+ *
+ * @example Sending what an agent yields elsewhere
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("sink");
+ * const numbers = app.topic("numbers", { valueType: "number" });
+ * const squares: number[] = [];
+ * app.agent(numbers, async function* square(stream) {
+ *   for await (const n of stream) yield n * n;
+ * }, { sink: [(value: number) => squares.push(value)] });
+ * await app.start();
+ * try {
+ *   await numbers.send({ value: 3 });
+ *   await waitFor(() => squares.length === 1, 5000, "the square");
+ *   assert.deepEqual(squares, [9]);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export type Sink<R> =
   | Agent<R, unknown, unknown>
   | Channel<unknown, R>
   | ((value: R) => unknown);
 
-/** The agent function: an async function or an async generator over the stream. */
+/**
+ * The agent function: an async function or an async generator over the stream.
+ *
+ * @example An agent function written apart from its app
+ * ```ts
+ * import type { AgentFn } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const shout: AgentFn<string, unknown, string> = async function* (stream) {
+ *   for await (const text of stream) yield text.toUpperCase();
+ * };
+ * const app = testApp("agent-fn");
+ * const agent = app.agent(undefined, shout, { name: "shout", valueType: "string" });
+ * await using ctx = await agent.testContext().start();
+ * await ctx.put("hi");
+ * assert.deepEqual(ctx.yielded, ["HI"]);
+ * ```
+ */
 export type AgentFn<V, K, R> =
   | ((stream: Stream<V, K>) => Promise<void>)
   | ((stream: Stream<V, K>) => AsyncIterable<R>);
 
-/** Options of `app.agent()`; topic options apply to the anonymous topic. */
+/**
+ * Options of `app.agent()`; topic options apply to the anonymous topic.
+ *
+ * @example Two actors and a help text
+ * ```ts
+ * import type { AgentOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: AgentOptions = {
+ *   name: "mailer",
+ *   help: "Sends the mails",
+ *   concurrency: 2, // two actors share the topic's events
+ * };
+ * const app = testApp("agent-options");
+ * const mails = app.topic("mails", { valueType: "string" });
+ * app.agent(mails, async (stream) => {
+ *   for await (const address of stream) console.log(`mail to ${address}`);
+ * }, options);
+ * ```
+ */
 export interface AgentOptions<R = unknown> extends TopicOptions {
   /** Agent name (default: the function's name). */
   readonly name?: string;
@@ -53,7 +113,32 @@ export interface AgentOptions<R = unknown> extends TopicOptions {
   readonly isolatedPartitions?: false;
 }
 
-/** An RPC request: value, optional key, headers, partition. */
+/**
+ * An RPC request: value, optional key, headers, partition.
+ *
+ * @example Asking with a key and headers
+ * ```ts
+ * import type { AskMessage } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("ask-message");
+ * const greet = app.agent(undefined, async function* (stream) {
+ *   for await (const name of stream) yield `hello ${name}`;
+ * }, { name: "greet", valueType: "string" });
+ * await app.start();
+ * try {
+ *   const message: AskMessage<string, unknown> = {
+ *     value: "Ada",
+ *     key: "user-1",
+ *     headers: { lang: "en" },
+ *   };
+ *   assert.equal(await greet.ask(message), "hello Ada");
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export type AskMessage<V, K> = SendMessage<K, V>;
 
 interface Actor {
@@ -65,7 +150,28 @@ interface Actor {
   stuck?: Event;
 }
 
-/** A stream processor registered with `app.agent()`. */
+/**
+ * A stream processor registered with `app.agent()`.
+ *
+ * @example Asking an agent and sending to it
+ * ```ts
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("agent");
+ * const double = app.agent(undefined, async function* (stream) {
+ *   for await (const n of stream) yield n * 2;
+ * }, { name: "double", valueType: "number" });
+ * await app.start();
+ * try {
+ *   assert.equal(await double.ask({ value: 21 }), 42);
+ *   assert.deepEqual(await double.join([1, 2]), [2, 4]);
+ *   await double.cast({ value: 5 }); // no reply wanted
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class Agent<V = unknown, K = unknown, R = unknown> {
   /** Agent name. */
   readonly name: string;
@@ -458,7 +564,29 @@ async function* settleAsTheyCome<R>(promises: Promise<R>[]): AsyncGenerator<R> {
   }
 }
 
-/** What {@linkcode Agent.testContext} returns. */
+/**
+ * What {@linkcode Agent.testContext} returns.
+ *
+ * @example Checking what an agent yields per event
+ * ```ts
+ * import { type AgentTestContext, testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("test-context");
+ * const length = app.agent(undefined, async function* (stream) {
+ *   for await (const text of stream) yield text.length;
+ * }, { name: "length", valueType: "string" });
+ * const ctx: AgentTestContext<string, unknown, number> = await length
+ *   .testContext()
+ *   .start();
+ * try {
+ *   const event = await ctx.put("four");
+ *   assert.equal(ctx.results.get(event.offset), 4);
+ * } finally {
+ *   await ctx.stop();
+ * }
+ * ```
+ */
 export class AgentTestContext<V, K, R> {
   /** Yielded values by the offset of the event being processed. */
   readonly results: Map<number, R> = new Map();

@@ -9,7 +9,18 @@ import type { Monitor } from "./monitor.ts";
 import type { Event } from "./event.ts";
 import type { Agent, AskMessage } from "./agent.ts";
 
-/** The app as seen by an agent. */
+/**
+ * The app as seen by an agent.
+ *
+ * @example What an agent sees of its app
+ * ```ts
+ * import type { AgentHost } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const host: AgentHost = testApp("agent-host");
+ * console.log(host.conf.agentSupervisor);
+ * ```
+ */
 export interface AgentHost {
   /** Settings. */
   readonly conf: Settings;

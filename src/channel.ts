@@ -13,7 +13,29 @@ import { type HeadersInput, toRawHeaders } from "./types.ts";
 import type { TypeSpec } from "./models.ts";
 import type { RecordMetadata } from "./transport/transport.ts";
 
-/** A message to send: value, and optionally key, headers, partition, timestamp. */
+/**
+ * A message to send: value, and optionally key, headers, partition, timestamp.
+ *
+ * @example A message with a key and headers
+ * ```ts
+ * import type { SendMessage } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app = testApp("send-message");
+ * const orders = app.topic("orders", { keyType: "string", valueType: "number" });
+ * const message: SendMessage<string, number> = {
+ *   key: "customer-7", // same key, same partition
+ *   value: 12,
+ *   headers: { source: "web" },
+ * };
+ * await app.start();
+ * try {
+ *   await orders.send(message);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export interface SendMessage<K, V> {
   /** The value. */
   readonly value: V;
@@ -27,7 +49,20 @@ export interface SendMessage<K, V> {
   readonly timestamp?: number;
 }
 
-/** Options of {@linkcode Channel}. */
+/**
+ * Options of {@linkcode Channel}.
+ *
+ * @example A small in-memory buffer
+ * ```ts
+ * import type { ChannelOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: ChannelOptions = { valueType: "string", maxsize: 10 };
+ * const app = testApp("channel-options");
+ * const jobs = app.channel(options);
+ * console.log(jobs.maxsize); // senders wait while 10 events are buffered
+ * ```
+ */
 export interface ChannelOptions {
   /** Key type (documentation and typing for in-memory channels). */
   readonly keyType?: TypeSpec;
@@ -39,7 +74,30 @@ export interface ChannelOptions {
 
 let channelCount = 0;
 
-/** An in-memory channel. Topics extend it with a broker behind. */
+/**
+ * An in-memory channel. Topics extend it with a broker behind.
+ *
+ * @example An in-memory channel between agents
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("channel");
+ * const jobs = app.channel({ valueType: "string" });
+ * const done: string[] = [];
+ * app.agent(jobs, async (stream) => {
+ *   for await (const job of stream) done.push(job);
+ * }, { name: "worker" });
+ * await app.start();
+ * try {
+ *   await jobs.send({ value: "build" });
+ *   await waitFor(() => done.length === 1, 5000, "the job");
+ *   assert.deepEqual(done, ["build"]);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class Channel<K = unknown, V = unknown> {
   /** Label used in logs and `agents` listings. */
   readonly label: string;

@@ -45,6 +45,22 @@ export function actorContext(): ActorContext | undefined {
  * an agent.
  *
  * @returns The current event.
+ *
+ * @example The event behind a value
+ * ```ts
+ * import { currentEvent } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("current-event");
+ * const agent = app.agent(undefined, async function* (stream) {
+ *   for await (const _value of stream) yield currentEvent()?.offset;
+ * }, { name: "offsets" });
+ * await using ctx = await agent.testContext().start();
+ * const event = await ctx.put("a");
+ * assert.equal(ctx.results.get(event.offset), event.offset);
+ * assert.equal(currentEvent(), undefined); // outside an agent
+ * ```
  */
 export function currentEvent(): Event | undefined {
   return storage.getStore()?.event;

@@ -47,7 +47,33 @@ export interface EventInit<K, V> {
   readonly rawValue?: Uint8Array | null;
 }
 
-/** One message as seen by one stream: key, value, headers and where it came from. */
+/**
+ * One message as seen by one stream: key, value, headers and where it came from.
+ *
+ * @example Reading keys, offsets and headers
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("events");
+ * const clicks = app.topic("clicks", { keyType: "string", valueType: "string" });
+ * const seen: string[] = [];
+ * app.agent(clicks, async (stream) => {
+ *   for await (const event of stream.events()) {
+ *     const source = new TextDecoder().decode(event.headers.source);
+ *     seen.push(`${event.key}@${event.offset}: ${event.value} from ${source}`);
+ *   }
+ * }, { name: "clicks" });
+ * await app.start();
+ * try {
+ *   await clicks.send({ key: "u1", value: "/home", headers: { source: "web" } });
+ *   await waitFor(() => seen.length === 1, 5000, "the click");
+ *   assert.equal(seen[0], "u1@0: /home from web");
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class Event<K = unknown, V = unknown> {
   /** Decoded key. */
   readonly key: K;

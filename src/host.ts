@@ -14,7 +14,19 @@ import type { Monitor } from "./monitor.ts";
 import type { AgentHost } from "./agent_host.ts";
 import type { SendBinding } from "./producer.ts";
 
-/** The app as seen from below. */
+/**
+ * The app as seen from below.
+ *
+ * @example What channels and topics see of their app
+ * ```ts
+ * import type { AppHost } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * // The app is the host; nothing else implements it.
+ * const host: AppHost = testApp("app-host");
+ * console.log(host.conf.appId, host.running);
+ * ```
+ */
 export interface AppHost extends AgentHost {
   /** Resolved settings. */
   readonly conf: Settings;

@@ -13,7 +13,25 @@ import type {
 import { ClosedError, FaustError } from "./errors.ts";
 import type { Monitor } from "./monitor.ts";
 
-/** Where a batch goes instead of the transport (an open Kafka transaction). */
+/**
+ * Where a batch goes instead of the transport (an open Kafka transaction).
+ *
+ * @example A target that records what it is given
+ * ```ts
+ * import type { ProduceRecord, SendTarget } from "@faust/faust";
+ *
+ * const sent: ProduceRecord[] = [];
+ * const target: SendTarget = {
+ *   send: async (records) =>
+ *     records.map((r, i) => {
+ *       sent.push(r);
+ *       return { topic: r.topic, partition: r.partition, offset: i, timestamp: 0 };
+ *     }),
+ * };
+ * await target.send([{ topic: "t", partition: 0, key: null, value: null }]);
+ * console.log(sent.length); // 1
+ * ```
+ */
 export interface SendTarget {
   /** Append records. */
   send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
@@ -29,6 +47,18 @@ export interface SendTarget {
  * The target a send was bound to when it was called (exactly-once: the
  * transaction of the event in hand at that moment, even if the send
  * reaches the producer after the actor moved on).
+ *
+ * @example A plain send has no target
+ * ```ts
+ * import type { SendBinding } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("binding");
+ * const binding: SendBinding = app.bindSend();
+ * assert.equal(binding.target, undefined); // at-least-once: no transaction
+ * binding.release();
+ * ```
  */
 export interface SendBinding {
   /** The target, or `undefined` for a plain send. */

@@ -29,7 +29,27 @@ export interface Unit {
 
 type Source = () => AsyncIterator<Unit>;
 
-/** Options of {@linkcode Stream.groupBy}. */
+/**
+ * Options of {@linkcode Stream.groupBy}.
+ *
+ * @example Re-keying a stream by a field
+ * ```ts
+ * import { type GroupByOptions, Record } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import { z } from "zod";
+ *
+ * const Transfer = Record("Transfer", { account: z.string(), amount: z.number() });
+ * const app = testApp("group-by");
+ * const transfers = app.topic("transfers", { valueType: Transfer });
+ * const options: GroupByOptions = { partitions: 1 };
+ * app.agent(transfers, async (stream) => {
+ *   // Every transfer of one account is now processed by one partition.
+ *   for await (const t of stream.groupBy(Transfer.fields.account, options)) {
+ *     console.log(t.account, t.amount);
+ *   }
+ * }, { name: "by-account" });
+ * ```
+ */
 export interface GroupByOptions {
   /** Name used in the repartition topic; required when `key` is a function. */
   readonly name?: string;
@@ -46,6 +66,29 @@ function ackUnit(unit: Unit): void {
  *
  * @typeParam V Value type.
  * @typeParam K Key type.
+ *
+ * @example Filtering and batching
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("stream");
+ * const numbers = app.topic("numbers", { valueType: "number" });
+ * const batches: number[][] = [];
+ * app.agent(numbers, async (stream) => {
+ *   for await (const batch of stream.filter((n) => n % 2 === 0).take(2, 1)) {
+ *     batches.push(batch);
+ *   }
+ * }, { name: "evens" });
+ * await app.start();
+ * try {
+ *   for (const value of [1, 2, 3, 4]) await numbers.send({ value });
+ *   await waitFor(() => batches.length === 1, 5000, "a batch");
+ *   assert.deepEqual(batches[0], [2, 4]);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   readonly #source: Source;

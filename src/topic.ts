@@ -22,7 +22,25 @@ import { ConfigError } from "./errors.ts";
 import type { EventInit } from "./event.ts";
 import type { SendBinding } from "./producer.ts";
 
-/** Options of `app.topic()`. */
+/**
+ * Options of `app.topic()`.
+ *
+ * @example A compacted topic with three partitions
+ * ```ts
+ * import type { TopicOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TopicOptions = {
+ *   partitions: 3,
+ *   compacting: true, // keep the latest value per key
+ *   valueSerializer: "json",
+ * };
+ * const app = testApp("topic-options");
+ * const profiles = app.topic("profiles", options);
+ * assert.equal(profiles.spec().compacting, true);
+ * ```
+ */
 export interface TopicOptions extends ChannelOptions {
   /** Codec for keys (default: the app's `keySerializer`). */
   readonly keySerializer?: string | Codec;
@@ -46,7 +64,33 @@ export interface TopicOptions extends ChannelOptions {
   readonly config?: Readonly<Record<string, string>>;
 }
 
-/** A topic description: where to send, and what streams iterate. */
+/**
+ * A topic description: where to send, and what streams iterate.
+ *
+ * @example Sending to a topic an agent reads
+ * ```ts
+ * import { Record } from "@faust/faust";
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import { z } from "zod";
+ * import assert from "node:assert/strict";
+ *
+ * const Order = Record("Order", { id: z.string(), total: z.number() });
+ * const app = testApp("topic");
+ * const orders = app.topic("orders", { keyType: "string", valueType: Order });
+ * let revenue = 0;
+ * app.agent(orders, async (stream) => {
+ *   for await (const order of stream) revenue += order.total;
+ * }, { name: "revenue" });
+ * await app.start();
+ * try {
+ *   await orders.send({ key: "o-1", value: { id: "o-1", total: 10 } });
+ *   await waitFor(() => revenue === 10, 5000, "the order");
+ *   assert.equal(orders.valueSerde.decode(orders.valueSerde.encode({ id: "x", total: 1 })).total, 1);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
+ */
 export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   /** Topic name. */
   readonly name: string;

@@ -87,6 +87,24 @@ const loading: { count: number } =
  * @param args Arguments after the program (`Deno.args`).
  * @param app The app, when called by `app.main()`; else `-A/--app` names it.
  * @returns The exit code: 0 on success, 1 on a failure, 2 on a usage error.
+ *
+ * @example Running a custom command of an app
+ * ```ts
+ * import { runCli } from "@faust/faust/cli";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("cli");
+ * const greeted: string[] = [];
+ * // A command that returns a number sets the exit code; this one returns nothing.
+ * app.command("greet", ({ args }) => {
+ *   greeted.push(...args);
+ * }, {
+ *   arguments: ["<name>"],
+ * });
+ * assert.equal(await runCli(["greet", "Ada"], app), 0);
+ * assert.deepEqual(greeted, ["Ada"]);
+ * ```
  */
 export async function runCli(
   args: readonly string[],

@@ -15,7 +15,22 @@ import type { Settings } from "../settings/settings.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ChangelogHost } from "./changelog.ts";
 
-/** A changelog record as `onChangelogEvent` sees it (decoded). */
+/**
+ * A changelog record as `onChangelogEvent` sees it (decoded).
+ *
+ * @example Watching a table's replay
+ * ```ts
+ * import type { ChangelogEvent } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const replayed: ChangelogEvent<string, number>[] = [];
+ * const app = testApp("changelog-event");
+ * app.table<string, number>("counts", {
+ *   default: () => 0,
+ *   onChangelogEvent: (event) => replayed.push(event),
+ * });
+ * ```
+ */
 export interface ChangelogEvent<K, V> {
   /** Decoded key. */
   readonly key: K;
@@ -29,7 +44,25 @@ export interface ChangelogEvent<K, V> {
   readonly timestamp: number;
 }
 
-/** Options of `app.table()`. */
+/**
+ * Options of `app.table()`.
+ *
+ * @example A table with a default and its own partitions
+ * ```ts
+ * import type { TableOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const options: TableOptions<string, number> = {
+ *   default: () => 0,
+ *   partitions: 4, // as many as the topics that write it
+ *   help: "Page views by path",
+ * };
+ * const app = testApp("table-options");
+ * const views = app.table("views", options);
+ * assert.equal(views.partitionCount, 4);
+ * ```
+ */
 export interface TableOptions<K = unknown, V = unknown> {
   /** Value of missing keys (not stored); without it a missing key throws `KeyError`. */
   readonly default?: () => V;
@@ -61,7 +94,19 @@ export interface TableOptions<K = unknown, V = unknown> {
   readonly keyIndex?: boolean;
 }
 
-/** What a table needs from its app. */
+/**
+ * What a table needs from its app.
+ *
+ * @example What a table sees of its app
+ * ```ts
+ * import type { TableHost } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * // The app is the host; nothing else implements it.
+ * const host: TableHost = testApp("table-host");
+ * console.log(host.conf.store);
+ * ```
+ */
 export interface TableHost extends ChangelogHost {
   /** Sensors to tell about table reads and writes (`onTableOp`), if any. */
   readonly monitor?: { readonly sensors: ReadonlySet<Sensor> };
@@ -73,7 +118,20 @@ export interface TableHost extends ChangelogHost {
   readonly log: Logger;
 }
 
-/** Window settings a windowed view installs on its table. */
+/**
+ * Window settings a windowed view installs on its table.
+ *
+ * @example What a windowed view installs on its table
+ * ```ts
+ * import type { TableWindowing } from "@faust/faust";
+ *
+ * const windowing: TableWindowing = {
+ *   expires: 3600, // keep a window an hour after it closes
+ *   cleanup: async () => {},
+ * };
+ * console.log(windowing.expires);
+ * ```
+ */
 export interface TableWindowing {
   /** Seconds a window is kept after it closes (changelog retention), if any. */
   readonly expires: number | undefined;
@@ -81,21 +139,70 @@ export interface TableWindowing {
   cleanup(): Promise<void>;
 }
 
-/** The app as the table factories see it. */
+/**
+ * The app as the table factories see it.
+ *
+ * @example The app as the table factories see it
+ * ```ts
+ * import type { TableApp } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const app: TableApp = testApp("table-app");
+ * console.log(typeof app.registerTable);
+ * ```
+ */
 export interface TableApp extends TableHost {
   /** Register a table (its changelog is created and recovered with the app). */
   registerTable(table: TableLike): void;
 }
 
-/** Key type of a table with `keyType: KT` (`unknown` when untyped). */
+/**
+ * Key type of a table with `keyType: KT` (`unknown` when untyped).
+ *
+ * @example The key type a key spec gives
+ * ```ts
+ * import type { TableKey } from "@faust/faust";
+ *
+ * const key: TableKey<"string"> = "user-1"; // string
+ * const anything: TableKey<undefined> = { any: "thing" }; // unknown
+ * console.log(key, anything);
+ * ```
+ */
 export type TableKey<KT> = KT extends TypeSpec ? Infer<KT> : unknown;
 
-/** Value type of a table with `valueType: VT` and `default: () => D`. */
+/**
+ * Value type of a table with `valueType: VT` and `default: () => D`.
+ *
+ * @example The value type from a spec or a default
+ * ```ts
+ * import type { TableValue } from "@faust/faust";
+ *
+ * const fromSpec: TableValue<"number", never> = 1; // number
+ * const fromDefault: TableValue<undefined, string[]> = []; // string[]
+ * console.log(fromSpec, fromDefault);
+ * ```
+ */
 export type TableValue<VT, D> = VT extends TypeSpec ? Infer<VT>
   : [D] extends [never] ? unknown
   : D;
 
-/** Options of `app.table()` with the type parameters inference reads. */
+/**
+ * Options of `app.table()` with the type parameters inference reads.
+ *
+ * @example Options whose types infer the table's
+ * ```ts
+ * import type { TypedTableOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: TypedTableOptions<"string", undefined, number> = {
+ *   keyType: "string",
+ *   default: () => 0,
+ * };
+ * const app = testApp("typed-options");
+ * const counts = app.table("counts", options); // Table<string, number>
+ * console.log(counts.name);
+ * ```
+ */
 export type TypedTableOptions<KT, VT, D> =
   & Omit<
     TableOptions<TableKey<KT>, TableValue<VT, D>>,

@@ -17,7 +17,19 @@ import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
 import type { ProduceRecord, RecordMetadata } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
 
-/** What the writer needs from the app. */
+/**
+ * What the writer needs from the app.
+ *
+ * @example What a changelog writer sees of its app
+ * ```ts
+ * import type { ChangelogHost } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * // The app is the host; nothing else implements it.
+ * const host: ChangelogHost = testApp("changelog-host");
+ * console.log(typeof host.produce);
+ * ```
+ */
 export interface ChangelogHost {
   /** Logger. */
   readonly log: Logger;

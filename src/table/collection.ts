@@ -45,6 +45,25 @@ function positiveInt(table: string, name: string, v: number | undefined): void {
  *
  * @typeParam K Key type.
  * @typeParam V Value type.
+ *
+ * @example What every kind of table has
+ * ```ts
+ * import type { Collection } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * function describe<K, V>(table: Collection<K, V>): string {
+ *   return `${table.name}: ${table.partitionCount} partitions, changelog ${table.changelogTopic}`;
+ * }
+ * const app = testApp("collection");
+ * const counts = app.table<string, number>("counts", { default: () => 0 });
+ * const tags = app.setTable<string, string>("tags");
+ * assert.equal(
+ *   describe(counts),
+ *   "counts: 8 partitions, changelog collection-counts-changelog",
+ * );
+ * console.log(describe(tags));
+ * ```
  */
 export class Collection<K = unknown, V = unknown> implements TableLike {
   /** Table name. */

@@ -14,6 +14,22 @@ import { Table } from "./table.ts";
  *
  * @typeParam K Key type.
  * @typeParam V Value type.
+ *
+ * @example Settings every worker reads
+ * ```ts
+ * import { testApp } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("global");
+ * // Every worker holds every partition of a global table.
+ * const limits = app.globalTable<string, number>("limits", { default: () => 100 });
+ * await app.start();
+ * try {
+ *   assert.equal(limits.get("user-1"), 100);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class GlobalTable<K = unknown, V = unknown> extends Table<K, V> {
   /**

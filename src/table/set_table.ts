@@ -15,7 +15,20 @@ import { DecodeError } from "../errors.ts";
 import { makeSerde, type TypeSpec } from "../models.ts";
 import { Table, type TableHost, type TableOptions } from "./table.ts";
 
-/** Options of `app.setTable()`: those of a table, with `valueType` naming the member type. */
+/**
+ * Options of `app.setTable()`: those of a table, with `valueType` naming the member type.
+ *
+ * @example Members of a given type
+ * ```ts
+ * import type { SetTableOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: SetTableOptions<string, number> = { valueType: "number" };
+ * const app = testApp("set-options");
+ * const seenPorts = app.setTable("ports", options);
+ * console.log(seenPorts.name);
+ * ```
+ */
 export interface SetTableOptions<K, M>
   extends
     Omit<TableOptions<K, Set<M>>, "default" | "valueType" | "valueSerializer"> {
@@ -58,6 +71,28 @@ function setCodec(table: string, memberType: TypeSpec | undefined): Codec {
  *
  * @typeParam K Key type.
  * @typeParam M Member type.
+ *
+ * @example Tags per article
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("tags");
+ * const tagged = app.topic("tagged", { keyType: "string", valueType: "string" });
+ * const tags = app.setTable<string, string>("tags", { valueType: "string" });
+ * app.agent(tagged, async (stream) => {
+ *   for await (const [article, tag] of stream.items()) tags.add(article, tag);
+ * }, { name: "tagger" });
+ * await app.start();
+ * try {
+ *   await tagged.send({ key: "a-1", value: "deno" });
+ *   await tagged.send({ key: "a-1", value: "kafka" });
+ *   await waitFor(() => tags.get("a-1").size === 2, 5000, "two tags");
+ *   assert.ok(tags.get("a-1").has("deno"));
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class SetTable<K = unknown, M = unknown> extends Table<K, Set<M>> {
   /**

@@ -30,6 +30,27 @@ export type {
  *
  * @typeParam K Key type.
  * @typeParam V Value type.
+ *
+ * @example Counting words
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("word-count");
+ * const words = app.topic("words", { keyType: "string", valueType: "string" });
+ * const counts = app.table<string, number>("counts", { default: () => 0 });
+ * app.agent(words, async (stream) => {
+ *   for await (const word of stream) counts.set(word, counts.get(word) + 1);
+ * }, { name: "count" });
+ * await app.start();
+ * try {
+ *   for (const word of ["a", "b", "a"]) await words.send({ key: word, value: word });
+ *   await waitFor(() => counts.get("a") === 2, 5000, "two a's");
+ *   assert.equal(counts.get("b"), 1);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   /** Number of keys held (active and standby partitions). */

@@ -28,7 +28,24 @@ import {
   type WindowRange,
 } from "./window.ts";
 
-/** Options of `tumbling()`, `hopping()` and `sliding()`. */
+/**
+ * Options of `tumbling()`, `hopping()` and `sliding()`.
+ *
+ * @example Windows kept for an hour
+ * ```ts
+ * import type { WindowOptions } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * const options: WindowOptions<string, number> = {
+ *   expires: "1h",
+ *   onWindowClose: (page, views) => console.log(`${page}: ${views}`),
+ * };
+ * const app = testApp("window-options");
+ * const views = app.table<string, number>("views", { default: () => 0 })
+ *   .tumbling("1m", options);
+ * console.log(views.window.expires); // 3600
+ * ```
+ */
 export interface WindowOptions<K, V> {
   /** Keep a window this long after it closes (seconds or `"1h"`); omit to keep windows forever. */
   readonly expires?: Duration;
@@ -78,6 +95,32 @@ function fieldSeconds(value: unknown, field: string): number {
  *
  * @typeParam K Key type.
  * @typeParam V Value type (per window).
+ *
+ * @example Page views per minute
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("windowed");
+ * const visits = app.topic("visits", { valueType: "string" });
+ * const views = app.table<string, number>("views", { default: () => 0 })
+ *   .tumbling(60, { expires: "1h" });
+ * const seen: number[] = [];
+ * app.agent(visits, async (stream) => {
+ *   for await (const page of stream) {
+ *     views.update(page, (n) => n + 1);
+ *     seen.push(views.get(page).current()); // this minute, by the event's time
+ *   }
+ * }, { name: "views" });
+ * await app.start();
+ * try {
+ *   await visits.send({ value: "/home" });
+ *   await waitFor(() => seen.length === 1, 5000, "the visit");
+ *   assert.equal(seen[0], 1);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class WindowedTable<K, V> {
   /** The underlying table (holds the window keys). */
@@ -319,6 +362,32 @@ export class WindowedTable<K, V> {
  *
  * @typeParam K Key type.
  * @typeParam V Value type.
+ *
+ * @example Now, current and earlier windows of a key
+ * ```ts
+ * import { testApp, waitFor } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * const app = testApp("window-set");
+ * const payments = app.topic("payments", { keyType: "string", valueType: "number" });
+ * const sums = app.table<string, number>("sums", { default: () => 0 })
+ *   .hopping(60, 10);
+ * const current: number[] = [];
+ * app.agent(payments, async (stream) => {
+ *   for await (const [account, amount] of stream.items()) {
+ *     sums.update(account, (s) => s + amount);
+ *     current.push(sums.get(account).current());
+ *   }
+ * }, { name: "sums" });
+ * await app.start();
+ * try {
+ *   await payments.send({ key: "acc-1", value: 5 });
+ *   await waitFor(() => current.length === 1, 5000, "the payment");
+ *   assert.equal(current[0], 5);
+ * } finally {
+ *   await app.stop();
+ * }
+ * ```
  */
 export class WindowSet<K, V> {
   /** The key. */

@@ -72,7 +72,31 @@ class MemoryBroker {
 
 const named = new Map<string, MemoryBroker>();
 
-/** A `memory://` transport. */
+/**
+ * A `memory://` transport.
+ *
+ * @example Two apps on one named in-memory broker
+ * ```ts
+ * import { App } from "@faust/faust";
+ * import { MemoryTransport } from "@faust/faust/testing";
+ * import assert from "node:assert/strict";
+ *
+ * // Apps on the same memory:// URL share a broker within the process.
+ * const transport = new MemoryTransport("memory://shared", { defaultPartitions: 1 });
+ * await transport.start();
+ * const app = new App("reader", { broker: "memory://shared", store: "memory://" });
+ * const news = app.topic("news", { valueType: "string" });
+ * await app.start();
+ * try {
+ *   await news.send({ value: "hello" });
+ *   const end = await transport.highWatermark({ topic: "news", partition: 0 });
+ *   assert.equal(end, 1);
+ * } finally {
+ *   await app.stop();
+ *   await transport.stop();
+ * }
+ * ```
+ */
 export class MemoryTransport implements Transport {
   /** Driver name. */
   readonly driver = "memory";
