@@ -37,7 +37,7 @@ export {
 export { Topic, type TopicOptions } from "./src/topic.ts";
 export { type GroupByOptions, Stream } from "./src/stream.ts";
 export { Event } from "./src/event.ts";
-export { currentEvent } from "./src/context.ts";
+export { currentEvent } from "./src/actor_context.ts";
 export { Service, sleep } from "./src/service.ts";
 export {
   Supervisor,
@@ -98,7 +98,7 @@ export type {
   SettingsDraft,
   TableLike,
   View,
-} from "./src/app_types.ts";
+} from "./src/registrations.ts";
 export type {
   CommitOffset,
   Consumer,

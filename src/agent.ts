@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { ackHeld, type ActorContext, runAsActor } from "./context.ts";
+import { ackHeld, type ActorContext, runAsActor } from "./actor_context.ts";
 import { Delivery, Event } from "./event.ts";
 import type { Channel, SendMessage } from "./channel.ts";
 import { Stream } from "./stream.ts";

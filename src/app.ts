@@ -72,7 +72,7 @@ import type {
   SettingsDraft,
   TableLike,
   View,
-} from "./app_types.ts";
+} from "./registrations.ts";
 import type { Hono } from "hono";
 import type { TableKey, TableValue, TypedTableOptions } from "./table/api.ts";
 import {

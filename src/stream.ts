@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ackHeld, actorContext } from "./context.ts";
+import { ackHeld, actorContext } from "./actor_context.ts";
 import type { Event } from "./event.ts";
 import type { Channel } from "./channel.ts";
 import type { Sensor } from "./monitor.ts";

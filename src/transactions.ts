@@ -18,7 +18,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { actorContext } from "./context.ts";
+import { actorContext } from "./actor_context.ts";
 import { ConfigError, PartitionRevokedError } from "./errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {

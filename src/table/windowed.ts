@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { currentEvent } from "../context.ts";
+import { currentEvent } from "../actor_context.ts";
 import { type Duration, toSeconds } from "../duration.ts";
 import { StateError } from "../errors.ts";
 import type { Event } from "../event.ts";
