@@ -20,13 +20,12 @@ import type { Event } from "../event.ts";
 import type { FieldDescriptor } from "../models.ts";
 import { keyId } from "./changelog.ts";
 import type { Table } from "./table.ts";
+import type { Window, WindowRange } from "./window.ts";
 import {
   parseWindowKey,
-  type Window,
   WINDOW_KEY_OVERHEAD,
   windowKey,
-  type WindowRange,
-} from "./window.ts";
+} from "./window_key.ts";
 
 /**
  * Options of `tumbling()`, `hopping()` and `sliding()`.
