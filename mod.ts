@@ -98,7 +98,7 @@ export type {
   SettingsDraft,
   TableLike,
   View,
-} from "./src/registrations.ts";
+} from "./src/app_types.ts";
 export type {
   CommitOffset,
   Consumer,

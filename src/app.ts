@@ -72,7 +72,7 @@ import type {
   SettingsDraft,
   TableLike,
   View,
-} from "./registrations.ts";
+} from "./app_types.ts";
 import type { Hono } from "hono";
 import type { TableKey, TableValue, TypedTableOptions } from "./table/api.ts";
 import {
