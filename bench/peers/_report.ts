@@ -171,9 +171,13 @@ function ratio(row: Row, ours: Row | undefined): string {
   return (ours.rate / row.rate).toFixed(2);
 }
 
-/** The row of ours with the same workload as `row`. */
+/**
+ * The row `row` is compared with: for `X-old` (a system of ours on an old
+ * checkout) the row of `X`, else the row of `ours`, same workload.
+ */
 function oursRow(rows: readonly Row[], row: Row): Row | undefined {
-  return rows.find((o) => o.system === "ours" && o.workload === row.workload);
+  const base = row.system.endsWith("-old") ? row.system.slice(0, -4) : "ours";
+  return rows.find((o) => o.system === base && o.workload === row.workload);
 }
 
 const HEADER = [
