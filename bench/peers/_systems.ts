@@ -196,7 +196,7 @@ export function system(
           return {};
         },
         command: () => ({ cmd: "bash", args: [`${dir}run.sh`] }),
-        workloads: ["forward", "count", "recover", "latency"],
+        workloads: ["forward", "count", "recover", "window", "latency"],
       };
     }
     case "kstreams":
