@@ -111,8 +111,9 @@ function splitArgs(argv: readonly string[]) {
     }
   }
   if (quick) {
-    local.unshift(...QUICK);
-    peers.unshift(...QUICK);
+    // After the user's flags: both harnesses take the first occurrence.
+    local.push(...QUICK);
+    peers.push(...QUICK);
   }
   return { local, peers, oldTree, oldRef, out };
 }
