@@ -129,10 +129,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         const r = it.poll?.() ?? await it.next();
         if (r.done === true) return { done: true, value: undefined };
         prev = r.value;
-        if (ctx !== undefined) {
-          ctx.event = prev.events[prev.events.length - 1];
-          ctx.since = performance.now();
-        }
+        if (ctx !== undefined) ctx.event = prev.events[prev.events.length - 1];
         return { done: false, value: prev.value as V };
       },
       return: async (): Promise<IteratorResult<V>> => {

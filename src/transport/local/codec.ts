@@ -32,6 +32,8 @@ const HEADER = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+/** The headers of every record that has none (shared: never written to). */
+const NO_HEADERS: RawHeaders = Object.freeze({});
 
 /** Records encoded into one chunk, waiting for their base offset. */
 export interface EncodedChunk {
@@ -300,6 +302,8 @@ export function decodeChunk(
   out: TransportRecord[],
 ): number {
   const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const buffer = chunk.buffer;
+  const at = chunk.byteOffset;
   const count = view.getUint32(4);
   const base = view.getFloat64(8);
   let last = -1;
@@ -311,11 +315,22 @@ export function decodeChunk(
       continue;
     }
     const timestamp = view.getFloat64(pos + 4);
-    const [key, afterKey] = readBytes(chunk, view, pos + 12);
-    const [value, afterValue] = readBytes(chunk, view, afterKey);
+    // Plain views (not the chunk's Buffer subclass, no tuple per field):
+    // records can stay buffered a while, so every object less per record
+    // is less for the garbage collector to copy.
+    const keyLen = view.getInt32(pos + 12);
+    const key = keyLen < 0
+      ? null
+      : new Uint8Array(buffer, at + pos + 16, keyLen);
+    const afterKey = pos + 16 + Math.max(keyLen, 0);
+    const valueLen = view.getInt32(afterKey);
+    const value = valueLen < 0
+      ? null
+      : new Uint8Array(buffer, at + afterKey + 4, valueLen);
+    const afterValue = afterKey + 4 + Math.max(valueLen, 0);
     const n = view.getUint16(afterValue);
     pos = afterValue + 2;
-    const headers: RawHeaders = {};
+    const headers: RawHeaders = n === 0 ? NO_HEADERS : {};
     for (let h = 0; h < n; h++) {
       const nameLen = view.getUint16(pos);
       const name = decoder.decode(chunk.subarray(pos + 2, pos + 2 + nameLen));
