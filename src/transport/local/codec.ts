@@ -302,8 +302,6 @@ export function decodeChunk(
   out: TransportRecord[],
 ): number {
   const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  const buffer = chunk.buffer;
-  const at = chunk.byteOffset;
   const count = view.getUint32(4);
   const base = view.getFloat64(8);
   let last = -1;
@@ -315,18 +313,17 @@ export function decodeChunk(
       continue;
     }
     const timestamp = view.getFloat64(pos + 4);
-    // Plain views (not the chunk's Buffer subclass, no tuple per field):
-    // records can stay buffered a while, so every object less per record
-    // is less for the garbage collector to copy.
+    // No tuple per field, and one shared object for no headers: records can
+    // stay buffered a while, so every object less per record is less for
+    // the garbage collector to copy. (Views of the chunk as it is: a Buffer
+    // from lmdb, which some apps rely on, e.g. String(key) on raw keys.)
     const keyLen = view.getInt32(pos + 12);
-    const key = keyLen < 0
-      ? null
-      : new Uint8Array(buffer, at + pos + 16, keyLen);
+    const key = keyLen < 0 ? null : chunk.subarray(pos + 16, pos + 16 + keyLen);
     const afterKey = pos + 16 + Math.max(keyLen, 0);
     const valueLen = view.getInt32(afterKey);
     const value = valueLen < 0
       ? null
-      : new Uint8Array(buffer, at + afterKey + 4, valueLen);
+      : chunk.subarray(afterKey + 4, afterKey + 4 + valueLen);
     const afterValue = afterKey + 4 + Math.max(valueLen, 0);
     const n = view.getUint16(afterValue);
     pos = afterValue + 2;
