@@ -331,8 +331,13 @@ export class Conductor implements RebalanceListener {
       // checking each record (deliveries below only fill the buffers).
       let room = records.length - i;
       let full: AsyncQueue<Event<unknown, unknown>> | undefined;
+      // The one stream of the topic, when there is exactly one.
+      let single: AnyTopic | undefined;
+      let subscribers = 0;
       if (topics !== undefined) {
         for (const t of topics) {
+          subscribers += t.queues.length;
+          if (t.queues.length > 0) single = t;
           for (const q of t.queues) {
             const r = q.maxsize - q.size;
             if (r <= 0) {
@@ -351,16 +356,22 @@ export class Conductor implements RebalanceListener {
       }
       const end = i + room;
       this.#host.monitor.messagesIn(records[end - 1]!, room);
+      if (subscribers !== 1) single = undefined;
       for (; i < end; i++) {
-        if (!this.#deliver(records[i]!, topics, tracker, acks, k)) return;
+        const ok = this.#deliver(records[i]!, topics, single, tracker, acks, k);
+        if (!ok) return;
       }
     }
   }
 
-  /** Deliver one record to every stream of its topic; false when the app must stop. */
+  /**
+   * Deliver one record to every stream of its topic (`single`: the topic
+   * description of its only stream); false when the app must stop.
+   */
   #deliver(
     record: TransportRecord,
     topics: Set<AnyTopic> | undefined,
+    single: AnyTopic | undefined,
     tracker: PartitionTracker,
     acks: PartitionAcks,
     k: string,
@@ -370,22 +381,16 @@ export class Conductor implements RebalanceListener {
     if (sensors.size > 0) {
       for (const s of sensors) s.onMessageIn?.(record, record.offset);
     }
-    let single: AnyTopic | undefined;
-    let subscribers = 0;
-    for (const t of topics ?? []) {
-      subscribers += t.queues.length;
-      if (t.queues.length > 0) single = t;
-    }
-    if (subscribers === 1) {
+    if (single !== undefined) {
       // The common case: one stream, whose ack goes straight to the
       // partition's bookkeeping (no reference count, no closure).
       let init: EventInit<unknown, unknown>;
       try {
-        init = single!.decode(record);
+        init = single.decode(record);
       } catch (error) {
         return this.#decodeFailed(record, error, tracker, acks, k);
       }
-      single!.queues[0]!.forcePut(new Event(init, acks));
+      single.queues[0]!.forcePut(new Event(init, acks));
       return true;
     }
     const targets: Array<[AnyTopic, EventInit<unknown, unknown>]> = [];
