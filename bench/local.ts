@@ -697,9 +697,12 @@ async function main(): Promise<number> {
   const table = cells(ctx.results.rows(systems, workloads));
   const conditions =
     `local:// broker (LMDB, temp dir), N=${n} events (K=10000 keys, 4 partitions), ` +
-    `warm-up W=${ctx.w}, count-1m: ${bigEvents} events, ${bigKeys} keys, ${
-      Math.min(runs, bigRuns)
-    } run(s); ` +
+    `warm-up W=${ctx.w}, ` +
+    (workloads.includes("count-1m")
+      ? `count-1m: ${bigEvents} events, ${bigKeys} keys, ${
+        Math.min(runs, bigRuns)
+      } run(s); `
+      : "") +
     `medians of ${runs} run(s), Deno ${Deno.version.deno}, ` +
     `${navigator.hardwareConcurrency} CPUs, ${new Date().toISOString()}, ` +
     `ours: ${tree ?? "this checkout"}${
