@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { denoCommand } from "./_proc.ts";
 
 /** A system under benchmark. */
 export interface System {
@@ -24,8 +25,6 @@ export interface System {
   /** Workloads it runs (omitted: forward, count, recover). */
   readonly workloads?: readonly string[];
 }
-
-import { denoCommand } from "./_proc.ts";
 
 const PEERS = new URL(".", import.meta.url).pathname;
 
