@@ -62,6 +62,13 @@ function recordBytes(record: ProduceRecord): number {
   return n;
 }
 
+/** Records queued for one destination, behind at most one batch in flight. */
+interface Lane {
+  queue: QueuedSend[];
+  /** The batch in flight (settles after its outcome was handed out). */
+  busy: Promise<void> | undefined;
+}
+
 /** Something counting sends in progress (the app's `sends`). */
 export interface SendCounter {
   /** One send ended (acknowledged or failed). */
@@ -180,27 +187,23 @@ export class QueuedSend implements Promise<RecordMetadata> {
 }
 
 /**
- * Batches records for a transport. Records for the transport leave as one
- * batch at the end of the current event-loop turn (or after
- * `producerLinger`); while a batch is in flight, records queue behind it
- * and leave together once it completes (a group commit: on `local://` one
- * LMDB transaction and flush for all of them, however many callers await
- * their sends). Records for a transaction target (exactly-once) leave at
- * the same moments, without waiting.
+ * Batches records for a transport. Records leave as one batch per
+ * destination (the transport, or an exactly-once transaction) at the end of
+ * the current event-loop turn (or after `producerLinger`); while a batch is
+ * in flight, records for its destination queue behind it and leave together
+ * once it completes (a group commit: on `local://` one LMDB transaction and
+ * flush for all of them, however many callers await their sends).
  */
 export class Producer {
   readonly #transport: Transport;
   readonly #lingerMs: number;
   readonly #monitor: Monitor;
-  /** Queued for the transport. */
-  #direct: QueuedSend[] = [];
-  /** Queued for transaction targets (exactly-once). */
-  #targeted: QueuedSend[] = [];
+  /** Records for the transport. */
+  readonly #direct: Lane = { queue: [], busy: undefined };
+  /** Records for transaction targets (exactly-once), per target. */
+  readonly #lanes = new Map<SendTarget, Lane>();
   #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** The batch in flight to the transport (settles after its outcome was handed out). */
-  #busy: Promise<void> | undefined;
-  readonly #inflight = new Set<Promise<void>>();
   #closed = false;
   #router: SendRouter | undefined;
   readonly #maxRecordBytes: number;
@@ -299,15 +302,18 @@ export class Producer {
       }
     }
     const queued = new QueuedSend(record, target, counter);
-    if (target === undefined) {
-      this.#direct.push(queued);
-      // Behind a batch in flight: leaves when it completes.
-      if (this.#busy !== undefined) return queued;
-      if (this.#direct.length >= MAX_BATCH) {
-        this.#flushNow();
-        return queued;
-      }
-    } else this.#targeted.push(queued);
+    let lane = this.#direct;
+    if (target !== undefined) {
+      lane = this.#lanes.get(target) ?? { queue: [], busy: undefined };
+      if (lane.queue.length === 0) this.#lanes.set(target, lane);
+    }
+    lane.queue.push(queued);
+    // Behind a batch in flight: leaves when it completes.
+    if (lane.busy !== undefined) return queued;
+    if (lane.queue.length >= MAX_BATCH) {
+      this.#start(lane, target);
+      return queued;
+    }
     if (!this.#scheduled) {
       this.#scheduled = true;
       if (this.#lingerMs > 0) {
@@ -325,26 +331,29 @@ export class Producer {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#scheduled = false;
-    if (this.#targeted.length > 0) {
-      const all = this.#targeted;
-      this.#targeted = [];
-      const byTarget = new Map<SendTarget, QueuedSend[]>();
-      for (const q of all) {
-        let list = byTarget.get(q.target!);
-        if (list === undefined) byTarget.set(q.target!, list = []);
-        list.push(q);
-      }
-      for (const [target, batch] of byTarget) this.#sendBatch(target, batch);
-    }
-    if (this.#direct.length > 0 && this.#busy === undefined) {
-      const batch = this.#direct;
-      this.#direct = [];
-      this.#busy = this.#sendBatch(undefined, batch).then(() => {
-        this.#busy = undefined;
-        if (this.#direct.length > 0) this.#flushNow();
-      });
-    }
+    this.#start(this.#direct, undefined);
+    for (const [target, lane] of this.#lanes) this.#start(lane, target);
   };
+
+  /** Send what a lane holds unless a batch of it is in flight. */
+  #start(lane: Lane, target: SendTarget | undefined): void {
+    if (lane.busy !== undefined) return;
+    if (lane.queue.length === 0) {
+      if (target !== undefined) this.#lanes.delete(target);
+      return;
+    }
+    const batch = lane.queue;
+    lane.queue = [];
+    const next = (): void => {
+      lane.busy = undefined;
+      this.#start(lane, target);
+    };
+    // A throwing sensor must not wedge the lane; its error still surfaces.
+    lane.busy = this.#sendBatch(target, batch).then(next, (error) => {
+      next();
+      throw error;
+    });
+  }
 
   #sendBatch(
     target: SendTarget | undefined,
@@ -378,22 +387,21 @@ export class Producer {
           b.fail(error);
         }
       },
-    ).finally(() => this.#inflight.delete(p));
-    this.#inflight.add(p);
+    );
     return p;
   }
 
   /** Send everything queued and wait for every in-flight batch. */
   async flush(): Promise<void> {
-    this.#flushNow();
-    while (
-      this.#inflight.size > 0 || this.#busy !== undefined ||
-      this.#direct.length > 0 || this.#targeted.length > 0
-    ) {
-      // Each turn waits for something in flight (sending what is queued
-      // makes something in flight): no busy loop.
-      await Promise.allSettled([...this.#inflight, this.#busy]);
+    for (;;) {
       this.#flushNow();
+      const busy: Promise<void>[] = [];
+      for (const lane of [this.#direct, ...this.#lanes.values()]) {
+        if (lane.busy !== undefined) busy.push(lane.busy);
+      }
+      if (busy.length === 0) return;
+      // Each turn waits for a batch in flight: no busy loop.
+      await Promise.all(busy);
     }
   }
 
