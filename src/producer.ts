@@ -99,7 +99,19 @@ interface Lane {
   busy: Promise<void> | undefined;
 }
 
-/** Something counting sends in progress (the app's `sends`). */
+/**
+ * Something counting sends in progress (the app's `sends`).
+ *
+ * @example The app's count of sends in progress
+ * ```ts
+ * import type { SendCounter } from "@faust/faust";
+ * import { testApp } from "@faust/faust/testing";
+ *
+ * // The app's `sends` counter is one; a produce call ends one send on its outcome.
+ * const counter: SendCounter = testApp("send-counter").sends;
+ * console.log(typeof counter.end);
+ * ```
+ */
 export interface SendCounter {
   /** One send ended (acknowledged or failed). */
   end(): void;
