@@ -59,6 +59,35 @@ interface KeyEntry {
   bytes: Uint8Array | undefined;
 }
 
+/**
+ * For the built-in value types whose codec is known, whether reading back
+ * what `set(key, v)` wrote gives `v` itself, so a write can be cached
+ * without decoding it. `undefined`: unknown (decode on the next read).
+ */
+function roundTripCheck(
+  valueType: unknown,
+  serializer: unknown,
+): ((v: unknown) => boolean) | undefined {
+  const json = serializer === undefined || serializer === "json";
+  // JSON keeps finite numbers exactly except -0 (written "0").
+  const number = (v: unknown) =>
+    typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0);
+  if (valueType === "number" && json) return number;
+  if (valueType === "string") {
+    // JSON escapes lone surrogates and restores them; raw UTF-8 replaces them.
+    if (json && serializer === "json") return (v) => typeof v === "string";
+    if (serializer === undefined || serializer === "raw") {
+      return (v) => typeof v === "string" && v.isWellFormed();
+    }
+  }
+  if (valueType === "json" && json) {
+    return (v) =>
+      v === null || typeof v === "boolean" || typeof v === "string" ||
+      number(v);
+  }
+  return undefined;
+}
+
 /** Values returned from the cache as they are: nothing a caller can mutate. */
 function immutable(v: unknown): boolean {
   return v === null || (typeof v !== "object" && typeof v !== "function");
@@ -83,6 +112,10 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   readonly #keys = new Map<unknown, KeyEntry>();
   #gen = 0;
   readonly #found = { partition: -1 };
+  readonly #roundTrips = roundTripCheck(
+    this.options.valueType,
+    this.options.valueSerializer,
+  );
 
   /** Number of keys held (active and standby partitions). */
   override get size(): number {
@@ -133,12 +166,16 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     const e = this.#entry(key);
     const vb = this.valueSerde.encode(value);
     this.rawWrite(p, e.kb, vb, e.id);
-    // Decoded on the next read (not taken from `value`: the codec decides
-    // what a read returns, e.g. bytes for a string written raw).
     e.partition = p;
     e.gen = this.#gen;
-    e.value = UNDECODED;
-    e.bytes = vb;
+    if (this.#roundTrips?.(value) === true) {
+      e.value = value;
+      e.bytes = undefined;
+    } else {
+      // Decoded on the next read: the codec decides what a read returns.
+      e.value = UNDECODED;
+      e.bytes = vb;
+    }
     return this;
   }
 
