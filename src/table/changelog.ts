@@ -34,7 +34,10 @@ export interface ChangelogHost {
    * Append through the app's batching producer; `binding` (from
    * {@linkcode ChangelogHost.bindSend}) says where the record goes.
    */
-  produce(record: ProduceRecord, binding?: SendBinding): Promise<RecordMetadata>;
+  produce(
+    record: ProduceRecord,
+    binding?: SendBinding,
+  ): Promise<RecordMetadata>;
   /**
    * Where a record sent now would go (exactly-once: the transaction of the
    * current event's partition). The cache asks when a change is made and
@@ -56,6 +59,59 @@ export interface OverlayEntry {
   /** Write sequence number (to tell a newer write of the same key). */
   readonly seq: number;
 }
+
+/** Encodes the value of a deferred write ({@linkcode ChangelogWriter.writeDeferred}). */
+export type Encoder = (value: unknown) => Uint8Array;
+
+/**
+ * A change; its value may be encoded only when first needed (a change the
+ * record cache replaces before the commit is never encoded).
+ */
+class Change implements OverlayEntry {
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly seq: number;
+  #bytes: Uint8Array | null | undefined;
+  #decoded: unknown;
+  #encode: Encoder | undefined;
+
+  constructor(
+    partition: number,
+    key: Uint8Array,
+    seq: number,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ) {
+    this.partition = partition;
+    this.key = key;
+    this.seq = seq;
+    this.#bytes = bytes;
+    this.#decoded = decoded;
+    this.#encode = encode;
+  }
+
+  get value(): Uint8Array | null {
+    if (this.#bytes === undefined) {
+      this.#bytes = this.#encode!(this.#decoded);
+      this.#decoded = undefined;
+      this.#encode = undefined;
+    }
+    return this.#bytes;
+  }
+
+  /** Bytes counted against the cache bound (an estimate while not encoded). */
+  get size(): number {
+    return this.key.length +
+      (this.#bytes === undefined
+        ? DEFERRED_VALUE_BYTES
+        : (this.#bytes?.length ?? 0)) +
+      ENTRY_OVERHEAD;
+  }
+}
+
+/** Size assumed for a value not encoded yet (deferred writes hold primitives). */
+const DEFERRED_VALUE_BYTES = 16;
 
 /** How a {@linkcode ChangelogWriter} batches and applies. */
 export interface ChangelogWriterOptions {
@@ -92,7 +148,7 @@ interface PendingWrite {
 /** Changes of one partition waiting in the record cache. */
 interface CachedPartition {
   /** Last change per key id, in order of first change within the window. */
-  readonly changes: Map<string, OverlayEntry>;
+  readonly changes: Map<string, Change>;
   /** Where the changes go (exactly-once: the partition's transaction). */
   binding: SendBinding | undefined;
 }
@@ -102,8 +158,8 @@ function offsetOf(w: PendingWrite): number {
   return w.meta?.offset ?? -1;
 }
 
-function sizeOf(e: OverlayEntry): number {
-  return e.key.length + (e.value?.length ?? 0) + ENTRY_OVERHEAD;
+function sizeOf(e: Change): number {
+  return e.size;
 }
 
 const NO_RELEASE = () => {};
@@ -213,13 +269,47 @@ export class ChangelogWriter {
     value: Uint8Array | null,
     id: string = keyId(key),
   ): void {
+    this.#write(partition, key, id, value, undefined, undefined);
+  }
+
+  /**
+   * {@linkcode write} with the value encoded only when needed: when the
+   * change is appended (with the record cache: at the commit, unless a
+   * later change of the key replaced it) or read as bytes. For values whose
+   * encoding cannot fail and that cannot change after the call (the table
+   * passes primitives it checked).
+   *
+   * @param partition Changelog partition (the current event's).
+   * @param key Encoded key.
+   * @param value The value, not encoded.
+   * @param encode Encodes it.
+   * @param id `keyId(key)` when the caller has it.
+   */
+  writeDeferred(
+    partition: number,
+    key: Uint8Array,
+    value: unknown,
+    encode: Encoder,
+    id: string = keyId(key),
+  ): void {
+    this.#write(partition, key, id, undefined, value, encode);
+  }
+
+  #write(
+    partition: number,
+    key: Uint8Array,
+    id: string,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ): void {
     if (this.#failure !== undefined) {
       throw new StateError(
         `Cannot write to table "${this.#table}": an earlier changelog append to "${this.#topic}" failed: ${this.#failure.message}`,
         { cause: this.#failure },
       );
     }
-    const e: OverlayEntry = { partition, key, value, seq: ++this.#seq };
+    const e = new Change(partition, key, ++this.#seq, bytes, decoded, encode);
     this.overlay.set(id, e);
     if (!this.#caching) {
       this.#append(partition, id, e, undefined);
@@ -273,13 +363,14 @@ export class ChangelogWriter {
   #append(
     partition: number,
     id: string,
-    e: OverlayEntry,
+    e: Change,
     binding: SendBinding | undefined,
   ): void {
+    const value = e.value;
     const w: PendingWrite = {
       id,
       key: e.key,
-      value: e.value,
+      value,
       seq: e.seq,
       aseq: ++this.#aseq,
       meta: undefined,
@@ -288,7 +379,7 @@ export class ChangelogWriter {
     if (q === undefined) this.#queues.set(partition, q = []);
     q.push(w);
     this.#host.produce(
-      { topic: this.#topic, partition, key: e.key, value: e.value },
+      { topic: this.#topic, partition, key: e.key, value },
       binding,
     ).then(
       (meta) => {

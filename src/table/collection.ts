@@ -338,16 +338,33 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     value: Uint8Array | null,
     id?: string,
   ): void {
+    this.#openWriter(key).write(partition, key, value, id);
+    this.noteOp(value === null ? "del" : "set");
+  }
+
+  /**
+   * @internal {@linkcode rawWrite} of a value `encode` turns into bytes
+   * when they are needed (see {@linkcode ChangelogWriter.writeDeferred}).
+   */
+  rawWriteDeferred(
+    partition: number,
+    key: Uint8Array,
+    value: unknown,
+    encode: (value: unknown) => Uint8Array,
+    id?: string,
+  ): void {
+    this.#openWriter(key).writeDeferred(partition, key, value, encode, id);
+    this.noteOp("set");
+  }
+
+  #openWriter(key: Uint8Array): ChangelogWriter {
     this.checkKey(key);
     if (this.#writer === undefined) {
       throw new StateError(
         `Cannot write to table "${this.name}": the table is not open (start the app first)`,
       );
     }
-    this.#writer.write(partition, key, value, id);
-    if (this.#sensors !== undefined && this.#sensors.size > 0) {
-      this.#tableOp(value === null ? "del" : "set");
-    }
+    return this.#writer;
   }
 
   #tableOp(op: "get" | "set" | "del"): void {

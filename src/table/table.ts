@@ -75,7 +75,7 @@ function roundTripCheck(
   if (valueType === "number" && json) return number;
   if (valueType === "string") {
     // JSON escapes lone surrogates and restores them; raw UTF-8 replaces them.
-    if (json && serializer === "json") return (v) => typeof v === "string";
+    if (serializer === "json") return (v) => typeof v === "string";
     if (serializer === undefined || serializer === "raw") {
       return (v) => typeof v === "string" && v.isWellFormed();
     }
@@ -116,6 +116,8 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     this.options.valueType,
     this.options.valueSerializer,
   );
+  readonly #encodeValue = (v: unknown): Uint8Array =>
+    this.valueSerde.encode(v as V);
 
   /** Number of keys held (active and standby partitions). */
   override get size(): number {
@@ -164,14 +166,19 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     this.#assertPlain("set");
     const p = this.writePartition("set a key of");
     const e = this.#entry(key);
-    const vb = this.valueSerde.encode(value);
-    this.rawWrite(p, e.kb, vb, e.id);
-    e.partition = p;
-    e.gen = this.#gen;
     if (this.#roundTrips?.(value) === true) {
+      // A primitive the codec encodes without fail and reads back as is:
+      // encoded only when appended (once per commit with the record cache).
+      this.rawWriteDeferred(p, e.kb, value, this.#encodeValue, e.id);
+      e.partition = p;
+      e.gen = this.#gen;
       e.value = value;
       e.bytes = undefined;
     } else {
+      const vb = this.valueSerde.encode(value);
+      this.rawWrite(p, e.kb, vb, e.id);
+      e.partition = p;
+      e.gen = this.#gen;
       // Decoded on the next read: the codec decides what a read returns.
       e.value = UNDECODED;
       e.bytes = vb;
