@@ -151,5 +151,10 @@ export {
   type WindowRange,
 } from "./src/table/window.ts";
 export type { ChangelogHost } from "./src/table/changelog.ts";
-export type { Store, StoreOp, StoreOptions } from "./src/table/store.ts";
+export type {
+  Store,
+  StoreBatch,
+  StoreOp,
+  StoreOptions,
+} from "./src/table/store.ts";
 export { Worker, type WorkerOptions } from "./src/worker.ts";

@@ -1043,6 +1043,8 @@ export class App implements AppHost {
     this.#transactions = txm;
     return {
       commitTransaction: async (offsets) => {
+        // Table changes the record cache held back go into these transactions.
+        for (const t of this.tables.values()) t.stage?.();
         // Sends bound to these transactions but still on their way to the
         // producer (not awaited by their agent) belong in this commit.
         await txm.handedOver();
@@ -1124,6 +1126,7 @@ export class App implements AppHost {
   }
 
   async #flushForCommit(): Promise<void> {
+    for (const t of this.tables.values()) t.stage?.();
     await this.#producer?.flush();
     for (const t of this.tables.values()) await t.flush();
   }

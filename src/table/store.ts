@@ -30,6 +30,35 @@ export interface StoreOp {
 }
 
 /**
+ * The changes of one partition and the changelog offset they bring it to.
+ *
+ * @example Two partitions written in one atomic step
+ * ```ts
+ * import type { Store, StoreBatch } from "@faust/faust";
+ *
+ * const encode = (s: string) => new TextEncoder().encode(s);
+ * const batches: StoreBatch[] = [
+ *   { partition: 0, ops: [{ key: encode("a"), value: encode("1") }], offset: 41 },
+ *   { partition: 1, ops: [{ key: encode("b"), value: null }], offset: 7 },
+ * ];
+ * // Stores without applyMany() take the batches one by one.
+ * async function write(store: Store): Promise<void> {
+ *   if (store.applyMany !== undefined) return await store.applyMany(batches);
+ *   for (const b of batches) await store.apply(b.partition, b.ops, b.offset);
+ * }
+ * console.log(typeof write);
+ * ```
+ */
+export interface StoreBatch {
+  /** Partition number. */
+  readonly partition: number;
+  /** Puts and deletes, applied in order. */
+  readonly ops: readonly StoreOp[];
+  /** Changelog offset of the last op; never below the stored one. */
+  readonly offset: number;
+}
+
+/**
  * A table store driver (`memory://`, `lmdb://`).
  *
  * @example Reading any store driver
@@ -63,6 +92,12 @@ export interface Store {
     ops: readonly StoreOp[],
     offset: number,
   ): Promise<void>;
+  /**
+   * Apply several partitions' batches, each as {@linkcode Store.apply}
+   * would, all in one atomic write: either every batch and offset is
+   * stored or none. Optional: without it they are applied one by one.
+   */
+  applyMany?(batches: readonly StoreBatch[]): Promise<void>;
   /** Last changelog offset applied to `partition`, or `undefined` when none. */
   persistedOffset(partition: number): number | undefined;
   /** Entries of one partition, in key byte order. */

@@ -200,7 +200,8 @@ for (
       const second = counter(broker, store!, datadir);
       await second.app.start();
       try {
-        assert.equal(total, words.length);
+        // The record cache merges updates of a key between commits.
+        assert.ok(total > 0 && total <= words.length, `${total} records`);
         assert.equal(second.counts.recoveryStats.records, total);
         assert.equal(second.counts.recoveryStats.partitions, 4);
         assert.deepEqual(new Map(second.counts.entries()), before);
