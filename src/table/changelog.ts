@@ -308,7 +308,7 @@ export class ChangelogWriter {
       if (keys.size === 0) return;
       this.foreign += records;
       this.#host.log.warn(
-        "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} were appended by another worker (one that lost the partition without knowing yet); appending this worker's values of their {keys} keys again",
+        "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} were not appended by this worker (another worker that lost the partition without knowing yet, or a retried append); appending this worker's values of their {keys} keys again",
         {
           table: this.#table,
           records,
