@@ -215,11 +215,6 @@ Deno.test("churn: at_least_once, kill -9 of workers and of the broker under traf
     pause(2000),
   ]);
   report("at_least_once kill -9", r);
-  if (Deno.env.get("ALO_DUMP")) {
-    Deno.writeTextFileSync(
-      `${Deno.env.get("ALO_DUMP")}-${Date.now()}.log`,
-      JSON.stringify(r.verdict) + "\n" + r.output,
-  }
   assert.equal(r.verdict.lost, 0, problems(r));
   // Table values never below the true count: a worker that lost its
   // partitions without knowing yet (the broker's kill -9) may still append
