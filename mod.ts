@@ -117,7 +117,7 @@ export type { GroupRouting, MemberRoute } from "./src/routing.ts";
 export type { TableRouteOptions } from "./src/table_route.ts";
 export type { AppHost } from "./src/host.ts";
 export type { InFlight } from "./src/inflight.ts";
-export type { SendBinding, SendTarget } from "./src/producer.ts";
+export type { SendBinding, SendCounter, SendTarget } from "./src/producer.ts";
 export type { AgentHost } from "./src/agent_host.ts";
 export { type Job, type TimerOptions } from "./src/timer.ts";
 export { VERSION } from "./src/version.ts";

@@ -403,8 +403,11 @@ Deno.test("Table recovery skips, logs and counts changelog records whose key can
       },
       { topic: CHANGELOG, partition: 2, key: new Uint8Array(), value: null },
       {
+        // The partition a "good" event goes to (murmur2 of the key, of 4):
+        // in another one, the count below would depend on which partition
+        // a read outside any event looks at first.
         topic: CHANGELOG,
-        partition: 2,
+        partition: 3,
         key: enc.encode("good"),
         value: enc.encode("5"),
       },
