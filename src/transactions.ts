@@ -197,6 +197,15 @@ export class TransactionManager {
       await this.#step(open, async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
+        this.#log.debug(
+          "Committed transaction of partition {p}: offsets {offsets}, dirty {dirty}",
+          {
+            p: open.partition,
+            offsets: mine.map((o) => `${o.topic}[${o.partition}]@${o.offset}`)
+              .join(","),
+            dirty: open.dirty,
+          },
+        );
         open.dirty = false;
         await open.tx.begin();
       });

@@ -125,6 +125,17 @@ async function churn(
       sent,
       options.guarantee === "exactly_once",
     );
+    const logDir = Deno.env.get("CHURN_LOG_DIR");
+    if (logDir !== undefined) {
+      await Deno.mkdir(logDir, { recursive: true });
+      for (const [i, w] of workers.entries()) {
+        await Deno.writeTextFile(`${logDir}/${id}-w${i}.log`, w.output);
+      }
+      await Deno.writeTextFile(
+        `${logDir}/${id}-verdict.json`,
+        JSON.stringify(verdict, null, 1),
+      );
+    }
     return {
       verdict,
       backwards: watch.backwards,
