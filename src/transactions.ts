@@ -19,6 +19,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { actorContext } from "./context.ts";
+import type { Event } from "./event.ts";
 import { ConfigError, PartitionRevokedError } from "./errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {
@@ -56,12 +57,16 @@ export class TransactionManager {
   readonly #open = new Map<number, Open>();
   /** Whether events of a topic are transactional (the consumed ones). */
   readonly #consumes: (topic: string) => boolean;
+  /** Whether an event belongs to the current assignment of its partition. */
+  readonly #current: (event: Event) => boolean;
 
   /**
    * @param transport A transport that supports transactions.
    * @param appId The app id (group id and transactional id prefix).
    * @param log Logger.
    * @param consumes Whether the app's consumer reads a topic.
+   * @param current Whether an event belongs to the current assignment of
+   *   its partition (not one still in hand from before a revocation).
    * @throws {ConfigError} When the transport has no transactions.
    */
   constructor(
@@ -69,6 +74,7 @@ export class TransactionManager {
     appId: string,
     log: Logger,
     consumes: (topic: string) => boolean,
+    current: (event: Event) => boolean = () => true,
   ) {
     if (transport.createTransactionalProducer === undefined) {
       throw new ConfigError(
@@ -79,6 +85,7 @@ export class TransactionManager {
     this.#appId = appId;
     this.#log = log;
     this.#consumes = consumes;
+    this.#current = current;
   }
 
   /** Partition numbers with an open transaction. */
@@ -91,12 +98,16 @@ export class TransactionManager {
    * partition. An event of a consumed topic whose partition has no
    * transaction here (revoked while the event was in hand) gets a target
    * that refuses the send: writing it outside a transaction would make it
-   * visible although the event's offset never commits.
+   * visible although the event's offset never commits. So does an event
+   * from before the partition was revoked and assigned here again (or its
+   * transaction restarted): the partition's new transaction commits
+   * offsets from which that event is read and processed again.
    */
   route(): SendTarget | undefined {
     const event = actorContext()?.event;
     if (event === undefined || event.offset < 0) return undefined;
     if (!this.#consumes(event.topic)) return undefined;
+    if (!this.#current(event)) return refusing(event.partition);
     return this.#open.get(event.partition)?.target ??
       refusing(event.partition);
   }
@@ -233,7 +244,10 @@ export class TransactionManager {
 function fenced(e: unknown): boolean {
   for (let err = e, depth = 0; err != null && depth < 10; depth++) {
     const type = (err as { type?: unknown }).type;
-    if (type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED") {
+    if (
+      type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED" ||
+      type === "INVALID_TXN_STATE"
+    ) {
       return true;
     }
     err = (err as { cause?: unknown }).cause;
@@ -247,7 +261,7 @@ function refusing(p: number): SendTarget {
     send: () =>
       Promise.reject(
         new PartitionRevokedError(
-          `Cannot send exactly once for an event of partition ${p}: the partition was revoked from this worker while the event was in hand (its offset is not committed here; the new owner processes it again)`,
+          `Cannot send exactly once for an event of partition ${p}: the partition was revoked from this worker, or its transaction restarted, while the event was in hand (its offset is not committed with this output; the event is processed again from the committed offset)`,
         ),
       ),
   };

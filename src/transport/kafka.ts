@@ -398,7 +398,7 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     });
-    await producer.connect();
+    await retryWhileUnreachable(() => producer.connect());
     const tx = new KafkaTransactionalProducer(
       producer,
       transactionalId,
