@@ -262,7 +262,6 @@ export class Conductor implements RebalanceListener {
     const max = this.#host.conf.brokerMaxPollRecords ?? 1000;
     while (!signal.aborted) {
       let records: TransportRecord[];
-      const generation = this.#generation;
       try {
         records = await this.#consumer!.poll(max, 1000, signal);
       } catch (error) {
@@ -274,9 +273,10 @@ export class Conductor implements RebalanceListener {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      const generation = this.#generation;
       while (this.#barrier !== undefined) await this.#barrier;
-      // Polled before the partitions went back to their committed offsets:
-      // the consumer fetches them again from there.
+      // Polled before the partitions went back to their committed offsets
+      // (a restart ended meanwhile): the consumer fetches them again.
       if (generation !== this.#generation) continue;
       for (const r of records) this.#dispatch(r);
     }
@@ -611,7 +611,6 @@ export class Conductor implements RebalanceListener {
       "Exactly-once commit failed ({error}): aborting the transactions of {tps} and going back to their committed offsets",
       { error: errorLine(cause), tps: tps.map(tpString).join(", ") },
     );
-    this.#generation++;
     const paused = tps.filter((tp) => this.#paused.delete(tpKey(tp)));
     if (paused.length > 0) consumer.resume(paused);
     for (const tp of tps) {
@@ -633,6 +632,8 @@ export class Conductor implements RebalanceListener {
       }
       consumer.seek(tp, t.committed);
     }
+    // Records polled until now (still under this barrier) predate the seek.
+    this.#generation++;
     this.#host.monitor.count("transactionRestarts");
   }
 
