@@ -287,6 +287,9 @@ export class Conductor implements RebalanceListener {
     const k = tpKey(record);
     const tracker = this.#trackers.get(k);
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
+    // Below the committed offset: fetched from a position read before the
+    // previous owner's last transaction completed (see onPartitionsAssigned).
+    if (record.offset < tracker.committed) return;
     const blocked = this.#blocked.get(k);
     if (blocked !== undefined) {
       blocked.records.push(record);
@@ -630,7 +633,6 @@ export class Conductor implements RebalanceListener {
           { cause },
         );
       }
-      consumer.seek(tp, t.committed);
     }
     // Records polled until now (still under this barrier) predate the seek.
     this.#generation++;
@@ -760,6 +762,13 @@ export class Conductor implements RebalanceListener {
       : new Map<string, number>();
     for (const tp of fresh) {
       const c = committed.get(tpKey(tp));
+      // kafkajs fetches from the offset it read when the group assigned the
+      // partition, before the fence above let the previous owner's last
+      // transaction complete (its offsets were not yet visible): fetch from
+      // the offset read now instead, or those events are processed twice.
+      if (c !== undefined && this.#host.commitTransaction !== undefined) {
+        this.#consumer!.seek(tp, c);
+      }
       const start = c ?? -1;
       const tracker = new PartitionTracker(Math.max(0, start));
       if (c === undefined) tracker.committed = -1;

@@ -20,7 +20,12 @@
 import type { Logger } from "@logtape/logtape";
 import { actorContext } from "./context.ts";
 import type { Event } from "./event.ts";
-import { ConfigError, PartitionRevokedError } from "./errors.ts";
+import {
+  ConfigError,
+  errorLine,
+  PartitionRevokedError,
+  StateError,
+} from "./errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {
   CommitOffset,
@@ -47,6 +52,11 @@ interface Open {
   idle: (() => void)[];
   /** Revoked: later sends are refused. */
   closed: boolean;
+  /**
+   * A send into the current transaction failed: it must not commit (its
+   * events' offsets would commit without that output).
+   */
+  failed: unknown;
 }
 
 /** Transactions per source partition number. */
@@ -136,11 +146,13 @@ export class TransactionManager {
         holds: 0,
         idle: [],
         closed: false,
+        failed: undefined,
         target: {
           send: (records: readonly ProduceRecord[]) => {
             if (open.closed) return refusing(p).send(records);
             open.dirty = true;
             return this.#step(open, () => tx.send(records)).catch((e) => {
+              open.failed ??= e;
               // Another worker initialised this partition's transactional
               // id: it owns the partition now, and our transaction is dead.
               if (fenced(e)) {
@@ -205,6 +217,14 @@ export class TransactionManager {
     for (const open of this.#open.values()) {
       const mine = byPartition.get(open.partition) ?? [];
       if (mine.length === 0 && !open.dirty) continue;
+      if (open.failed !== undefined) {
+        throw new StateError(
+          `Cannot commit the transaction of partition ${open.partition}: a send into it failed (${
+            errorLine(open.failed)
+          })`,
+          { cause: open.failed },
+        );
+      }
       await this.#step(open, async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
