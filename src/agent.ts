@@ -63,6 +63,9 @@ interface Actor {
   context: ActorContext;
   /** The event last reported as stuck (reported once). */
   stuck?: Event;
+  /** The event the watchdog last saw in hand, and when it first saw it. */
+  seen?: Event | undefined;
+  seenAt?: number;
 }
 
 /** A stream processor registered with `app.agent()`. */
@@ -159,8 +162,17 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   #reportStuck(limit: number): void {
     const now = performance.now();
     for (const actor of this.#actors) {
-      const { event, since } = actor.context;
-      if (event === undefined || since === undefined) continue;
+      // Timed here, from the first tick that sees the event, not by the
+      // stream per event (a clock read per event costs more than the rest
+      // of handing it over): reported at most one tick later.
+      const event = actor.context.event;
+      if (event !== actor.seen) {
+        actor.seen = event;
+        actor.seenAt = now;
+        continue;
+      }
+      const since = actor.seenAt!;
+      if (event === undefined) continue;
       if (actor.stuck === event || now - since <= limit) continue;
       actor.stuck = event;
       this.#host.monitor.count("stuckEvents");

@@ -9,7 +9,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { PartitionTracker } from "./acks.ts";
-import { Delivery, Event, type EventInit } from "./event.ts";
+import { Delivery, Event, type EventInit, type Releaser } from "./event.ts";
 import { errorLine } from "./errors.ts";
 import type { AsyncQueue } from "./queue.ts";
 import type { Monitor } from "./monitor.ts";
@@ -78,6 +78,27 @@ export interface ConductorHost {
 
 type AnyTopic = Topic<unknown, unknown>;
 
+/**
+ * The acks of one partition's single-stream events, straight into its
+ * tracker: one object per assignment instead of one closure per event.
+ */
+class PartitionAcks implements Releaser {
+  readonly #tracker: PartitionTracker;
+  readonly #done: (offset: number, tracker: PartitionTracker) => void;
+
+  constructor(
+    tracker: PartitionTracker,
+    done: (offset: number, tracker: PartitionTracker) => void,
+  ) {
+    this.#tracker = tracker;
+    this.#done = done;
+  }
+
+  release(offset: number): void {
+    this.#done(offset, this.#tracker);
+  }
+}
+
 interface Blocked {
   readonly records: TransportRecord[];
   at: number;
@@ -92,6 +113,8 @@ export class Conductor implements RebalanceListener {
   readonly #blocked = new Map<string, Blocked>();
   /** Partitions this conductor paused because a stream buffer was full. */
   readonly #paused = new Set<string>();
+  /** Per assignment (tracker), where its single-stream events ack. */
+  readonly #acks = new WeakMap<PartitionTracker, PartitionAcks>();
   #consumer: Consumer | undefined;
   #controller = new AbortController();
   #loop: Promise<void> | undefined;
@@ -278,45 +301,131 @@ export class Conductor implements RebalanceListener {
       // Polled before the partitions went back to their committed offsets
       // (a restart ended meanwhile): the consumer fetches them again.
       if (generation !== this.#generation) continue;
-      for (const r of records) this.#dispatch(r);
+      // A poll returns each partition's records together and in order: hand
+      // them over one partition run at a time.
+      let i = 0;
+      while (i < records.length) {
+        const first = records[i]!;
+        let j = i + 1;
+        while (
+          j < records.length && records[j]!.partition === first.partition &&
+          records[j]!.topic === first.topic
+        ) j++;
+        this.#dispatchRun(tpKey(first), records.slice(i, j), 0);
+        i = j;
+      }
     }
   }
 
-  #dispatch(record: TransportRecord): void {
+  /**
+   * Deliver `records[from..]`, all of partition `k`, in order, until a
+   * stream buffer is full; the rest then waits (its partition paused) until
+   * that buffer is half empty.
+   */
+  #dispatchRun(k: string, records: TransportRecord[], from: number): void {
     if (this.#failed) return;
-    const k = tpKey(record);
     const tracker = this.#trackers.get(k);
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
     // Below the committed offset: fetched from a position read before the
     // previous owner's last transaction completed (see onPartitionsAssigned).
-    if (record.offset < tracker.committed) return;
+    while (from < records.length && records[from]!.offset < tracker.committed) {
+      from++;
+    }
+    if (from === records.length) return;
     const blocked = this.#blocked.get(k);
     if (blocked !== undefined) {
-      blocked.records.push(record);
+      for (let i = from; i < records.length; i++) {
+        blocked.records.push(records[i]!);
+      }
       return;
     }
     // Too many sends wait for the broker (agents that do not await them):
     // hold this partition until the producer ebbs.
     const ebb = this.#host.producerEbb?.();
     if (ebb !== undefined) {
-      this.#block(k, record, "producerBufferFull");
-      void ebb.then(() => this.#unblock(k, record));
+      this.#block(k, records, from, "producerBufferFull");
+      void ebb.then(() => this.#unblock(k));
       return;
     }
-    const topics = this.#topics.get(record.topic);
-    if (topics !== undefined) {
-      for (const t of topics) {
-        for (const q of t.queues) {
-          if (q.full) {
-            this.#block(k, record, "topicBufferFull");
-            q.onSpace(() => this.#unblock(k, record));
-            return;
+    const first = records[from]!;
+    const topics = this.#topics.get(first.topic);
+    let acks = this.#acks.get(tracker);
+    if (acks === undefined) {
+      acks = new PartitionAcks(tracker, (o, t) => this.#acked(k, o, t));
+      this.#acks.set(tracker, acks);
+    }
+    let i = from;
+    while (i < records.length) {
+      // Room in every buffer of the topic: deliver that many without
+      // checking each record (deliveries below only fill the buffers).
+      let room = records.length - i;
+      let full: AsyncQueue<Event<unknown, unknown>> | undefined;
+      // The one stream of the topic, when there is exactly one.
+      let single: AnyTopic | undefined;
+      let subscribers = 0;
+      if (topics !== undefined) {
+        for (const t of topics) {
+          subscribers += t.queues.length;
+          if (t.queues.length > 0) single = t;
+          for (const q of t.queues) {
+            const r = q.maxsize - q.size;
+            if (r <= 0) {
+              full = q;
+              break;
+            }
+            if (r < room) room = r;
           }
+          if (full !== undefined) break;
         }
       }
+      if (full !== undefined) {
+        this.#block(k, records, i, "topicBufferFull");
+        full.onEbb(() => this.#unblock(k));
+        return;
+      }
+      const end = i + room;
+      this.#host.monitor.messagesIn(records[end - 1]!, room);
+      if (subscribers !== 1) single = undefined;
+      for (; i < end; i++) {
+        const ok = this.#deliver(records[i]!, topics, single, tracker, acks, k);
+        if (!ok) return;
+      }
     }
+  }
+
+  /**
+   * Deliver one record to every stream of its topic (`single`: the topic
+   * description of its only stream); false when the app must stop.
+   */
+  #deliver(
+    record: TransportRecord,
+    topics: Set<AnyTopic> | undefined,
+    single: AnyTopic | undefined,
+    tracker: PartitionTracker,
+    acks: PartitionAcks,
+    k: string,
+  ): boolean {
     tracker.delivered(record.offset);
-    this.#host.monitor.messageIn(record, record.offset);
+    const sensors = this.#host.monitor.sensors;
+    if (sensors.size > 0) {
+      for (const s of sensors) s.onMessageIn?.(record, record.offset);
+    }
+    if (single !== undefined) {
+      // The common case: one stream, whose ack goes straight to the
+      // partition's bookkeeping (no reference count, no closure).
+      let init: EventInit<unknown, unknown>;
+      try {
+        init = single.decode(record);
+      } catch (error) {
+        return this.#decodeFailed(record, error, tracker, acks, k);
+      }
+      const event = new Event(init, acks);
+      if (this.#host.commitTransaction !== undefined) {
+        this.#owners.set(event, tracker);
+      }
+      single.queues[0]!.forcePut(event);
+      return true;
+    }
     const targets: Array<[AnyTopic, EventInit<unknown, unknown>]> = [];
     let deadLetter: Error | undefined;
     let failed: Error | undefined;
@@ -325,23 +434,16 @@ export class Conductor implements RebalanceListener {
       try {
         targets.push([t, t.decode(record)]);
       } catch (error) {
-        const err = error instanceof Error ? error : new Error(String(error));
+        const err = this.#decodeError(record, error);
         const policy = this.#host.conf.decodeErrorPolicy;
-        this.#host.monitor.count("decodeErrors");
-        this.#host.log.error(
-          "Cannot decode {tp}@{offset} ({policy}): {error}",
-          {
-            tp: tpString(record),
-            offset: record.offset,
-            policy,
-            error: err.message,
-          },
-        );
         if (policy === "fail") failed ??= err;
         else if (policy === "dead-letter") deadLetter = err;
       }
     }
-    if (failed !== undefined) return this.#fail(record, failed);
+    if (failed !== undefined) {
+      this.#fail(record, failed);
+      return false;
+    }
     let refs = deadLetter !== undefined ? 1 : 0;
     for (const [t] of targets) refs += t.queues.length;
     // The ack goes to this tracker only: an event still in hand when its
@@ -361,16 +463,63 @@ export class Conductor implements RebalanceListener {
       }
     }
     if (deadLetter !== undefined) {
-      this.#host.deadLetter(record, deadLetter).then(
-        () => delivery.release(),
-        (error) =>
-          this.#host.crash(
-            new Error(`Cannot write to the dead-letter topic: ${error}`, {
-              cause: error,
-            }),
-          ),
-      );
+      this.#deadLetter(record, deadLetter, delivery);
     }
+    return true;
+  }
+
+  /** Count and log an undecodable record; the error to act on. */
+  #decodeError(record: TransportRecord, error: unknown): Error {
+    const err = error instanceof Error ? error : new Error(String(error));
+    const policy = this.#host.conf.decodeErrorPolicy;
+    this.#host.monitor.count("decodeErrors");
+    this.#host.log.error(
+      "Cannot decode {tp}@{offset} ({policy}): {error}",
+      {
+        tp: tpString(record),
+        offset: record.offset,
+        policy,
+        error: err.message,
+      },
+    );
+    return err;
+  }
+
+  /** The one stream's record did not decode: apply `decodeErrorPolicy`. */
+  #decodeFailed(
+    record: TransportRecord,
+    error: unknown,
+    tracker: PartitionTracker,
+    acks: PartitionAcks,
+    k: string,
+  ): boolean {
+    const err = this.#decodeError(record, error);
+    const policy = this.#host.conf.decodeErrorPolicy;
+    if (policy === "fail") {
+      this.#fail(record, err);
+      return false;
+    }
+    if (policy === "dead-letter") {
+      this.#deadLetter(
+        record,
+        err,
+        new Delivery(1, () => this.#acked(k, record.offset, tracker)),
+      );
+    } else acks.release(record.offset);
+    return true;
+  }
+
+  /** Write `record` to the dead-letter topic, then release `delivery`. */
+  #deadLetter(record: TransportRecord, error: Error, delivery: Delivery): void {
+    this.#host.deadLetter(record, error).then(
+      () => delivery.release(),
+      (error) =>
+        this.#host.crash(
+          new Error(`Cannot write to the dead-letter topic: ${error}`, {
+            cause: error,
+          }),
+        ),
+    );
   }
 
   /**
@@ -391,23 +540,28 @@ export class Conductor implements RebalanceListener {
     );
   }
 
-  /** Hold `record` (and what follows it) and pause its partition, once per stall. */
-  #block(k: string, record: TransportRecord, counter: string): void {
-    this.#blocked.set(k, { records: [record], at: 0 });
+  /** Hold `records[from..]` (and what follows) and pause their partition, once per stall. */
+  #block(
+    k: string,
+    records: TransportRecord[],
+    from: number,
+    counter: string,
+  ): void {
+    this.#blocked.set(k, { records, at: from });
     if (!this.#paused.has(k)) {
       this.#paused.add(k);
       this.#host.monitor.count(counter);
-      this.#consumer?.pause([record]);
+      this.#consumer?.pause([records[from]!]);
     }
   }
 
-  #unblock(k: string, tp: TP): void {
+  #unblock(k: string): void {
     // An exactly-once commit empties the buffers (which calls this): an
     // event delivered now would send into the transaction being committed
     // without its offset. Deliver after the commit.
     const barrier = this.#barrier;
     if (barrier !== undefined) {
-      void barrier.then(() => this.#unblock(k, tp));
+      void barrier.then(() => this.#unblock(k));
       return;
     }
     const blocked = this.#blocked.get(k);
@@ -415,23 +569,19 @@ export class Conductor implements RebalanceListener {
     if (blocked === undefined || !this.#trackers.has(k) || this.#failed) {
       return;
     }
-    const { records } = blocked;
-    while (blocked.at < records.length) {
-      this.#dispatch(records[blocked.at++]!);
-      if (this.#blocked.has(k)) {
-        // Full again: that record waits first, then the rest, in order (no
-        // copying: a long backlog costs O(1) per record).
-        blocked.at--;
-        if (blocked.at > 1024 && blocked.at * 2 > records.length) {
-          records.splice(0, blocked.at);
-          blocked.at = 0;
-        }
-        this.#blocked.set(k, blocked);
-        return;
+    // Delivered in place (no copying: a long backlog costs O(1) per record);
+    // when full again, #block keeps the same array from where it stopped.
+    this.#dispatchRun(k, blocked.records, blocked.at);
+    const again = this.#blocked.get(k);
+    if (again !== undefined) {
+      if (again.at > 1024 && again.at * 2 > again.records.length) {
+        again.records.splice(0, again.at);
+        again.at = 0;
       }
+      return;
     }
     this.#paused.delete(k);
-    this.#consumer?.resume([tp]);
+    this.#consumer?.resume([parseTpKey(k)]);
   }
 
   #acked(k: string, offset: number, from: PartitionTracker): void {

@@ -18,8 +18,6 @@ export interface ActorContext {
    * the actor goes on or returns, and decides after a throw (see Agent).
    */
   held?: Event[] | undefined;
-  /** When the loop got `event` (`performance.now()`), for the stuck-event check. */
-  since?: number;
   /** Name of the agent the actor belongs to. */
   readonly agent: string;
   /** Concurrency of that agent (table writes need 1). */

@@ -7,8 +7,18 @@
  */
 import type { RawHeaders } from "./types.ts";
 
+/**
+ * @internal What an event tells when it is acked: its delivery (several
+ * streams) or its partition's ack bookkeeping directly (one stream, no
+ * object per message).
+ */
+export interface Releaser {
+  /** The event at `offset` is done (for this stream). */
+  release(offset: number): void;
+}
+
 /** Reference count of one delivered message across the streams that got it. */
-export class Delivery {
+export class Delivery implements Releaser {
   #refs: number;
   readonly #onDone: (() => void) | undefined;
 
@@ -20,7 +30,7 @@ export class Delivery {
   }
 
   /** One stream is done with the message. */
-  release(): void {
+  release(_offset?: number): void {
     if (--this.#refs === 0) this.#onDone?.();
   }
 }
@@ -67,13 +77,16 @@ export class Event<K = unknown, V = unknown> {
   readonly rawKey: Uint8Array | null | undefined;
   /** Encoded value as received (`undefined` for in-memory channels). */
   readonly rawValue: Uint8Array | null | undefined;
-  readonly #delivery: Delivery;
+  readonly #delivery: Releaser;
   #acked = false;
   /** @internal Called once when acked (sensors' `onStreamEventOut`); unset when no sensor listens. */
   afterAck: ((event: Event<K, V>) => void) | undefined = undefined;
 
-  /** Create an event sharing `delivery` with the other streams that got the message. */
-  constructor(init: EventInit<K, V>, delivery: Delivery) {
+  /**
+   * Create an event sharing `delivery` with the other streams that got the
+   * message (or acking straight to its partition when it is the only one).
+   */
+  constructor(init: EventInit<K, V>, delivery: Releaser) {
     this.key = init.key;
     this.value = init.value;
     this.headers = init.headers;
@@ -95,7 +108,7 @@ export class Event<K = unknown, V = unknown> {
   ack(): boolean {
     if (this.#acked) return false;
     this.#acked = true;
-    this.#delivery.release();
+    this.#delivery.release(this.offset);
     if (this.afterAck !== undefined) this.afterAck(this);
     return true;
   }

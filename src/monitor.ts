@@ -120,6 +120,22 @@ export class Monitor {
     for (const sensor of this.sensors) sensor.onMessageIn?.(tp, offset);
   }
 
+  /**
+   * @internal `n` records of one partition came in, the last at `last`
+   * (counters only: sensors' `onMessageIn` is called per record by the
+   * consumer).
+   */
+  messagesIn(last: TP & { readonly offset: number }, n: number): void {
+    this.count("messagesReceived", n);
+    this.receivedByTopic.set(
+      last.topic,
+      (this.receivedByTopic.get(last.topic) ?? 0) + n,
+    );
+    const s = this.partition(last);
+    s.read = last.offset + 1;
+    if (s.end < s.read) s.end = s.read;
+  }
+
   /** @internal A record went out. */
   messageOut(topic: string, latencyMs: number): void {
     this.count("messagesSent");

@@ -68,10 +68,20 @@ export class AsyncQueue<T> {
     }
   }
 
-  /** Call `fn` once when room frees up. */
-  onSpace(fn: () => void): void {
-    if (!this.full) fn();
+  /**
+   * Call `fn` once the queue holds at most half of `maxsize` (right away
+   * when it already does). Waking a blocked sender at half-empty, not at
+   * every freed slot, lets it hand over half a buffer at once instead of
+   * one item per wake-up.
+   */
+  onEbb(fn: () => void): void {
+    if (this.size <= this.maxsize >> 1) fn();
     else this.#spaceListeners.push(fn);
+  }
+
+  /** Take the next item if one is waiting (never waits), else `undefined`. */
+  poll(): T | undefined {
+    return this.size > 0 ? this.#shift() : undefined;
   }
 
   /** Take the next item, waiting while empty; `undefined` once closed or aborted. */
@@ -157,7 +167,9 @@ export class AsyncQueue<T> {
     if (this.full) return;
     const putter = this.#putters.shift();
     if (putter !== undefined) putter();
-    if (this.#spaceListeners.length > 0) {
+    if (
+      this.#spaceListeners.length > 0 && this.size <= this.maxsize >> 1
+    ) {
       for (const fn of this.#spaceListeners.splice(0)) fn();
     }
   }

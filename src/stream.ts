@@ -27,7 +27,24 @@ export interface Unit {
   readonly events: readonly Event[];
 }
 
-type Source = () => AsyncIterator<Unit>;
+/**
+ * @internal An iterator of units that can also hand out a unit already at
+ * hand without a promise: `poll()` returns it (or the end), or `undefined`
+ * when only `next()` can tell. Operators pass `poll()` through, so a value
+ * buffered at the source reaches the loop through every layer in one
+ * synchronous call instead of one promise per layer.
+ */
+export interface UnitIterator extends AsyncIterator<Unit> {
+  /** A unit (or the end) available now, else `undefined`. */
+  poll?(): IteratorResult<Unit> | undefined;
+}
+
+type Source = () => UnitIterator;
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({
+  done: true,
+  value: undefined,
+});
 
 /** Options of {@linkcode Stream.groupBy}. */
 export interface GroupByOptions {
@@ -109,13 +126,10 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       next: async (): Promise<IteratorResult<V>> => {
         ackHeld(ctx);
         finish(false);
-        const r = await it.next();
+        const r = it.poll?.() ?? await it.next();
         if (r.done === true) return { done: true, value: undefined };
         prev = r.value;
-        if (ctx !== undefined) {
-          ctx.event = prev.events[prev.events.length - 1];
-          ctx.since = performance.now();
-        }
+        if (ctx !== undefined) ctx.event = prev.events[prev.events.length - 1];
         return { done: false, value: prev.value as V };
       },
       return: async (): Promise<IteratorResult<V>> => {
@@ -132,7 +146,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   }
 
   /** @internal The raw units of this stream, not acked. */
-  units(): AsyncIterator<Unit> {
+  units(): UnitIterator {
     return this.#source();
   }
 
@@ -171,10 +185,33 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const up = this.#source;
     return this.#derive<V>(() => {
       const it = up();
+      // A unit taken by poll() whose predicate answered with a promise:
+      // next() settles it first.
+      let parked: [IteratorResult<Unit>, Promise<boolean>] | undefined;
       return {
-        async next(): Promise<IteratorResult<Unit>> {
+        poll(): IteratorResult<Unit> | undefined {
+          if (parked !== undefined) return undefined;
           for (;;) {
-            const r = await it.next();
+            const r = it.poll?.();
+            if (r === undefined || r.done === true) return r;
+            const keep = predicate(r.value.value as V);
+            if (typeof keep !== "boolean") {
+              parked = [r, Promise.resolve(keep)];
+              return undefined;
+            }
+            if (keep) return r;
+            ackUnit(r.value);
+          }
+        },
+        async next(): Promise<IteratorResult<Unit>> {
+          if (parked !== undefined) {
+            const [r, keep] = parked;
+            parked = undefined;
+            if (await keep) return r;
+            ackUnit(r.value);
+          }
+          for (;;) {
+            const r = it.poll?.() ?? await it.next();
             if (r.done === true) return r;
             if (await predicate(r.value.value as V)) return r;
             ackUnit(r.value);
@@ -211,11 +248,17 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
           const events: Event[] = [];
           let deadline: number | undefined;
           while (values.length < max) {
-            pending ??= it.next();
-            let r: IteratorResult<Unit> | "timeout";
-            if (deadline === undefined || within === undefined) {
+            let r: IteratorResult<Unit> | "timeout" | undefined = pending ===
+                undefined
+              ? it.poll?.()
+              : undefined;
+            if (r !== undefined) {
+              // At hand: no promise, no timer.
+            } else if (deadline === undefined || within === undefined) {
+              pending ??= it.next();
               r = await pending;
             } else {
+              pending ??= it.next();
               let timer: ReturnType<typeof setTimeout> | undefined;
               const left = Math.max(0, deadline - Date.now());
               r = await Promise.race([
@@ -430,14 +473,18 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const up = this.#source;
     return this.#derive<U>(() => {
       const it = up();
+      const map = (r: IteratorResult<Unit>): IteratorResult<Unit> =>
+        r.done === true ? r : {
+          done: false,
+          value: { value: fn(r.value), events: r.value.events },
+        };
       return {
+        poll(): IteratorResult<Unit> | undefined {
+          const r = it.poll?.();
+          return r === undefined ? undefined : map(r);
+        },
         async next(): Promise<IteratorResult<Unit>> {
-          const r = await it.next();
-          if (r.done === true) return r;
-          return {
-            done: false,
-            value: { value: fn(r.value), events: r.value.events },
-          };
+          return map(it.poll?.() ?? await it.next());
         },
         async return(): Promise<IteratorResult<Unit>> {
           await it.return?.();
@@ -498,9 +545,19 @@ function queueSource(
   queue: AsyncQueue<Event>,
   sensors: ReadonlySet<Sensor>,
   label: string,
-): AsyncIterator<Unit> {
+): UnitIterator {
   const signal = streamSignal();
+  const unit = (e: Event): IteratorResult<Unit> => {
+    // Checked per event: no sensor, no cost beyond this size test.
+    if (sensors.size > 0) streamHooks(sensors, e, label);
+    return { done: false, value: { value: e.value, events: [e] } };
+  };
   return {
+    poll(): IteratorResult<Unit> | undefined {
+      if (signal?.aborted === true) return DONE;
+      const e = queue.poll();
+      return e === undefined ? undefined : unit(e);
+    },
     async next(): Promise<IteratorResult<Unit>> {
       // A stopping actor takes no more events: it finishes the one in hand
       // and leaves the rest buffered, unacked (their offsets are not
@@ -509,9 +566,7 @@ function queueSource(
       if (signal?.aborted === true) return { done: true, value: undefined };
       const e = await queue.get(signal);
       if (e === undefined) return { done: true, value: undefined };
-      // Checked per event: no sensor, no cost beyond this size test.
-      if (sensors.size > 0) streamHooks(sensors, e, label);
-      return { done: false, value: { value: e.value, events: [e] } };
+      return unit(e);
     },
     return(): Promise<IteratorResult<Unit>> {
       return Promise.resolve({ done: true, value: undefined });
@@ -546,6 +601,10 @@ function withForwarder<V, K>(
       const failed = running.then(() => new Promise<never>(() => {}));
       let pending: Promise<IteratorResult<Unit>> | undefined;
       return {
+        poll(): IteratorResult<Unit> | undefined {
+          // A failed forwarder shows once the buffer is empty (next()).
+          return pending === undefined ? it.poll?.() : undefined;
+        },
         async next(): Promise<IteratorResult<Unit>> {
           pending ??= it.next();
           const r = await Promise.race([pending, failed]);

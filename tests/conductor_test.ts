@@ -186,3 +186,38 @@ Deno.test("decodeErrorPolicy dead-letter: a failed dead-letter write crashes the
     await app.stop();
   }
 });
+
+Deno.test("Conductor refills a full stream buffer once it is half empty, not one event per freed slot", async () => {
+  // Before: every event the agent took freed a slot that woke the stalled
+  // partition for one more event, so the buffer never went below full - 1.
+  const app = memApp("refill-half", {
+    topicPartitions: 1,
+    streamBufferMaxsize: 10,
+  });
+  const src = app.topic("refill-in", { valueType: "number" });
+  const sizes: number[] = [];
+  app.agent(src, async (s) => {
+    for await (const _ of s) sizes.push(src.queues[0]!.size);
+  }, { name: "refill" });
+  await app.start();
+  try {
+    await append(
+      app,
+      "refill-in",
+      0,
+      Array.from({ length: 100 }, (_, i) => String(i)),
+    );
+    await waitFor(() => sizes.length === 100, 10_000, "100 events");
+  } finally {
+    await app.stop();
+  }
+  // While the backlog lasts, the buffer drains to half before a refill (the
+  // refill happens as the loop takes the 5th of 10, so the loop sees 6 at
+  // least), and each refill hands over about half a buffer at once.
+  const backlog = sizes.slice(0, 80);
+  assert.ok(Math.min(...backlog) <= 6, `sizes seen: ${backlog.join(",")}`);
+  for (let i = 1; i < backlog.length; i++) {
+    const step = backlog[i]! - backlog[i - 1]!;
+    assert.ok(step === -1 || step >= 4, `sizes seen: ${backlog.join(",")}`);
+  }
+});

@@ -574,3 +574,42 @@ Deno.test("Stream.groupBy() on a number field (and a key function returning obje
   );
   assert.deepEqual(byObj.sort(), ["a", "b", "c", "d"]);
 });
+
+Deno.test("Stream.filter() with a predicate answering now or later keeps the order and acks what it drops", async () => {
+  const app = memApp("filter-mixed", {
+    topicPartitions: 1,
+    brokerCommitInterval: 0.05,
+  });
+  const src = app.topic("filter-mixed-in", { valueType: "number" });
+  const out: number[] = [];
+  app.agent(src, async (s) => {
+    // Odd values answer with a promise, even ones right away: buffered
+    // units go through the synchronous path and the awaited one in turn.
+    const keep = (v: number) =>
+      v % 2 === 1 ? Promise.resolve(v % 3 !== 0) : v % 4 === 0;
+    for await (const v of s.filter((v) => keep(v as number))) {
+      out.push(v as number);
+    }
+  }, { name: "filter-mixed" });
+  await app.start();
+  try {
+    for (let i = 0; i < 24; i++) {
+      await src.send({ value: i, partition: 0 });
+    }
+    const want = Array.from({ length: 24 }, (_, i) => i).filter((v) =>
+      v % 2 === 1 ? v % 3 !== 0 : v % 4 === 0
+    );
+    await waitFor(() => out.length === want.length, 10_000, "filtered");
+    assert.deepEqual(out, want);
+    // Everything acked, dropped values included: the commit reaches the end.
+    await waitFor(
+      () =>
+        app.monitor.partition({ topic: "filter-mixed-in", partition: 0 })
+          .committed === 24,
+      10_000,
+      "commit of all 24",
+    );
+  } finally {
+    await app.stop();
+  }
+});

@@ -36,10 +36,19 @@ export function toMessage(record: ProduceRecord, timestamp: number): Message {
   };
 }
 
+/** The headers of every fetched message that has none (shared: never written to). */
+const NO_HEADERS: RawHeaders = Object.freeze({});
+
 /** Headers of a fetched message; for a repeated name the last value wins. */
 export function fromHeaders(headers: IHeaders | undefined): RawHeaders {
+  if (headers === undefined) return NO_HEADERS;
+  let any = false;
+  for (const _ in headers) {
+    any = true;
+    break;
+  }
+  if (!any) return NO_HEADERS;
   const out: RawHeaders = {};
-  if (headers === undefined) return out;
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const last = Array.isArray(value) ? value[value.length - 1] : value;

@@ -32,6 +32,8 @@ const HEADER = 16;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
+/** The headers of every record that has none (shared: never written to). */
+const NO_HEADERS: RawHeaders = Object.freeze({});
 
 /** Records encoded into one chunk, waiting for their base offset. */
 export interface EncodedChunk {
@@ -311,11 +313,21 @@ export function decodeChunk(
       continue;
     }
     const timestamp = view.getFloat64(pos + 4);
-    const [key, afterKey] = readBytes(chunk, view, pos + 12);
-    const [value, afterValue] = readBytes(chunk, view, afterKey);
+    // No tuple per field, and one shared object for no headers: records can
+    // stay buffered a while, so every object less per record is less for
+    // the garbage collector to copy. (Views of the chunk as it is: a Buffer
+    // from lmdb, which some apps rely on, e.g. String(key) on raw keys.)
+    const keyLen = view.getInt32(pos + 12);
+    const key = keyLen < 0 ? null : chunk.subarray(pos + 16, pos + 16 + keyLen);
+    const afterKey = pos + 16 + Math.max(keyLen, 0);
+    const valueLen = view.getInt32(afterKey);
+    const value = valueLen < 0
+      ? null
+      : chunk.subarray(afterKey + 4, afterKey + 4 + valueLen);
+    const afterValue = afterKey + 4 + Math.max(valueLen, 0);
     const n = view.getUint16(afterValue);
     pos = afterValue + 2;
-    const headers: RawHeaders = {};
+    const headers: RawHeaders = n === 0 ? NO_HEADERS : {};
     for (let h = 0; h < n; h++) {
       const nameLen = view.getUint16(pos);
       const name = decoder.decode(chunk.subarray(pos + 2, pos + 2 + nameLen));
