@@ -328,7 +328,10 @@ export class Conductor implements RebalanceListener {
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
     // Below the committed offset: fetched from a position read before the
     // previous owner's last transaction completed (see onPartitionsAssigned).
-    while (from < records.length && records[from]!.offset < tracker.committed) {
+    while (
+      this.#host.commitTransaction !== undefined && from < records.length &&
+      records[from]!.offset < tracker.committed
+    ) {
       from++;
     }
     if (from === records.length) return;
