@@ -117,7 +117,7 @@ export type { GroupRouting, MemberRoute } from "./src/routing.ts";
 export type { TableRouteOptions } from "./src/table_route.ts";
 export type { AppHost } from "./src/host.ts";
 export type { InFlight } from "./src/inflight.ts";
-export type { SendBinding, SendTarget } from "./src/producer.ts";
+export type { SendBinding, SendCounter, SendTarget } from "./src/producer.ts";
 export type { AgentHost } from "./src/agent_host.ts";
 export { type Job, type TimerOptions } from "./src/timer.ts";
 export { VERSION } from "./src/version.ts";
@@ -151,5 +151,10 @@ export {
   type WindowRange,
 } from "./src/table/window.ts";
 export type { ChangelogHost } from "./src/table/changelog.ts";
-export type { Store, StoreOp, StoreOptions } from "./src/table/store.ts";
+export type {
+  Store,
+  StoreBatch,
+  StoreOp,
+  StoreOptions,
+} from "./src/table/store.ts";
 export { Worker, type WorkerOptions } from "./src/worker.ts";

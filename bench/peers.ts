@@ -1,11 +1,13 @@
 /**
  * Side-by-side benchmark on kafka://: ours, bare kafkajs, faust-streaming
- * and Kafka Streams on one broker, same data, one table of medians.
- * See bench/peers/harness.ts for the flags; not a test.
+ * and Kafka Streams (with and without its record cache) on one broker,
+ * same data, one table of medians. See bench/peers/harness.ts for the
+ * workloads and flags; not a test.
  *
  *   deno run -A bench/peers.ts [--events 200000] [--runs 3]
- *     [--systems ours,raw,faust,kstreams] [--workloads forward,count,recover]
- *     [--port 39092] [--out results.md]
+ *     [--systems ours,raw,faust,kstreams,kstreams-nocache]
+ *     [--workloads forward,count,recover,window,count-1m,latency,ask]
+ *     [--port 39092] [--out results.md] [--old-tree PATH]
  *
  * @module
  */

@@ -242,6 +242,7 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
   replyCreateTopic: bool(false),
   replyExpires: dur(86400),
   replyToPrefix: str("f-reply-"),
+  tableChangelogCache: bool(true),
   tableCleanupInterval: dur(30),
   tableStandbyReplicas: int(0, 1),
   topicAllowDeclare: bool(true),

@@ -23,7 +23,7 @@ import type { AppHost } from "./host.ts";
 import type { Infer, TypeSpec } from "./models.ts";
 import { Monitor, type Sensor } from "./monitor.ts";
 import { InFlight } from "./inflight.ts";
-import { Producer, type SendBinding } from "./producer.ts";
+import { Producer, type SendBinding, type SendCounter } from "./producer.ts";
 import { Replies } from "./replies.ts";
 import {
   decodeRouting,
@@ -247,6 +247,8 @@ export class App implements AppHost {
   #stopping: Promise<void> | undefined;
   #unnamedAgents = 0;
   #declared = new Map<string, Promise<number>>();
+  /** Partition counts of `#declared` that are known (resolved). */
+  #partitionCounts = new Map<string, number>();
   #leader = true;
   #client = false;
   #tick: ReturnType<typeof setInterval> | undefined;
@@ -923,6 +925,7 @@ export class App implements AppHost {
     this.#replies = undefined;
     this.#transactions = undefined;
     this.#declared.clear();
+    this.#partitionCounts.clear();
     this.#state = "stopped";
     if (errors.length > 0) {
       this.log.warn("App {id} stopped; {n} stop steps failed", {
@@ -1032,6 +1035,8 @@ export class App implements AppHost {
     this.#transactions = txm;
     return {
       commitTransaction: async (offsets) => {
+        // Table changes the record cache held back go into these transactions.
+        for (const t of this.tables.values()) t.stage?.();
         // Sends bound to these transactions but still on their way to the
         // producer (not awaited by their agent) belong in this commit.
         await txm.handedOver();
@@ -1113,6 +1118,7 @@ export class App implements AppHost {
   }
 
   async #flushForCommit(): Promise<void> {
+    for (const t of this.tables.values()) t.stage?.();
     await this.#producer?.flush();
     for (const t of this.tables.values()) await t.flush();
   }
@@ -1158,18 +1164,31 @@ export class App implements AppHost {
     return this.#producer?.bind() ?? { target: undefined, release: () => {} };
   }
 
-  /** @internal Append an encoded record through the batching producer. */
-  async produce(
+  /**
+   * @internal Append an encoded record through the batching producer. No
+   * await before the record is queued; the promise is made only when the
+   * result is awaited.
+   */
+  produce(
     record: ProduceRecord,
     binding?: SendBinding,
+    counter?: SendCounter,
   ): Promise<RecordMetadata> {
-    if (this.#producer === undefined) {
-      throw new StateError(
-        `Cannot send to topic "${record.topic}": app "${this.id}" is not started (call app.start() or app.startClient())`,
+    const producer = this.#producer;
+    if (producer === undefined) {
+      counter?.end();
+      return Promise.reject(
+        new StateError(
+          `Cannot send to topic "${record.topic}": app "${this.id}" is not started (call app.start() or app.startClient())`,
+        ),
       );
     }
     this.onProduceMessage.send(this, record);
-    return await this.#producer.send(record, binding);
+    return producer.enqueue(
+      record,
+      binding !== undefined ? binding.target : producer.route(),
+      counter,
+    );
   }
 
   /** @internal Partition count of a topic; declares it from its description when missing. */
@@ -1185,10 +1204,20 @@ export class App implements AppHost {
         await this.transport.createTopic(spec);
         return spec.partitions;
       })();
-      p.catch(() => this.#declared.delete(topic));
+      const declared = p;
+      p.then((n) => {
+        if (this.#declared.get(topic) === declared) {
+          this.#partitionCounts.set(topic, n);
+        }
+      }, () => this.#declared.delete(topic));
       this.#declared.set(topic, p);
     }
     return p;
+  }
+
+  /** @internal Partition count of a topic when already known, else `undefined`. */
+  knownPartitions(topic: string): number | undefined {
+    return this.#partitionCounts.get(topic);
   }
 
   /** @internal Create a topic on the broker (with `topicAllowDeclare`). */
@@ -1196,6 +1225,7 @@ export class App implements AppHost {
     if (this.#transport === undefined) return;
     if (this.#conf.topicAllowDeclare) await this.#transport.createTopic(spec);
     this.#declared.set(spec.name, Promise.resolve(spec.partitions));
+    this.#partitionCounts.set(spec.name, spec.partitions);
   }
 
   /** @internal A stream subscribed to `topic`. */

@@ -107,6 +107,12 @@ export interface TableLike {
   assigned(active: readonly TP[], standbys: readonly TP[]): Promise<void>;
   /** Forget revoked partitions. */
   revoked(revoked: readonly TP[]): Promise<void>;
+  /**
+   * Hand changes held back by the changelog record cache to the producer.
+   * A commit calls it before it flushes the producer, so the changes of the
+   * events it commits are appended (exactly-once: in its transaction).
+   */
+  stage?(): void;
   /** Write what is pending (before offsets are committed). */
   flush(): Promise<void>;
   /** Exactly-once: the changes written so far were committed with a transaction. */

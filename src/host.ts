@@ -12,7 +12,7 @@ import type { ProduceRecord } from "./transport/transport.ts";
 import type { Topic, TopicOptions } from "./topic.ts";
 import type { Monitor } from "./monitor.ts";
 import type { AgentHost } from "./agent_host.ts";
-import type { SendBinding } from "./producer.ts";
+import type { SendBinding, SendCounter } from "./producer.ts";
 
 /** The app as seen from below. */
 export interface AppHost extends AgentHost {
@@ -24,11 +24,13 @@ export interface AppHost extends AgentHost {
   readonly monitor: Monitor;
   /**
    * Append an encoded record (batched by the producer), to the target
-   * `binding` names when given.
+   * `binding` names when given (else where the router sends records now).
+   * `counter` is ended once the record was acknowledged or failed.
    */
   produce(
     record: ProduceRecord,
     binding?: SendBinding,
+    counter?: SendCounter,
   ): Promise<RecordMetadata>;
   /**
    * Bind a send to where records of the caller go now (exactly-once: the
@@ -40,6 +42,8 @@ export interface AppHost extends AgentHost {
   readonly sends: InFlight;
   /** Partition count of a topic, creating it when the app declares it. */
   partitionsOf(topic: string): Promise<number>;
+  /** Partition count of a topic if already known (no I/O), else `undefined`. */
+  knownPartitions(topic: string): number | undefined;
   /** Declare a topic with the broker now if the app is running (else at start). */
   declare(spec: TopicSpec): Promise<void>;
   /** A topic has a new subscribed stream: consume it. */

@@ -10,6 +10,7 @@ import type {
   RecordMetadata,
   Transport,
 } from "./transport/transport.ts";
+import { setImmediate } from "node:timers";
 import { ClosedError, FaustError } from "./errors.ts";
 import type { Monitor } from "./monitor.ts";
 
@@ -43,35 +44,166 @@ export interface SendBinding {
  */
 export type SendRouter = () => SendTarget | undefined;
 
-interface Pending {
-  readonly record: ProduceRecord;
-  readonly target: SendTarget | undefined;
-  readonly resolve: (m: RecordMetadata) => void;
-  readonly reject: (e: unknown) => void;
-  readonly t0: number;
-}
-
 const MAX_BATCH = 10_000;
+
+const NO_RELEASE = (): void => {};
 
 const encoder = new TextEncoder();
 
 /** Bytes of a record's key, value and headers (names and values). */
 function recordBytes(record: ProduceRecord): number {
   let n = (record.key?.length ?? 0) + (record.value?.length ?? 0);
-  for (const [name, value] of Object.entries(record.headers ?? {})) {
-    n += encoder.encode(name).length + value.length;
+  const headers = record.headers;
+  if (headers !== undefined) {
+    for (const name in headers) {
+      n += encoder.encode(name).length + headers[name]!.length;
+    }
   }
   return n;
 }
 
-/** Batches records for a transport. */
+/** Records queued for one destination, behind at most one batch in flight. */
+interface Lane {
+  queue: QueuedSend[];
+  /** The batch in flight (settles after its outcome was handed out). */
+  busy: Promise<void> | undefined;
+}
+
+/** Something counting sends in progress (the app's `sends`). */
+export interface SendCounter {
+  /** One send ended (acknowledged or failed). */
+  end(): void;
+}
+
+const PENDING = 0;
+const SENT = 1;
+const FAILED = 2;
+
+/**
+ * A record queued in the producer, and the caller's handle on its outcome.
+ * It is a promise for the record's metadata that makes a real promise only
+ * when someone asks for the outcome (`await`, `then`, `catch`, `finally`):
+ * a send nobody awaits costs no promise. A failed send nobody asked about
+ * becomes a rejected promise nobody handles, as an unawaited `async` send
+ * would.
+ */
+export class QueuedSend implements Promise<RecordMetadata> {
+  /** The record. */
+  readonly record: ProduceRecord;
+  /** Where it goes (`undefined`: the transport). */
+  readonly target: SendTarget | undefined;
+  /** When it was queued (`performance.now()`). */
+  readonly t0: number;
+  readonly #counter: SendCounter | undefined;
+  #state = PENDING;
+  #outcome: unknown;
+  #promise: Promise<RecordMetadata> | undefined;
+  #resolve: ((m: RecordMetadata) => void) | undefined;
+  #reject: ((e: unknown) => void) | undefined;
+
+  /** @internal Made by the producer. */
+  constructor(
+    record: ProduceRecord,
+    target: SendTarget | undefined,
+    counter: SendCounter | undefined,
+  ) {
+    this.record = record;
+    this.target = target;
+    this.#counter = counter;
+    this.t0 = performance.now();
+  }
+
+  /** @internal A send refused before it was queued. */
+  static failed(
+    record: ProduceRecord,
+    error: unknown,
+    counter?: SendCounter,
+  ): QueuedSend {
+    const s = new QueuedSend(record, undefined, counter);
+    s.fail(error);
+    return s;
+  }
+
+  /** "Promise", as for a promise. */
+  get [Symbol.toStringTag](): string {
+    return "Promise";
+  }
+
+  #materialize(): Promise<RecordMetadata> {
+    if (this.#promise !== undefined) return this.#promise;
+    if (this.#state === SENT) {
+      this.#promise = Promise.resolve(this.#outcome as RecordMetadata);
+    } else if (this.#state === FAILED) {
+      this.#promise = Promise.reject(this.#outcome);
+    } else {
+      this.#promise = new Promise<RecordMetadata>((resolve, reject) => {
+        this.#resolve = resolve;
+        this.#reject = reject;
+      });
+    }
+    return this.#promise;
+  }
+
+  /** As `Promise.prototype.then`. */
+  then<T1 = RecordMetadata, T2 = never>(
+    onfulfilled?: ((value: RecordMetadata) => T1 | PromiseLike<T1>) | null,
+    onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
+  ): Promise<T1 | T2> {
+    return this.#materialize().then(onfulfilled, onrejected);
+  }
+
+  /** As `Promise.prototype.catch`. */
+  catch<T = never>(
+    onrejected?: ((reason: unknown) => T | PromiseLike<T>) | null,
+  ): Promise<RecordMetadata | T> {
+    return this.#materialize().catch(onrejected);
+  }
+
+  /** As `Promise.prototype.finally`. */
+  finally(onfinally?: (() => void) | null): Promise<RecordMetadata> {
+    return this.#materialize().finally(onfinally);
+  }
+
+  /** @internal The broker acknowledged the record. */
+  succeed(meta: RecordMetadata): void {
+    if (this.#state !== PENDING) return;
+    this.#state = SENT;
+    this.#outcome = meta;
+    this.#counter?.end();
+    this.#resolve?.(meta);
+  }
+
+  /** @internal The record was refused or lost. */
+  fail(error: unknown): void {
+    if (this.#state !== PENDING) return;
+    this.#state = FAILED;
+    this.#outcome = error;
+    this.#counter?.end();
+    if (this.#reject !== undefined) this.#reject(error);
+    // Nobody asked yet: a rejected promise nobody handles, as an async
+    // send's would be (the process reports it instead of losing it).
+    else this.#materialize();
+  }
+}
+
+/**
+ * Batches records for a transport. Records leave as one batch per
+ * destination (the transport, or an exactly-once transaction) at the end of
+ * the current event-loop turn (or after `producerLinger`); while a batch is
+ * in flight, records for its destination queue behind it and leave together
+ * once it completes (a group commit: on `local://` one LMDB transaction and
+ * flush for all of them, however many callers await their sends).
+ */
 export class Producer {
   readonly #transport: Transport;
   readonly #lingerMs: number;
   readonly #monitor: Monitor;
-  #pending: Pending[] = [];
+  /** Records for the transport. */
+  readonly #direct: Lane = { queue: [], busy: undefined };
+  /** Records for transaction targets (exactly-once), per target. */
+  readonly #lanes = new Map<SendTarget, Lane>();
+  #scheduled = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  readonly #inflight = new Set<Promise<void>>();
   #closed = false;
   #router: SendRouter | undefined;
   readonly #maxRecordBytes: number;
@@ -97,6 +229,16 @@ export class Producer {
     this.#router = router;
   }
 
+  /** Whether sends are routed (exactly-once): a send must bind where it is called. */
+  get routed(): boolean {
+    return this.#router !== undefined;
+  }
+
+  /** Where a record sent now goes (the router's pick; `undefined`: the transport). */
+  route(): SendTarget | undefined {
+    return this.#router?.();
+  }
+
   /**
    * Bind a send to the target the router picks now (call synchronously
    * where the send is called); pass the binding to {@linkcode send}.
@@ -104,7 +246,7 @@ export class Producer {
   bind(): SendBinding {
     const target = this.#router?.();
     const release = target?.hold?.();
-    return { target, release: release ?? (() => {}) };
+    return { target, release: release ?? NO_RELEASE };
   }
 
   /**
@@ -115,64 +257,126 @@ export class Producer {
    *   ({@linkcode bind}); without one the router picks now.
    */
   send(record: ProduceRecord, binding?: SendBinding): Promise<RecordMetadata> {
+    return this.enqueue(
+      record,
+      binding !== undefined ? binding.target : this.#router?.(),
+    );
+  }
+
+  /**
+   * Queue a record for `target` without making a promise: the returned
+   * handle makes one only when awaited.
+   *
+   * @param record The record.
+   * @param target Where it goes ({@linkcode route} at the time of the send).
+   * @param counter Told once the record was acknowledged or failed.
+   * @returns The caller's handle on the outcome.
+   */
+  enqueue(
+    record: ProduceRecord,
+    target: SendTarget | undefined,
+    counter?: SendCounter,
+  ): QueuedSend {
     if (this.#closed) {
-      return Promise.reject(
+      return QueuedSend.failed(
+        record,
         new ClosedError(
           `Cannot send to topic "${record.topic}": the producer is closed`,
         ),
+        counter,
       );
     }
-    const size = recordBytes(record);
-    if (size > this.#maxRecordBytes) {
-      // Refused here, on every broker, rather than by Kafka only (after a
-      // local:// development run accepted it).
-      this.#monitor.count("sendErrors");
-      return Promise.reject(
-        new FaustError(
-          `Cannot send to topic "${record.topic}": the record is ${size} bytes (key, value and headers), more than producerMaxRequestSize (${this.#maxRecordBytes})`,
-        ),
-      );
+    if (this.#maxRecordBytes !== Infinity) {
+      const size = recordBytes(record);
+      if (size > this.#maxRecordBytes) {
+        // Refused here, on every broker, rather than by Kafka only (after a
+        // local:// development run accepted it).
+        this.#monitor.count("sendErrors");
+        return QueuedSend.failed(
+          record,
+          new FaustError(
+            `Cannot send to topic "${record.topic}": the record is ${size} bytes (key, value and headers), more than producerMaxRequestSize (${this.#maxRecordBytes})`,
+          ),
+          counter,
+        );
+      }
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({
-        record,
-        target: binding !== undefined ? binding.target : this.#router?.(),
-        resolve,
-        reject,
-        t0: performance.now(),
-      });
-      if (this.#pending.length >= MAX_BATCH) this.#flushNow();
-      else this.#timer ??= setTimeout(() => this.#flushNow(), this.#lingerMs);
+    const queued = new QueuedSend(record, target, counter);
+    let lane = this.#direct;
+    if (target !== undefined) {
+      lane = this.#lanes.get(target) ?? { queue: [], busy: undefined };
+      if (lane.queue.length === 0) this.#lanes.set(target, lane);
+    }
+    lane.queue.push(queued);
+    // Behind a batch in flight: leaves when it completes.
+    if (lane.busy !== undefined) return queued;
+    if (lane.queue.length >= MAX_BATCH) {
+      this.#start(lane, target);
+      return queued;
+    }
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      if (this.#lingerMs > 0) {
+        this.#timer = setTimeout(this.#flushNow, this.#lingerMs);
+      } else {
+        // Not setTimeout(0): nested timers are clamped to 4 ms, which would
+        // bound an agent awaiting each send to ~250 sends/s.
+        setImmediate(this.#flushNow);
+      }
+    }
+    return queued;
+  }
+
+  readonly #flushNow = (): void => {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#scheduled = false;
+    this.#start(this.#direct, undefined);
+    for (const [target, lane] of this.#lanes) this.#start(lane, target);
+  };
+
+  /** Send what a lane holds unless a batch of it is in flight. */
+  #start(lane: Lane, target: SendTarget | undefined): void {
+    if (lane.busy !== undefined) return;
+    if (lane.queue.length === 0) {
+      if (target !== undefined) this.#lanes.delete(target);
+      return;
+    }
+    const batch = lane.queue;
+    lane.queue = [];
+    const next = (): void => {
+      lane.busy = undefined;
+      this.#start(lane, target);
+    };
+    // A throwing sensor must not wedge the lane; its error still surfaces.
+    lane.busy = this.#sendBatch(target, batch).then(next, (error) => {
+      next();
+      throw error;
     });
   }
 
-  #flushNow(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    if (this.#pending.length === 0) return;
-    const all = this.#pending;
-    this.#pending = [];
-    const byTarget = new Map<SendTarget | undefined, Pending[]>();
-    for (const b of all) {
-      let list = byTarget.get(b.target);
-      if (list === undefined) byTarget.set(b.target, list = []);
-      list.push(b);
+  #sendBatch(
+    target: SendTarget | undefined,
+    batch: QueuedSend[],
+  ): Promise<void> {
+    const records = new Array<ProduceRecord>(batch.length);
+    for (let i = 0; i < batch.length; i++) records[i] = batch[i]!.record;
+    let sent: Promise<RecordMetadata[]>;
+    try {
+      sent = target === undefined
+        ? this.#transport.send(records)
+        : target.send(records);
+    } catch (error) {
+      sent = Promise.reject(error);
     }
-    for (const [target, batch] of byTarget) this.#sendBatch(target, batch);
-  }
-
-  #sendBatch(target: SendTarget | undefined, batch: Pending[]): void {
-    const records = batch.map((b) => b.record);
-    const sent = target === undefined
-      ? this.#transport.send(records)
-      : target.send(records);
-    const p = sent.then(
+    const p: Promise<void> = sent.then(
       (metas) => {
         const now = performance.now();
-        batch.forEach((b, i) => {
+        for (let i = 0; i < batch.length; i++) {
+          const b = batch[i]!;
           this.#monitor.messageOut(b.record.topic, now - b.t0);
-          b.resolve(metas[i]!);
-        });
+          b.succeed(metas[i]!);
+        }
       },
       (error) => {
         this.#monitor.count("sendErrors", batch.length);
@@ -180,18 +384,24 @@ export class Producer {
           for (const s of this.#monitor.sensors) {
             s.onSendError?.(b.record.topic, error);
           }
-          b.reject(error);
+          b.fail(error);
         }
       },
-    ).finally(() => this.#inflight.delete(p));
-    this.#inflight.add(p);
+    );
+    return p;
   }
 
   /** Send everything queued and wait for every in-flight batch. */
   async flush(): Promise<void> {
-    this.#flushNow();
-    while (this.#inflight.size > 0) {
-      await Promise.allSettled([...this.#inflight]);
+    for (;;) {
+      this.#flushNow();
+      const busy: Promise<void>[] = [];
+      for (const lane of [this.#direct, ...this.#lanes.values()]) {
+        if (lane.busy !== undefined) busy.push(lane.busy);
+      }
+      if (busy.length === 0) return;
+      // Each turn waits for a batch in flight: no busy loop.
+      await Promise.all(busy);
     }
   }
 

@@ -160,6 +160,15 @@ export interface SettingsInput {
   replyExpires?: Duration;
   /** Prefix of reply topic names. @default "f-reply-" */
   replyToPrefix?: string;
+  /**
+   * The changelog record cache: between two commits a table keeps only the
+   * last change per key and appends it to the changelog at the commit
+   * (before the offsets commit; exactly-once: in the same transaction).
+   * A key updated many times between commits costs one changelog record
+   * and one store write. `false` appends one record per change, at once.
+   * Per table: the `changelogCache` option. @default true
+   */
+  tableChangelogCache?: boolean;
   /** How often expired windows are removed from tables. @default 30 */
   tableCleanupInterval?: Duration;
   /** Standby replicas per table partition (Kafka). @default 1 */
@@ -295,6 +304,8 @@ export interface Settings {
   readonly replyExpires: number;
   /** See {@linkcode SettingsInput.replyToPrefix}. */
   readonly replyToPrefix: string;
+  /** See {@linkcode SettingsInput.tableChangelogCache}. */
+  readonly tableChangelogCache: boolean;
   /** Seconds; see {@linkcode SettingsInput.tableCleanupInterval}. */
   readonly tableCleanupInterval: number;
   /** See {@linkcode SettingsInput.tableStandbyReplicas}. */

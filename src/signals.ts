@@ -46,6 +46,7 @@ export class SyncSignal<S, A extends unknown[] = []> {
   /** Call every handler (class-level first) with the sender and arguments. */
   send(sender: S, ...args: A): void {
     this.#parent?.send(sender, ...args);
+    if (this.#handlers.length === 0) return;
     for (const h of [...this.#handlers]) h(sender, ...args);
   }
 }

@@ -13,6 +13,7 @@ import { makeSerde, type Serde } from "./models.ts";
 import { partitionForKey } from "./partitioner.ts";
 import { toRawHeaders } from "./types.ts";
 import type {
+  ProduceRecord,
   RecordMetadata,
   TopicSpec,
   TransportRecord,
@@ -20,7 +21,16 @@ import type {
 import { type Duration, toMillis } from "./duration.ts";
 import { ConfigError } from "./errors.ts";
 import type { EventInit } from "./event.ts";
-import type { SendBinding } from "./producer.ts";
+
+/** Encoded bytes of a recent key, and its partition among `n`. */
+interface CachedKey {
+  readonly bytes: Uint8Array;
+  n: number;
+  partition: number;
+}
+
+/** Distinct recent keys whose encoding a topic keeps. */
+const KEY_CACHE_SIZE = 10_000;
 
 /** Options of `app.topic()`. */
 export interface TopicOptions extends ChannelOptions {
@@ -57,6 +67,7 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   /** @internal Value codec+schema. */
   readonly valueSerde: Serde<V>;
   #rr = 0;
+  readonly #keys = new Map<string | number, CachedKey>();
 
   /** Create a topic description. Use `app.topic()`. */
   constructor(host: AppHost, name: string, options: TopicOptions = {}) {
@@ -132,63 +143,138 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   /**
    * Send a record to the broker. Resolves with its metadata once the broker
    * acknowledged it.
+   *
+   * Nothing is awaited between the call and the producer's queue: the
+   * record is queued (and, exactly-once, bound to the current event's
+   * transaction) before `send` returns, and a promise is made only when the
+   * result is awaited. Keys of type string or number are encoded once and
+   * reused (with their partition) for later sends of the same key: a key
+   * codec must encode a key to the same bytes every time, which Kafka's
+   * partitioning also relies on.
    */
-  override async send(message: SendMessage<K, V>): Promise<RecordMetadata> {
-    const key = message.key === undefined || message.key === null
-      ? null
-      : this.keySerde.encode(message.key);
-    const value = message.value === null
-      ? null
-      : this.valueSerde.encode(message.value);
-    return await this.sendRaw(key, value, message);
+  override send(message: SendMessage<K, V>): Promise<RecordMetadata> {
+    let key: Uint8Array | null = null;
+    let cached: CachedKey | undefined;
+    let value: Uint8Array | null;
+    try {
+      const k = message.key;
+      if (k !== undefined && k !== null) {
+        if (typeof k === "string" || typeof k === "number") {
+          cached = this.#keys.get(k);
+          if (cached === undefined) {
+            cached = { bytes: this.keySerde.encode(k), n: 0, partition: 0 };
+            // Bounded: a topic with more distinct keys starts over.
+            if (this.#keys.size >= KEY_CACHE_SIZE) this.#keys.clear();
+            this.#keys.set(k, cached);
+          }
+          key = cached.bytes;
+        } else key = this.keySerde.encode(k);
+      }
+      value = message.value === null
+        ? null
+        : this.valueSerde.encode(message.value);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#send(key, value, message, cached);
   }
 
   /** @internal Send already encoded key and value. */
-  async sendRaw(
+  sendRaw(
     key: Uint8Array | null,
     value: Uint8Array | null,
     message: Omit<SendMessage<K, V>, "value" | "key">,
   ): Promise<RecordMetadata> {
+    return this.#send(key, value, message, undefined);
+  }
+
+  #send(
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    message: Omit<SendMessage<K, V>, "value" | "key">,
+    cached: CachedKey | undefined,
+  ): Promise<RecordMetadata> {
+    const host = this.host;
+    let partition = message.partition;
+    if (partition === undefined) {
+      const n = host.knownPartitions(this.name);
+      if (n === undefined) return this.#sendOnceKnown(key, value, message);
+      if (key === null) partition = this.#rr++ % n;
+      else if (cached === undefined) partition = partitionForKey(key, n);
+      else {
+        if (cached.n !== n) {
+          cached.partition = partitionForKey(key, n);
+          cached.n = n;
+        }
+        partition = cached.partition;
+      }
+    }
     // Counted from the call: the consumer holds delivery while too many
-    // sends are in progress, even before they reach the producer.
-    this.host.sends.begin();
+    // sends are in progress. The producer ends the count at the outcome.
+    host.sends.begin();
+    // Routed now, while the caller's event is still the actor's current
+    // one (exactly-once: the record joins that event's transaction).
+    return host.produce(
+      this.#record(key, value, partition, message),
+      undefined,
+      host.sends,
+    );
+  }
+
+  /** The first sends to a topic whose partition count is not known yet. */
+  async #sendOnceKnown(
+    key: Uint8Array | null,
+    value: Uint8Array | null,
+    message: Omit<SendMessage<K, V>, "value" | "key">,
+  ): Promise<RecordMetadata> {
+    const host = this.host;
+    host.sends.begin();
     // Bound now, while the caller's event is still the actor's current one:
     // exactly-once puts the record in that event's transaction even when
     // the agent does not await the send and has moved on by the time the
     // partition count is known.
-    const binding = this.host.bindSend();
+    const binding = host.bindSend();
+    let counted = true;
     try {
-      return await this.#produce(key, value, message, binding);
+      const n = await host.partitionsOf(this.name);
+      const partition = key !== null
+        ? partitionForKey(key, n)
+        : (this.#rr++ % n);
+      counted = false; // the producer ends the count from here on
+      const sent = host.produce(
+        this.#record(key, value, partition, message),
+        binding,
+        host.sends,
+      );
+      // Queued in the producer under its binding: a commit may go ahead.
+      binding.release();
+      return await sent;
     } finally {
       binding.release();
-      this.host.sends.end();
+      if (counted) host.sends.end();
     }
   }
 
-  async #produce(
+  #record(
     key: Uint8Array | null,
     value: Uint8Array | null,
+    partition: number,
     message: Omit<SendMessage<K, V>, "value" | "key">,
-    binding: SendBinding,
-  ): Promise<RecordMetadata> {
-    let partition = message.partition;
-    if (partition === undefined) {
-      const n = await this.host.partitionsOf(this.name);
-      partition = key !== null ? partitionForKey(key, n) : (this.#rr++ % n);
+  ): ProduceRecord {
+    const topic = this.name;
+    const headers = message.headers;
+    const timestamp = message.timestamp;
+    if (headers === undefined && timestamp === undefined) {
+      return { topic, partition, key, value };
     }
-    const sent = this.host.produce({
-      topic: this.name,
+    return {
+      topic,
       partition,
       key,
       value,
-      headers: toRawHeaders(message.headers),
-      ...(message.timestamp !== undefined
-        ? { timestamp: message.timestamp }
-        : {}),
-    }, binding);
-    // Queued in the producer under its binding: a commit may go ahead.
-    binding.release();
-    return await sent;
+      headers: toRawHeaders(headers),
+      ...(timestamp !== undefined ? { timestamp } : {}),
+    };
   }
 
   /** @internal Decode a record into what an event is made of. Throws DecodeError. */

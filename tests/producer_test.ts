@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
 import { App } from "../mod.ts";
+import { waitFor } from "../testing.ts";
+import { Monitor } from "../src/monitor.ts";
+import { Producer } from "../src/producer.ts";
+import { MemoryTransport } from "../src/transport/memory.ts";
+import type {
+  ProduceRecord,
+  RecordMetadata,
+} from "../src/transport/transport.ts";
 
 Deno.test("A send larger than producerMaxRequestSize is refused, naming the topic, the size and the setting; smaller ones go through", async () => {
   const dir = await Deno.makeTempDir();
@@ -31,5 +39,100 @@ Deno.test("A send larger than producerMaxRequestSize is refused, naming the topi
   } finally {
     await app.stop();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A memory:// transport whose sends wait at a gate, recording each batch. */
+class GatedTransport extends MemoryTransport {
+  readonly batches: number[] = [];
+  gate = Promise.withResolvers<void>();
+
+  override async send(
+    records: readonly ProduceRecord[],
+  ): Promise<RecordMetadata[]> {
+    this.batches.push(records.length);
+    await this.gate.promise;
+    return await super.send(records);
+  }
+}
+
+Deno.test("Producer: records queued while a batch is in flight leave together as the next batch (one commit for many awaited sends)", async () => {
+  const transport = new GatedTransport("memory://", { defaultPartitions: 1 });
+  const producer = new Producer(transport, 0, new Monitor());
+  const record = (i: number): ProduceRecord => ({
+    topic: "t",
+    partition: 0,
+    key: null,
+    value: new Uint8Array([i]),
+  });
+  const first = producer.send(record(0));
+  await waitFor(() => transport.batches.length === 1, 5000, "first batch");
+  // Five callers awaiting their sends while the first batch is in flight.
+  const rest = [1, 2, 3, 4, 5].map((i) => producer.send(record(i)));
+  await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(transport.batches, [1], "nothing leaves while busy");
+  transport.gate.resolve();
+  const metas = await Promise.all([first, ...rest]);
+  assert.deepEqual(transport.batches, [1, 5]);
+  assert.deepEqual(metas.map((m) => m.offset), [0, 1, 2, 3, 4, 5]);
+  await producer.close();
+});
+
+Deno.test("Producer: a failed send nobody awaits is reported as an unhandled rejection, not lost", async () => {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    unhandled.push(e.reason);
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
+  const dir = await Deno.makeTempDir();
+  const app = new App("unawaited-failure", {
+    broker: "local://",
+    store: "memory://",
+    datadir: dir,
+  });
+  const t = app.topic("t", { partitions: 1 });
+  await app.startClient();
+  try {
+    // A partition the topic does not have: refused by the broker.
+    void t.send({ value: "x", partition: 100_000 });
+    await waitFor(() => unhandled.length === 1, 10_000, "the rejection");
+    assert.match(String(unhandled[0]), /partition 100000 of topic "t"/);
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+    await app.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Topic.send() returns a promise-like that awaits, chains and catches like a promise", async () => {
+  const app = new App("send-thenable", {
+    broker: "memory://",
+    store: "memory://",
+    topicPartitions: 2,
+  });
+  const t = app.topic("t", { keyType: "string", valueType: "json" });
+  await app.startClient();
+  try {
+    const sent = t.send({ key: "a", value: 1 });
+    assert.equal(Object.prototype.toString.call(sent), "[object Promise]");
+    const meta = await sent;
+    assert.equal(meta.topic, "t");
+    assert.equal((await sent).offset, meta.offset, "awaits again");
+    assert.equal(await t.send({ key: "a", value: 2 }).then((m) => m.offset), 1);
+    let finished = false;
+    await t.send({ key: "a", value: 3 }).finally(() => finished = true);
+    assert.ok(finished);
+    const bad = t.send({ key: "a", value: 4, partition: 9 });
+    assert.match(String(await bad.catch((e) => e)), /partition/);
+    // The same key always goes to the same partition (its bytes are reused).
+    const parts = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      parts.add((await t.send({ key: "a", value: i })).partition);
+    }
+    assert.equal(parts.size, 1);
+    assert.equal([...parts][0], meta.partition);
+  } finally {
+    await app.stop();
   }
 });

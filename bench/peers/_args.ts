@@ -7,8 +7,8 @@
 
 /** Parsed peer command line. */
 export interface PeerArgs {
-  /** `forward` or `count`. */
-  readonly workload: "forward" | "count";
+  /** `forward`, `count`, `window` (tumbling-window sum) or `ask` (RPC round trips, ours only). */
+  readonly workload: Workload;
   /** Broker URL: `kafka://host:port` (from `--bootstrap`) or `--broker local://PATH`. */
   readonly broker: string;
   /** `host:port` of the Kafka bootstrap server ("" with a local:// broker). */
@@ -29,7 +29,14 @@ export interface PeerArgs {
   readonly awaitSend: boolean;
   /** `processingGuarantee: "exactly_once"` (ours only). */
   readonly exactlyOnce: boolean;
+  /** Extra table options as JSON (ours only), e.g. a changelog cache setting. */
+  readonly tableOptions: Record<string, unknown>;
 }
+
+/** The workloads a peer program runs. */
+export type Workload = "forward" | "count" | "window" | "ask";
+
+const WORKLOADS: readonly Workload[] = ["forward", "count", "window", "ask"];
 
 /**
  * Parse the peer command line.
@@ -45,11 +52,15 @@ export function parsePeerArgs(args: readonly string[]): PeerArgs {
     if (v === undefined) throw new Error(`missing --${name}`);
     return v;
   };
-  const workload = get("workload");
-  if (workload !== "forward" && workload !== "count") {
+  const workload = get("workload") as Workload;
+  if (!WORKLOADS.includes(workload)) {
     throw new Error(
-      `invalid --workload ${workload}: expected forward or count`,
+      `invalid --workload ${workload}: expected one of ${WORKLOADS.join(", ")}`,
     );
+  }
+  const tableOptions = JSON.parse(get("table-options", "{}"));
+  if (typeof tableOptions !== "object" || tableOptions === null) {
+    throw new Error(`invalid --table-options: expected a JSON object`);
   }
   const int = (name: string, fallback?: string): number => {
     const n = Number(get(name, fallback));
@@ -73,6 +84,7 @@ export function parsePeerArgs(args: readonly string[]): PeerArgs {
     stateDir: get("state-dir"),
     awaitSend: args.includes("--await-send"),
     exactlyOnce: args.includes("--exactly-once"),
+    tableOptions,
   };
 }
 
@@ -123,5 +135,52 @@ export function summarize(
     total,
     min: keys === 0 ? 0 : min,
     max: keys === 0 ? 0 : max,
+  };
+}
+
+/** Size of the tumbling windows of the `window` workload (1 minute). */
+export const WINDOW_MS = 60_000;
+
+/** The `window` result: every (key, window) pair of the table. */
+export interface WindowSummary {
+  /** (key, window) pairs. */
+  readonly pairs: number;
+  /** Sum of all window sums (= sum of `n` over the input). */
+  readonly total: number;
+  /** Smallest window sum. */
+  readonly min: number;
+  /** Largest window sum. */
+  readonly max: number;
+  /** Checksum: sum of value * (key index + 1) * (window start minute % 7 + 1). */
+  readonly weighted: number;
+}
+
+/**
+ * Summary of the windows of a tumbling-window sum, as the `window` result.
+ * Every peer computes the same checksum, so a value in the wrong window or
+ * under the wrong key changes it.
+ *
+ * @param windows `[word, window start in ms since the epoch, sum]` triples.
+ * @returns pairs, total, min, max, weighted.
+ */
+export function summarizeWindows(
+  windows: Iterable<readonly [string, number, number]>,
+): WindowSummary {
+  let pairs = 0, total = 0, weighted = 0;
+  let min = Infinity, max = -Infinity;
+  for (const [word, startMs, v] of windows) {
+    pairs++;
+    total += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    const minute = Math.floor(startMs / WINDOW_MS);
+    weighted += v * (Number(word.slice(1)) + 1) * ((minute % 7) + 1);
+  }
+  return {
+    pairs,
+    total,
+    min: pairs === 0 ? 0 : min,
+    max: pairs === 0 ? 0 : max,
+    weighted,
   };
 }

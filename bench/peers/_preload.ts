@@ -7,6 +7,7 @@
  */
 import { type Admin, Kafka, logLevel, type Message } from "kafkajs";
 import { partitionForKey } from "../../src/partitioner.ts";
+import { summarizeWindows, WINDOW_MS, type WindowSummary } from "./_args.ts";
 
 /** Keys of the protocol's data (`k0` .. `k9999`). */
 export const KEYS = 10_000;
@@ -50,21 +51,96 @@ export async function createTopic(
   name: string,
   partitions = PARTITIONS,
 ): Promise<void> {
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }],
-  });
+  // A loaded broker may answer the leader wait with a transient metadata
+  // error ("does not host this topic-partition"): retry, bounded.
+  for (let attempt = 1;; attempt++) {
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [{
+          topic: name,
+          numPartitions: partitions,
+          replicationFactor: 1,
+        }],
+      });
+      const meta = await admin.fetchTopicMetadata({ topics: [name] });
+      const parts = meta.topics[0]?.partitions ?? [];
+      if (parts.length === partitions && parts.every((p) => p.leader >= 0)) {
+        return;
+      }
+      throw new Error(`topic ${name}: ${parts.length} partitions with leaders`);
+    } catch (e) {
+      if (attempt >= 10) throw e;
+      await new Promise((r) => setTimeout(r, 500 * attempt));
+    }
+  }
 }
 
 /**
  * The protocol's record `i`: key `k<i%K>`, JSON value `{id, word, n}`.
  *
  * @param i Record number.
+ * @param keys K, distinct keys of the data set.
  * @returns Key and value strings.
  */
-export function record(i: number): { key: string; value: string } {
-  const word = `k${i % KEYS}`;
+export function record(
+  i: number,
+  keys: number = KEYS,
+): { key: string; value: string } {
+  const word = `k${i % keys}`;
   return { key: word, value: JSON.stringify({ id: i, word, n: i % 100 }) };
+}
+
+/** Event time between consecutive records: 60,000 records per 1-minute window. */
+export const EVENT_STEP_MS = 1;
+
+/**
+ * Event-time base for `n` records: a whole minute far enough in the past
+ * that the last record is older than now (brokers keep it; no window is in
+ * the future).
+ *
+ * @param n Records.
+ * @returns Milliseconds since the epoch, a multiple of {@linkcode WINDOW_MS}.
+ */
+export function eventTimeBase(n: number): number {
+  const start = Date.now() - n * EVENT_STEP_MS - 2 * WINDOW_MS;
+  return Math.floor(start / WINDOW_MS) * WINDOW_MS;
+}
+
+/**
+ * Expected `window` result: per-key sums of `n` in 1-minute tumbling
+ * windows of the record timestamps `t0 + i * EVENT_STEP_MS`.
+ *
+ * @param n Records.
+ * @param t0 Event-time base ({@linkcode eventTimeBase}).
+ * @param keys K.
+ * @returns The summary every peer must report.
+ */
+export function expectedWindows(
+  n: number,
+  t0: number,
+  keys: number = KEYS,
+): WindowSummary {
+  const sums = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const start = Math.floor((t0 + i * EVENT_STEP_MS) / WINDOW_MS) * WINDOW_MS;
+    const k = `k${i % keys}\u0000${start}`;
+    sums.set(k, (sums.get(k) ?? 0) + (i % 100));
+  }
+  return summarizeWindows(
+    [...sums].map(([k, v]) => {
+      const [word, start] = k.split("\u0000");
+      return [word!, Number(start), v] as const;
+    }),
+  );
+}
+
+/** Data set options of a pre-load. */
+export interface DataSet {
+  /** K, distinct keys (default {@linkcode KEYS}). */
+  readonly keys?: number;
+  /** Event-time base: record `i` gets timestamp `t0 + i * EVENT_STEP_MS`; omitted: the broker's time. */
+  readonly t0?: number;
 }
 
 /**
@@ -74,6 +150,7 @@ export function record(i: number): { key: string; value: string } {
  * @param admin Admin client.
  * @param topic Input topic.
  * @param n Records.
+ * @param data Keys and timestamps.
  * @returns Seconds it took.
  */
 export async function preload(
@@ -81,6 +158,7 @@ export async function preload(
   admin: Admin,
   topic: string,
   n: number,
+  data: DataSet = {},
 ): Promise<number> {
   await createTopic(admin, topic);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -92,9 +170,16 @@ export async function preload(
     for (let start = 0; start < n; start += batch) {
       const messages: Message[] = [];
       for (let i = start; i < Math.min(n, start + batch); i++) {
-        const { key, value } = record(i);
+        const { key, value } = record(i, data.keys);
         const partition = partitionForKey(enc.encode(key), PARTITIONS);
-        messages.push({ key, value, partition });
+        messages.push({
+          key,
+          value,
+          partition,
+          ...(data.t0 !== undefined
+            ? { timestamp: String(data.t0 + i * EVENT_STEP_MS) }
+            : {}),
+        });
       }
       await producer.send({ topic, acks: -1, messages });
     }
@@ -149,16 +234,18 @@ export async function changelogRecords(
  * Expected `count` result for `n` records of the protocol's data.
  *
  * @param n Records.
+ * @param k K, distinct keys of the data set.
  * @returns keys, total, min, max.
  */
 export function expectedCount(
   n: number,
+  k: number = KEYS,
 ): { keys: number; total: number; min: number; max: number } {
-  const keys = Math.min(n, KEYS);
+  const keys = Math.min(n, k);
   return {
     keys,
     total: n,
-    min: n >= KEYS ? Math.floor(n / KEYS) : 1,
-    max: n >= KEYS ? Math.ceil(n / KEYS) : 1,
+    min: n >= k ? Math.floor(n / k) : 1,
+    max: n >= k ? Math.ceil(n / k) : 1,
   };
 }

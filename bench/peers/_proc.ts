@@ -29,6 +29,37 @@ export interface ProcSample {
   readonly hwmMb: number;
 }
 
+/**
+ * Garbage collections a process reported so far on stdout (V8's
+ * `--trace-gc-nvp` lines, one JSON object per collection).
+ */
+export interface GcTotals {
+  /** Collections. */
+  readonly count: number;
+  /** Main-thread pause time, ms. */
+  readonly pauseMs: number;
+  /** Bytes allocated (the sum of each collection's `allocated`: bytes since the previous one). */
+  readonly allocatedBytes: number;
+}
+
+/** The `deno run` flag that makes V8 print one line per collection, parsed into {@linkcode GcTotals}. */
+export const GC_TRACE_FLAG = "--v8-flags=--trace-gc-nvp";
+
+/**
+ * The command that runs `deno args...`: with {@linkcode GC_TRACE_FLAG},
+ * under `stdbuf -oL`, so V8's trace lines (C stdio, block-buffered on a
+ * pipe) reach the pipe whole and in order with the protocol lines.
+ * `stdbuf` execs deno: the spawned pid is still deno's.
+ *
+ * @param args Arguments of deno.
+ * @returns Executable and arguments.
+ */
+export function denoCommand(args: string[]): { cmd: string; args: string[] } {
+  return args.includes(GC_TRACE_FLAG)
+    ? { cmd: "stdbuf", args: ["-oL", Deno.execPath(), ...args] }
+    : { cmd: Deno.execPath(), args };
+}
+
 let clockTicks = 100;
 
 /** Read the kernel's clock ticks per second (`getconf CLK_TCK`), once. */
@@ -75,6 +106,7 @@ export class PeerProcess {
   readonly #stderrDone: Promise<void>;
   #buf = "";
   #pending: Promise<ReadableStreamReadResult<string>> | undefined;
+  #gc = { count: 0, pauseMs: 0, allocatedBytes: 0 };
   #exited = false;
   #status: Promise<Deno.CommandStatus>;
 
@@ -150,13 +182,26 @@ export class PeerProcess {
         const line = this.#buf.slice(0, nl).trim();
         this.#buf = this.#buf.slice(nl + 1);
         if (line === "") continue;
-        try {
-          const obj = JSON.parse(line);
-          if (obj !== null && typeof obj.event === "string") {
-            return obj as PeerEvent;
+        // A protocol line may follow a fragment of another writer's output
+        // on the same line (V8's trace lines, written by C stdio).
+        const start = line.indexOf('{"event":');
+        if (start >= 0) {
+          try {
+            const obj = JSON.parse(line.slice(start));
+            if (obj !== null && typeof obj.event === "string") {
+              return obj as PeerEvent;
+            }
+          } catch {
+            // not a protocol line
           }
-        } catch {
-          // not a protocol line
+        }
+        const gc = line.indexOf(" GC: {");
+        if (gc >= 0) {
+          this.#addGc(line.slice(gc + 5));
+          continue;
+        }
+        if (line.includes("Memory pool: ") || line.startsWith(", removed ")) {
+          continue; // the other lines of --trace-gc-nvp
         }
         Deno.writeTextFileSync(this.logPath, `[stdout] ${line}\n`, {
           append: true,
@@ -202,6 +247,26 @@ export class PeerProcess {
         throw new Error(`waiting for "${name}": ${e.message}`);
       });
       if (ev.event === name) return ev;
+    }
+  }
+
+  /**
+   * GC totals of the `--trace-gc-nvp` lines read so far: lines are read in
+   * order with the protocol lines, so the totals right after `expect("warm")`
+   * cover what happened before `warm` was printed.
+   */
+  gcTotals(): GcTotals {
+    return { ...this.#gc };
+  }
+
+  #addGc(json: string): void {
+    try {
+      const o = JSON.parse(json) as { pause?: number; allocated?: number };
+      this.#gc.count++;
+      this.#gc.pauseMs += o.pause ?? 0;
+      this.#gc.allocatedBytes += o.allocated ?? 0;
+    } catch {
+      // a truncated line: not counted
     }
   }
 

@@ -12,7 +12,7 @@ export interface Measure {
   /** Why it failed. */
   readonly error?: string;
   /** Events (or recovered records) per second. */
-  readonly rate?: number;
+  readonly rate?: number | undefined;
   /** CPU-seconds per million events. */
   readonly cpuPerM?: number;
   /** Peak RSS (VmHWM) in MB. */
@@ -23,6 +23,16 @@ export interface Measure {
   readonly records?: number;
   /** Recovery: CPU-seconds from spawn to ready. */
   readonly cpuSeconds?: number;
+  /** GC pause time as a percentage of the timed wall time (ours with GC trace). */
+  readonly gcPct?: number;
+  /** KB allocated per event (ours with GC trace). */
+  readonly allocKbPerEvent?: number;
+  /** Latency workloads: median, ms. */
+  readonly p50Ms?: number | undefined;
+  /** Latency workloads: 99th percentile, ms. */
+  readonly p99Ms?: number | undefined;
+  /** Free text for the note column (e.g. the rate a latency run used). */
+  readonly info?: string;
 }
 
 /** A row of the final table. */
@@ -43,6 +53,16 @@ export interface Row {
   readonly records: number | undefined;
   /** Median CPU seconds to ready (recovery). */
   readonly cpuSeconds: number | undefined;
+  /** Median GC pause %. */
+  readonly gcPct: number | undefined;
+  /** Median KB allocated per event. */
+  readonly allocKbPerEvent: number | undefined;
+  /** Median p50 latency ms. */
+  readonly p50Ms: number | undefined;
+  /** Median p99 latency ms. */
+  readonly p99Ms: number | undefined;
+  /** Info of the first passing run. */
+  readonly info: string | undefined;
   /** Runs that passed / runs. */
   readonly passed: number;
   /** Runs. */
@@ -117,6 +137,11 @@ export class Results {
           seconds: median(ok.map((m) => m.seconds)),
           records: median(ok.map((m) => m.records)),
           cpuSeconds: median(ok.map((m) => m.cpuSeconds)),
+          gcPct: median(ok.map((m) => m.gcPct)),
+          allocKbPerEvent: median(ok.map((m) => m.allocKbPerEvent)),
+          p50Ms: median(ok.map((m) => m.p50Ms)),
+          p99Ms: median(ok.map((m) => m.p99Ms)),
+          info: ok.find((m) => m.info !== undefined)?.info,
           passed: ok.length,
           runs: list.length,
           error: list.find((m) => !m.ok)?.error,
@@ -139,8 +164,20 @@ function ratio(row: Row, ours: Row | undefined): string {
     if (ours.seconds === undefined || row.seconds === undefined) return "-";
     return (row.seconds / ours.seconds).toFixed(2);
   }
+  if (ours.p99Ms !== undefined && row.p99Ms !== undefined) {
+    return (row.p99Ms / ours.p99Ms).toFixed(2);
+  }
   if (ours.rate === undefined || row.rate === undefined) return "-";
   return (ours.rate / row.rate).toFixed(2);
+}
+
+/**
+ * The row `row` is compared with: for `X-old` (a system of ours on an old
+ * checkout) the row of `X`, else the row of `ours`, same workload.
+ */
+function oursRow(rows: readonly Row[], row: Row): Row | undefined {
+  const base = row.system.endsWith("-old") ? row.system.slice(0, -4) : "ours";
+  return rows.find((o) => o.system === base && o.workload === row.workload);
 }
 
 const HEADER = [
@@ -149,10 +186,17 @@ const HEADER = [
   "events/s",
   "CPU-s/1M",
   "peak RSS MB",
+  "GC %",
+  "KB/event",
+  "p50 ms",
+  "p99 ms",
   "ours/peer",
   "check",
   "note",
 ];
+
+/** Columns right-aligned (the numbers). */
+const NUMERIC = new Set([2, 3, 4, 5, 6, 7, 8, 9]);
 
 /**
  * The table cells, one array per row (header first).
@@ -163,9 +207,7 @@ const HEADER = [
 export function cells(rows: readonly Row[]): string[][] {
   const out = [HEADER];
   for (const r of rows) {
-    const ours = rows.find((o) =>
-      o.system === "ours" && o.workload === r.workload
-    );
+    const ours = oursRow(rows, r);
     const recover = r.workload.startsWith("recover");
     let note = "";
     if (recover && r.passed > 0) {
@@ -178,6 +220,9 @@ export function cells(rows: readonly Row[]): string[][] {
         note === "" ? "" : `; ${note}`
       }`;
     }
+    if (r.info !== undefined) {
+      note = note === "" ? r.info : `${note}; ${r.info}`;
+    }
     if (r.passed < r.runs) {
       note = `${r.runs - r.passed}/${r.runs} failed: ${r.error ?? "?"}` +
         (note === "" ? "" : `; ${note}`);
@@ -188,6 +233,10 @@ export function cells(rows: readonly Row[]): string[][] {
       recover && (r.records ?? 0) === 0 ? "-" : fmtInt(r.rate),
       recover ? "-" : fmt(r.cpuPerM, 2),
       fmt(r.rssMb, 0),
+      fmt(r.gcPct, 1),
+      fmt(r.allocKbPerEvent, 2),
+      fmt(r.p50Ms, 2),
+      fmt(r.p99Ms, 2),
       r.system === "ours"
         ? (r.passed > 0 ? "1.00" : "-")
         : recover && r.system === "raw"
@@ -212,7 +261,7 @@ export function plain(table: readonly string[][]): string {
   );
   const line = (r: readonly string[]) =>
     r.map((c, i) =>
-      i >= 2 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)
+      NUMERIC.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)
     )
       .join("  ").trimEnd();
   return [
@@ -231,6 +280,6 @@ export function plain(table: readonly string[][]): string {
 export function markdown(table: readonly string[][]): string {
   const esc = (c: string) => c.replaceAll("|", "\\|");
   const line = (r: readonly string[]) => `| ${r.map(esc).join(" | ")} |`;
-  const align = table[0]!.map((_, i) => i >= 2 && i <= 5 ? "---:" : "---");
+  const align = table[0]!.map((_, i) => NUMERIC.has(i) ? "---:" : "---");
   return [line(table[0]!), line(align), ...table.slice(1).map(line)].join("\n");
 }

@@ -6,16 +6,106 @@
  * @module
  */
 import type { HarnessOptions } from "./harness.ts";
-import { PeerProcess, type ProcSample } from "./_proc.ts";
+import { type GcTotals, PeerProcess, type ProcSample } from "./_proc.ts";
 import {
   changelogRecords,
   createTopic,
   expectedCount,
+  expectedWindows,
   highWaterSum,
   type KafkaAdmin,
 } from "./_preload.ts";
 import type { Measure, Results } from "./_report.ts";
 import type { System } from "./_systems.ts";
+
+/** A pre-loaded input topic. */
+export interface Input {
+  /** Topic name. */
+  readonly topic: string;
+  /** Records N. */
+  readonly n: number;
+  /** K, distinct keys. */
+  readonly keys: number;
+  /** Event-time base of the records' timestamps. */
+  readonly t0: number;
+}
+
+/**
+ * What a throughput run measures: the row's workload name, the peer's
+ * `--workload`, its input and the expected result.
+ */
+export interface Job {
+  /** Row name (`forward`, `count`, `window`, `count-1m`). */
+  readonly name: string;
+  /** The peer program's workload. */
+  readonly workload: "forward" | "count" | "window";
+  /** Its input. */
+  readonly input: Input;
+  /** Events before `warm`. */
+  readonly warmup: number;
+}
+
+/**
+ * Check a `done` result against the exact expected one.
+ *
+ * @param job The job.
+ * @param result The peer's result.
+ * @returns An error message, or undefined when it matches.
+ */
+export function checkResult(
+  job: Job,
+  result: Record<string, number> | undefined,
+): string | undefined {
+  if (result === undefined) return "done line without result";
+  const { n, keys, t0 } = job.input;
+  if (job.workload === "forward") {
+    return result.produced === n
+      ? undefined
+      : `produced ${result.produced}, expected ${n}`;
+  }
+  const want: Record<string, number> = job.workload === "count"
+    ? expectedCount(n, keys)
+    : { ...windowsOf(n, t0, keys) };
+  for (const k of Object.keys(want)) {
+    if (result[k] !== want[k]) {
+      return `result ${JSON.stringify(result)}, expected ${
+        JSON.stringify(want)
+      }`;
+    }
+  }
+  return undefined;
+}
+
+const windowCache = new Map<string, ReturnType<typeof expectedWindows>>();
+function windowsOf(n: number, t0: number, keys: number) {
+  const k = `${n}/${t0}/${keys}`;
+  let w = windowCache.get(k);
+  if (w === undefined) windowCache.set(k, w = expectedWindows(n, t0, keys));
+  return w;
+}
+
+/**
+ * GC share and allocation per event between two {@linkcode GcTotals}
+ * (empty when the process printed no GC lines).
+ *
+ * @param g0 Totals at `warm`.
+ * @param g1 Totals at `done`.
+ * @param seconds Wall seconds between them.
+ * @param events Events between them.
+ * @returns `gcPct` (pause time / wall time) and `allocKbPerEvent`.
+ */
+export function gcMeasure(
+  g0: GcTotals,
+  g1: GcTotals,
+  seconds: number,
+  events: number,
+): Pick<Measure, "gcPct" | "allocKbPerEvent"> {
+  if (g1.count === 0) return {};
+  return {
+    gcPct: (g1.pauseMs - g0.pauseMs) / 10 / seconds,
+    allocKbPerEvent: (g1.allocatedBytes - g0.allocatedBytes) / 1024 / events,
+  };
+}
 
 /** Peer processes running now (stopped on SIGINT). */
 export const live: Set<PeerProcess> = new Set();
@@ -55,6 +145,7 @@ function protocolArgs(
   stateDir: string,
   expect: number,
   warmup: number,
+  input: string = ctx.input,
 ): string[] {
   return [
     "--workload",
@@ -62,7 +153,7 @@ function protocolArgs(
     "--bootstrap",
     `127.0.0.1:${ctx.opts.port}`,
     "--input",
-    ctx.input,
+    input,
     "--output",
     output,
     "--app-id",
@@ -83,7 +174,12 @@ function spawn(
   logPath: string,
 ): PeerProcess {
   const c = sys.command();
-  const p = new PeerProcess(c.cmd, [...c.args, ...args], logPath, env);
+  const p = new PeerProcess(
+    c.cmd,
+    [...c.args, ...args, ...(sys.extraArgs ?? [])],
+    logPath,
+    env,
+  );
   live.add(p);
   return p;
 }
@@ -100,32 +196,19 @@ async function finish(p: PeerProcess): Promise<void> {
   }
 }
 
-/** Check a `done` result; returns an error message or undefined. */
+/** Check a `done` result (and the output topic of forward); returns an error message or undefined. */
 async function check(
   ctx: RunContext,
-  workload: string,
+  job: Job,
   output: string,
   result: Record<string, number> | undefined,
 ): Promise<string | undefined> {
-  const n = ctx.opts.events;
-  if (result === undefined) return "done line without result";
-  if (workload === "forward") {
+  if (job.workload === "forward") {
+    const n = job.input.n;
     const hw = await highWaterSum(ctx.ka.admin, output);
     if (hw !== n) return `output topic holds ${hw} records, expected ${n}`;
-    if (result.produced !== n) {
-      return `produced ${result.produced}, expected ${n}`;
-    }
-    return undefined;
   }
-  const want = expectedCount(n);
-  for (const k of ["keys", "total", "min", "max"] as const) {
-    if (result[k] !== want[k]) {
-      return `result ${JSON.stringify(result)}, expected ${
-        JSON.stringify(want)
-      }`;
-    }
-  }
-  return undefined;
+  return checkResult(job, result);
 }
 
 /**
@@ -138,11 +221,12 @@ export async function throughputRun(
   ctx: RunContext,
   sys: System,
   env: Record<string, string>,
-  workload: "forward" | "count",
+  job: Job,
   run: number,
 ): Promise<{ appId: string; stateDir: string; ok: boolean }> {
   const { opts, stamp } = ctx;
-  const appId = `bench-${sys.name}-${workload}-${stamp}-r${run}`;
+  const workload = job.workload;
+  const appId = `bench-${sys.name}-${job.name}-${stamp}-r${run}`;
   const stateDir = await Deno.makeTempDir({
     dir: ctx.logDir,
     prefix: `${appId}-state-`,
@@ -161,19 +245,24 @@ export async function throughputRun(
       appId,
       output,
       stateDir,
-      opts.events,
-      opts.warmup,
+      job.input.n,
+      job.warmup,
+      job.input.topic,
     );
+    const timeoutMs = opts.timeoutS * 1000 *
+      Math.max(1, job.input.n / opts.events);
     p = spawn(sys, env, args, logPath);
     await p.expect("ready", READY_TIMEOUT_MS);
-    await p.expect("warm", opts.timeoutS * 1000);
+    await p.expect("warm", timeoutMs);
     const s0: ProcSample = p.sample();
-    const done = await p.expect("done", opts.timeoutS * 1000);
+    const g0 = p.gcTotals();
+    const done = await p.expect("done", timeoutMs);
     const s1: ProcSample = p.sample();
-    const measured = opts.events - opts.warmup;
-    const error = done.processed !== opts.events
-      ? `done says processed ${done.processed}, expected ${opts.events}`
-      : await check(ctx, workload, output, done.result);
+    const g1 = p.gcTotals();
+    const measured = job.input.n - job.warmup;
+    const error = done.processed !== job.input.n
+      ? `done says processed ${done.processed}, expected ${job.input.n}`
+      : await check(ctx, job, output, done.result);
     const seconds = done.seconds ?? NaN;
     m = {
       ok: error === undefined && seconds > 0,
@@ -181,6 +270,7 @@ export async function throughputRun(
       rate: measured / seconds,
       cpuPerM: (s1.cpuSeconds - s0.cpuSeconds) / measured * 1e6,
       rssMb: s1.hwmMb,
+      ...gcMeasure(g0, g1, seconds, measured),
     };
     if (error === undefined && !(seconds > 0)) {
       m = { ...m, error: `bad seconds ${done.seconds}` };
@@ -190,9 +280,9 @@ export async function throughputRun(
   } finally {
     if (p !== undefined) await finish(p);
   }
-  ctx.results.add(sys.name, workload, m);
+  ctx.results.add(sys.name, job.name, m);
   note(
-    `${sys.name} ${workload} run ${run}: ${
+    `${sys.name} ${job.name} run ${run}: ${
       m.ok
         ? `${Math.round(m.rate!)} events/s, ${
           m.cpuPerM!.toFixed(2)
@@ -261,4 +351,202 @@ export async function recoverRun(
         : `FAILED: ${m.error}`
     }`,
   );
+}
+
+/**
+ * End-to-end latency at a fixed rate: the system forwards a fresh input
+ * topic to a fresh output topic while bench/peers/latency.ts sends M
+ * records at `rate` events/s and reads them back. Records p50/p99.
+ *
+ * @param rate Send rate, events/s (half of the system's forward rate).
+ * @param count M, records to send.
+ */
+export async function latencyRun(
+  ctx: RunContext,
+  sys: System,
+  env: Record<string, string>,
+  run: number,
+  rate: number,
+  count: number,
+): Promise<void> {
+  const { stamp } = ctx;
+  const appId = `bench-${sys.name}-latency-${stamp}-r${run}`;
+  const input = `bench-lat-in-${sys.name}-${stamp}-r${run}`;
+  const output = `bench-lat-out-${sys.name}-${stamp}-r${run}`;
+  const stateDir = await Deno.makeTempDir({
+    dir: ctx.logDir,
+    prefix: `${appId}-state-`,
+  });
+  const logPath = `${ctx.logDir}/${appId}.log`;
+  const warmup = Math.floor(count / 10);
+  let m: Measure;
+  let p: PeerProcess | undefined;
+  let d: PeerProcess | undefined;
+  try {
+    await createTopic(ctx.ka.admin, input);
+    await createTopic(ctx.ka.admin, output);
+    p = spawn(
+      sys,
+      env,
+      protocolArgs(ctx, "forward", appId, output, stateDir, count, 0, input),
+      logPath,
+    );
+    await p.expect("ready", READY_TIMEOUT_MS);
+    const s0 = p.sample();
+    const g0 = p.gcTotals();
+    // Keep reading the system's stdout while the driver runs (a full pipe
+    // would block its writes); its own done comes after the M-th record.
+    const systemDone = p.expect("done", ctx.opts.timeoutS * 1000);
+    systemDone.catch(() => {});
+    d = new PeerProcess(Deno.execPath(), [
+      "run",
+      "-A",
+      "--quiet",
+      new URL("./latency.ts", import.meta.url).pathname,
+      "--broker",
+      `kafka://127.0.0.1:${ctx.opts.port}`,
+      "--input",
+      input,
+      "--output",
+      output,
+      "--count",
+      String(count),
+      "--warmup",
+      String(warmup),
+      "--rate",
+      String(rate),
+      "--state-dir",
+      stateDir,
+    ], `${ctx.logDir}/${appId}-driver.log`);
+    live.add(d);
+    await d.expect("ready", READY_TIMEOUT_MS);
+    const done = await d.expect("done", ctx.opts.timeoutS * 1000);
+    const r = done.result ?? {};
+    if (r.missing === 0) await systemDone;
+    const s1 = p.sample();
+    const g1 = p.gcTotals();
+    const error = r.missing !== 0 || r.dups !== 0
+      ? `driver read ${r.received} of ${count} records back (${r.dups} duplicates)`
+      : undefined;
+    m = {
+      ok: error === undefined,
+      ...(error !== undefined ? { error } : {}),
+      rate: r.sentRate,
+      cpuPerM: (s1.cpuSeconds - s0.cpuSeconds) / count * 1e6,
+      rssMb: s1.hwmMb,
+      p50Ms: r.p50Ms,
+      p99Ms: r.p99Ms,
+      ...gcMeasure(g0, g1, done.seconds ?? NaN, count),
+      info: `at ${Math.round(rate)} events/s, ${count} events`,
+    };
+  } catch (e) {
+    m = { ok: false, error: `${(e as Error).message} (log ${logPath})` };
+  } finally {
+    if (d !== undefined) await finish(d);
+    if (p !== undefined) await finish(p);
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
+  ctx.results.add(sys.name, "latency", m);
+  note(
+    `${sys.name} latency run ${run}: ${
+      m.ok
+        ? `p50 ${m.p50Ms!.toFixed(2)} ms, p99 ${m.p99Ms!.toFixed(2)} ms at ${
+          Math.round(m.rate!)
+        } events/s`
+        : `FAILED: ${m.error}`
+    }`,
+  );
+}
+
+/**
+ * `agent.ask()` round trips at low load (one at a time), ours only.
+ *
+ * @param asks N round trips (W = N / 10 of them warm up).
+ */
+export async function askRun(
+  ctx: RunContext,
+  sys: System,
+  env: Record<string, string>,
+  run: number,
+  asks: number,
+): Promise<void> {
+  const { stamp } = ctx;
+  const appId = `bench-${sys.name}-ask-${stamp}-r${run}`;
+  const stateDir = await Deno.makeTempDir({
+    dir: ctx.logDir,
+    prefix: `${appId}-state-`,
+  });
+  const logPath = `${ctx.logDir}/${appId}.log`;
+  const warmup = Math.floor(asks / 10);
+  let m: Measure;
+  let p: PeerProcess | undefined;
+  try {
+    p = spawn(
+      sys,
+      env,
+      protocolArgs(
+        ctx,
+        "ask",
+        appId,
+        `bench-out-unused-${stamp}`,
+        stateDir,
+        asks,
+        warmup,
+      ),
+      logPath,
+    );
+    await p.expect("ready", READY_TIMEOUT_MS);
+    await p.expect("warm", ctx.opts.timeoutS * 1000);
+    const s0 = p.sample();
+    const done = await p.expect("done", ctx.opts.timeoutS * 1000);
+    const s1 = p.sample();
+    m = askMeasure(done.result, asks - warmup, done.seconds, s0, s1);
+  } catch (e) {
+    m = { ok: false, error: `${(e as Error).message} (log ${logPath})` };
+  } finally {
+    if (p !== undefined) await finish(p);
+    await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  }
+  ctx.results.add(sys.name, "ask", m);
+  note(
+    `${sys.name} ask run ${run}: ${
+      m.ok
+        ? `p50 ${m.p50Ms!.toFixed(2)} ms, p99 ${m.p99Ms!.toFixed(2)} ms`
+        : `FAILED: ${m.error}`
+    }`,
+  );
+}
+
+/**
+ * The measure of an `ask` run from its `done` result: every reply must be
+ * the expected one.
+ *
+ * @param result `done.result` of ours.ts `ask`.
+ * @param timed Round trips in the percentiles.
+ * @param seconds `done.seconds`.
+ * @param s0 /proc at warm.
+ * @param s1 /proc at done.
+ * @returns The measure.
+ */
+export function askMeasure(
+  result: Record<string, number> | undefined,
+  timed: number,
+  seconds: number | undefined,
+  s0: ProcSample,
+  s1: ProcSample,
+): Measure {
+  const r = result ?? {};
+  const error = r.asks !== timed || r.wrong !== 0
+    ? `asks ${r.asks} (expected ${timed}), wrong replies ${r.wrong}`
+    : undefined;
+  return {
+    ok: error === undefined,
+    ...(error !== undefined ? { error } : {}),
+    rate: timed / (seconds ?? NaN),
+    cpuPerM: (s1.cpuSeconds - s0.cpuSeconds) / timed * 1e6,
+    rssMb: s1.hwmMb,
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    info: `${timed} sequential asks, max ${r.maxMs?.toFixed(1)} ms`,
+  };
 }

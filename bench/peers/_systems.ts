@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { denoCommand } from "./_proc.ts";
 
 /** A system under benchmark. */
 export interface System {
@@ -19,12 +20,25 @@ export interface System {
   prepare(logDir: string): Promise<Record<string, string>>;
   /** Executable and arguments before the protocol arguments. */
   command(): { cmd: string; args: string[] };
+  /** Arguments after the protocol arguments (a variant's settings). */
+  readonly extraArgs?: readonly string[];
+  /** Workloads it runs (omitted: forward, count, recover). */
+  readonly workloads?: readonly string[];
 }
 
 const PEERS = new URL(".", import.meta.url).pathname;
 
 /** Every known system, in report order. */
-export const ALL_SYSTEMS = ["ours", "raw", "faust", "kstreams"] as const;
+export const ALL_SYSTEMS = [
+  "ours",
+  "raw",
+  "faust",
+  "kstreams",
+  "kstreams-nocache",
+] as const;
+
+/** Kafka Streams' default `statestore.cache.max.bytes` (10 MiB). */
+const KSTREAMS_DEFAULT_CACHE = 10 * 1024 * 1024;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -96,9 +110,25 @@ function deno(
   script: string,
   flags: string[] = [],
 ): { cmd: string; args: string[] } {
+  return denoCommand(["run", "-A", "--quiet", ...flags, `${PEERS}${script}`]);
+}
+
+/**
+ * `deno run` flags and environment that make bench/peers/ours.ts run the
+ * library of another checkout: its deno.json (import map, node_modules)
+ * and its mod.ts.
+ *
+ * @param tree Path of the checkout, or undefined for this one.
+ * @returns Flags and environment.
+ */
+export function treeOptions(
+  tree: string | undefined,
+): { flags: string[]; env: Record<string, string> } {
+  if (tree === undefined) return { flags: [], env: {} };
+  const root = tree.replace(/\/+$/, "");
   return {
-    cmd: Deno.execPath(),
-    args: ["run", "-A", "--quiet", ...flags, `${PEERS}${script}`],
+    flags: ["--config", `${root}/deno.json`],
+    env: { FAUST_BENCH_MOD: `${root}/mod.ts` },
   };
 }
 
@@ -109,21 +139,46 @@ function deno(
  * @param extraDenoFlags Flags for `deno run` of ours (e.g. `--cpu-prof`).
  * @returns The system.
  */
-export function system(name: string, extraDenoFlags: string[] = []): System {
+export function system(
+  name: string,
+  extraDenoFlags: string[] = [],
+  tree?: string,
+  oursArgs: readonly string[] = [],
+): System {
   switch (name) {
-    case "ours":
+    case "ours": {
+      const t = treeOptions(tree);
       return {
         name,
         label: "Faust for Deno (App, agent, lmdb:// table)",
-        prepare: () => Promise.resolve({}),
-        command: () => deno("ours.ts", extraDenoFlags),
+        prepare: () => Promise.resolve(t.env),
+        command: () => deno("ours.ts", [...t.flags, ...extraDenoFlags]),
+        extraArgs: oursArgs,
+        workloads: [
+          "forward",
+          "count",
+          "recover",
+          "window",
+          "count-1m",
+          "latency",
+          "ask",
+        ],
       };
+    }
     case "raw":
       return {
         name,
         label: "bare kafkajs eachBatch (count: Map, no changelog)",
         prepare: () => Promise.resolve({}),
         command: () => deno("raw.ts"),
+        workloads: [
+          "forward",
+          "count",
+          "recover",
+          "window",
+          "count-1m",
+          "latency",
+        ],
       };
     case "faust": {
       const dir = `${PEERS}faust/`;
@@ -140,13 +195,17 @@ export function system(name: string, extraDenoFlags: string[] = []): System {
           return {};
         },
         command: () => ({ cmd: "bash", args: [`${dir}run.sh`] }),
+        workloads: ["forward", "count", "recover", "window", "latency"],
       };
     }
-    case "kstreams": {
+    case "kstreams":
+    case "kstreams-nocache": {
       const dir = `${PEERS}kstreams/`;
       return {
         name,
-        label: "Kafka Streams (Java)",
+        label: name === "kstreams"
+          ? "Kafka Streams (Java), default record cache (10 MiB)"
+          : "Kafka Streams (Java), record cache off",
         prepare: async (logDir) => {
           await runScript(
             `${dir}build.sh`,
@@ -156,6 +215,14 @@ export function system(name: string, extraDenoFlags: string[] = []): System {
           return {};
         },
         command: () => ({ cmd: "bash", args: [`${dir}run.sh`] }),
+        extraArgs: [
+          "--cache-bytes",
+          String(name === "kstreams" ? KSTREAMS_DEFAULT_CACHE : 0),
+        ],
+        // The cache only changes stateful workloads.
+        workloads: name === "kstreams"
+          ? ["forward", "count", "recover", "window", "count-1m", "latency"]
+          : ["count", "recover", "window", "count-1m"],
       };
     }
     default:

@@ -5,16 +5,48 @@
  * /proc, its result checked, then one table of medians with ratios.
  *
  *   deno run -A bench/peers.ts [--events N] [--runs R]
- *     [--systems ours,raw,faust,kstreams] [--workloads forward,count,recover]
+ *     [--systems ours,raw,faust,kstreams,kstreams-nocache]
+ *     [--workloads forward,count,recover,window,count-1m,latency,ask]
  *     [--port 39092] [--warmup W] [--timeout S] [--out FILE]
+ *     [--big-keys K] [--big-events N] [--big-runs R] [--latency-seconds S]
+ *     [--latency-rate R] [--asks N] [--slow-runs R] [--no-gc-trace]
+ *     [--tree PATH] [--old-tree PATH] [--ours-table-options JSON]
  *     [--ours-deno-flags "--cpu-prof --cpu-prof-dir=DIR"]
+ *
+ * Workloads (each run per system that has it, `--runs` times):
+ * - forward, count, recover: as before (N events, 10,000 keys);
+ * - window: tumbling 1-minute window sum of `n` per key over the record
+ *   timestamps of the same N events (60,000 per window);
+ * - count-1m: keyed count over a second topic of `--big-events` events with
+ *   `--big-keys` keys (default 1,000,000 and 1,000,000), in the first
+ *   `--big-runs` runs only (default 1);
+ * - latency: end-to-end latency p50/p99 of forward at half of the system's
+ *   own median forward rate of this invocation (`--latency-rate` fixes it),
+ *   for `--latency-seconds` (bench/peers/latency.ts drives it);
+ * - ask: `agent.ask()` round-trip p50/p99 at low load (ours only).
+ * faust runs `--slow-runs` times (default 1; it is 10-20x slower).
+ *
+ * `--tree PATH` runs ours on the library of another checkout; `--old-tree
+ * PATH` adds the system `ours-old` (ours on that checkout) beside `ours`,
+ * alternating which of the two goes first in each run, and its ratio
+ * column reads ours/ours-old (the speed-up of this tree).
  *
  * @module
  */
 import { initClockTicks } from "./_proc.ts";
-import { connectAdmin, type KafkaAdmin, preload } from "./_preload.ts";
+import { GC_TRACE_FLAG } from "./_proc.ts";
+import {
+  connectAdmin,
+  eventTimeBase,
+  type KafkaAdmin,
+  KEYS,
+  preload,
+} from "./_preload.ts";
 import { cells, markdown, plain, Results } from "./_report.ts";
 import {
+  askRun,
+  type Input,
+  latencyRun,
   live,
   note,
   recoverRun,
@@ -22,6 +54,17 @@ import {
   throughputRun,
 } from "./_runs.ts";
 import { ALL_SYSTEMS, type System, system } from "./_systems.ts";
+
+/** Every workload, in report order. */
+export const ALL_WORKLOADS = [
+  "forward",
+  "count",
+  "recover",
+  "window",
+  "count-1m",
+  "latency",
+  "ask",
+] as const;
 
 export type { RunContext } from "./_runs.ts";
 
@@ -45,14 +88,41 @@ export interface HarnessOptions {
   readonly out: string | undefined;
   /** Extra `deno run` flags for ours. */
   readonly oursDenoFlags: string[];
+  /** K of the count-1m topic. */
+  readonly bigKeys: number;
+  /** N of the count-1m topic. */
+  readonly bigEvents: number;
+  /** Runs of count-1m (the first ones). */
+  readonly bigRuns: number;
+  /** Seconds of load per latency run. */
+  readonly latencySeconds: number;
+  /** Fixed latency send rate (events/s); undefined: half of each system's forward rate. */
+  readonly latencyRate: number | undefined;
+  /** Round trips per ask run. */
+  readonly asks: number;
+  /** Runs of faust (slow). */
+  readonly slowRuns: number;
+  /** Trace ours' GC (GC %, KB/event). */
+  readonly gcTrace: boolean;
+  /** Another checkout whose library ours runs. */
+  readonly tree: string | undefined;
+  /** A checkout run as `ours-old` beside ours. */
+  readonly oldTree: string | undefined;
+  /** Extra table options for ours (JSON). */
+  readonly oursTableOptions: string | undefined;
 }
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** Command-line synopsis. */
 export const USAGE = "[--events N] [--runs R] " +
-  "[--systems ours,raw,faust,kstreams] [--workloads forward,count,recover] " +
-  '[--port 39092] [--warmup W] [--timeout S] [--out FILE] [--ours-deno-flags "..."]';
+  `[--systems ${ALL_SYSTEMS.join(",")}] [--workloads ${
+    ALL_WORKLOADS.join(",")
+  }] ` +
+  "[--port 39092] [--warmup W] [--timeout S] [--out FILE] " +
+  "[--big-keys K] [--big-events N] [--big-runs R] [--latency-seconds S] [--latency-rate R] " +
+  "[--asks N] [--slow-runs R] [--no-gc-trace] [--tree PATH] [--old-tree PATH] " +
+  '[--ours-table-options JSON] [--ours-deno-flags "..."]';
 
 /**
  * Parse the harness command line.
@@ -72,10 +142,22 @@ export function parseHarnessArgs(args: readonly string[]): HarnessOptions {
     "timeout",
     "out",
     "ours-deno-flags",
+    "big-keys",
+    "big-events",
+    "big-runs",
+    "latency-seconds",
+    "latency-rate",
+    "asks",
+    "slow-runs",
+    "tree",
+    "old-tree",
+    "ours-table-options",
   ];
+  const switches = ["no-gc-trace"];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : undefined;
+    if (name !== undefined && switches.includes(name)) continue;
     if (name === undefined || !known.includes(name)) {
       throw new Error(
         `unknown argument "${a}"; usage: deno task bench:peers ${USAGE}`,
@@ -116,14 +198,34 @@ export function parseHarnessArgs(args: readonly string[]): HarnessOptions {
     warmup: int("warmup", Math.floor(events / 10), 0),
     runs: int("runs", 3, 1),
     systems: list("systems", ALL_SYSTEMS),
-    workloads: list("workloads", ["forward", "count", "recover"]),
+    workloads: list("workloads", ALL_WORKLOADS),
     port: int("port", 39092, 1),
     timeoutS: int("timeout", 120 + Math.ceil(events / 500), 1),
     out: get("out"),
     oursDenoFlags: (get("ours-deno-flags") ?? "").split(" ").filter((s) =>
       s !== ""
     ),
+    bigKeys: int("big-keys", 1_000_000, 1),
+    bigEvents: int("big-events", int("big-keys", 1_000_000, 1), 1),
+    bigRuns: int("big-runs", 1, 1),
+    latencySeconds: int("latency-seconds", 10, 1),
+    latencyRate: get("latency-rate") === undefined
+      ? undefined
+      : int("latency-rate", 1, 1),
+    asks: int("asks", 1000, 10),
+    slowRuns: int("slow-runs", 1, 1),
+    gcTrace: !args.includes("--no-gc-trace"),
+    tree: get("tree"),
+    oldTree: get("old-tree"),
+    oursTableOptions: get("ours-table-options"),
   };
+}
+
+/** The systems run, in report order: `ours-old` right after `ours`. */
+function systemNames(opts: HarnessOptions): string[] {
+  return opts.systems.flatMap((s) =>
+    s === "ours" && opts.oldTree !== undefined ? ["ours", "ours-old"] : [s]
+  );
 }
 
 async function kafkaSh(
@@ -175,16 +277,38 @@ export async function runHarness(opts: HarnessOptions): Promise<number> {
   try {
     note(`starting Kafka on 127.0.0.1:${opts.port}`);
     brokerStarted = true;
-    await kafkaSh("start", opts.port, brokerLog);
+    try {
+      await kafkaSh("start", opts.port, brokerLog);
+    } catch (e) {
+      // On a loaded machine the broker can miss kafka.sh's ready bound
+      // (KAFKA_WAIT_SECONDS): stop what started and try once more.
+      note(`${(e as Error).message}; stopping it and starting once more`);
+      await kafkaSh("stop", opts.port, brokerLog).catch(() => {});
+      await kafkaSh("start", opts.port, brokerLog);
+    }
     const systems: Array<[System, Record<string, string>]> = [];
-    for (const name of opts.systems) {
-      const sys = system(name, name === "ours" ? opts.oursDenoFlags : []);
+    for (const name of systemNames(opts)) {
+      const ours = name === "ours" || name === "ours-old";
+      let sys = system(
+        ours ? "ours" : name,
+        ours
+          ? [...(opts.gcTrace ? [GC_TRACE_FLAG] : []), ...opts.oursDenoFlags]
+          : [],
+        name === "ours-old" ? opts.oldTree : opts.tree,
+        opts.oursTableOptions === undefined
+          ? []
+          : ["--table-options", opts.oursTableOptions],
+      );
+      if (name === "ours-old") {
+        sys = { ...sys, name, label: `${sys.label}, on ${opts.oldTree}` };
+      }
       try {
         note(`preparing ${name}`);
         systems.push([sys, await sys.prepare(logDir)]);
       } catch (e) {
         note(`ERROR: setup of ${name} failed: ${(e as Error).message}`);
         for (const w of opts.workloads) {
+          if (!(sys.workloads ?? []).includes(w)) continue;
           for (
             const wl of w === "recover"
               ? ["recover-warm", "recover-empty"]
@@ -199,29 +323,104 @@ export async function runHarness(opts: HarnessOptions): Promise<number> {
       }
     }
     ka = await connectAdmin(`127.0.0.1:${opts.port}`);
-    const input = `bench-in-${stamp}`;
-    const loadS = await preload(ka.kafka, ka.admin, input, opts.events);
+    const main: Input = {
+      topic: `bench-in-${stamp}`,
+      n: opts.events,
+      keys: KEYS,
+      t0: eventTimeBase(opts.events),
+    };
+    const loadS = await preload(ka.kafka, ka.admin, main.topic, main.n, main);
     note(
-      `pre-loaded ${opts.events} records into ${input} in ${
+      `pre-loaded ${main.n} records into ${main.topic} in ${
         loadS.toFixed(1)
       } s`,
     );
-    const ctx: RunContext = { opts, ka, input, stamp, logDir, results };
-    const wantCount = opts.workloads.includes("count") ||
-      opts.workloads.includes("recover");
+    let big: Input | undefined;
+    if (opts.workloads.includes("count-1m")) {
+      big = {
+        topic: `bench-in-big-${stamp}`,
+        n: opts.bigEvents,
+        keys: opts.bigKeys,
+        t0: eventTimeBase(opts.bigEvents),
+      };
+      const s = await preload(ka.kafka, ka.admin, big.topic, big.n, big);
+      note(
+        `pre-loaded ${big.n} records (${big.keys} keys) into ${big.topic} in ${
+          s.toFixed(1)
+        } s`,
+      );
+    }
+    const ctx: RunContext = {
+      opts,
+      ka,
+      input: main.topic,
+      stamp,
+      logDir,
+      results,
+    };
+    const has = (sys: System, w: string) =>
+      opts.workloads.includes(w) && (sys.workloads ?? []).includes(w);
+    const job = (name: string, input: Input) => ({
+      name,
+      workload: name === "count-1m"
+        ? "count" as const
+        : name as "forward" | "count" | "window",
+      input,
+      warmup: Math.floor(opts.warmup * input.n / opts.events),
+    });
     for (let run = 1; run <= opts.runs; run++) {
-      for (const [sys, env] of systems) {
-        if (opts.workloads.includes("forward")) {
-          const r = await throughputRun(ctx, sys, env, "forward", run);
+      // ours and ours-old take turns going first.
+      const order = [...systems];
+      const i = order.findIndex(([s]) => s.name === "ours");
+      const j = order.findIndex(([s]) => s.name === "ours-old");
+      if (run % 2 === 0 && i >= 0 && j >= 0) {
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (const [sys, env] of order) {
+        if (sys.name === "faust" && run > opts.slowRuns) continue;
+        if (has(sys, "forward")) {
+          const r = await throughputRun(
+            ctx,
+            sys,
+            env,
+            job("forward", main),
+            run,
+          );
           await Deno.remove(r.stateDir, { recursive: true }).catch(() => {});
         }
-        if (!wantCount) continue;
-        const r = await throughputRun(ctx, sys, env, "count", run);
-        if (opts.workloads.includes("recover") && r.ok) {
-          await recoverRun(ctx, sys, env, r.appId, r.stateDir, "warm", run);
-          await recoverRun(ctx, sys, env, r.appId, r.stateDir, "empty", run);
+        if (has(sys, "count") || has(sys, "recover")) {
+          const r = await throughputRun(ctx, sys, env, job("count", main), run);
+          if (has(sys, "recover") && r.ok) {
+            await recoverRun(ctx, sys, env, r.appId, r.stateDir, "warm", run);
+            await recoverRun(ctx, sys, env, r.appId, r.stateDir, "empty", run);
+          }
+          await Deno.remove(r.stateDir, { recursive: true }).catch(() => {});
         }
-        await Deno.remove(r.stateDir, { recursive: true }).catch(() => {});
+        for (
+          const [name, input] of [["window", main], ["count-1m", big]] as const
+        ) {
+          if (!has(sys, name) || input === undefined) continue;
+          if (name === "count-1m" && run > opts.bigRuns) continue;
+          const r = await throughputRun(ctx, sys, env, job(name, input), run);
+          await Deno.remove(r.stateDir, { recursive: true }).catch(() => {});
+        }
+        if (has(sys, "latency")) {
+          // The median forward rate of this system so far in this invocation.
+          const max = results.rows([sys.name], ["forward"])[0]?.rate;
+          const rate = opts.latencyRate ??
+            (max === undefined ? undefined : max / 2);
+          if (rate === undefined) {
+            results.add(sys.name, "latency", {
+              ok: false,
+              error:
+                "no forward rate measured: run forward too or give --latency-rate",
+            });
+          } else {
+            const count = Math.max(100, Math.round(rate * opts.latencySeconds));
+            await latencyRun(ctx, sys, env, run, rate, count);
+          }
+        }
+        if (has(sys, "ask")) await askRun(ctx, sys, env, run, opts.asks);
       }
     }
   } catch (e) {
@@ -238,21 +437,36 @@ export async function runHarness(opts: HarnessOptions): Promise<number> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-  const workloads = opts.workloads.flatMap((w) =>
+  const workloads: string[] = opts.workloads.flatMap((w) =>
     w === "recover" ? ["recover-warm", "recover-empty"] : [w]
   );
   if (opts.workloads.includes("recover") && !opts.workloads.includes("count")) {
     workloads.unshift("count");
   }
   const table = cells(
-    results.rows([...opts.systems, "harness"], [...workloads, "setup"]),
+    results.rows([...systemNames(opts), "harness"], [...workloads, "setup"]),
   );
   const conditions =
     `N=${opts.events} events (K=10000 keys, 4 partitions), warm-up W=${opts.warmup}, ` +
-    `medians of ${opts.runs} run(s), Kafka 4.4.0 on 127.0.0.1:${opts.port}, ` +
+    (opts.workloads.includes("count-1m")
+      ? `count-1m: ${opts.bigEvents} events, ${opts.bigKeys} keys, ${
+        Math.min(opts.runs, opts.bigRuns)
+      } run(s); `
+      : "") +
+    `medians of ${opts.runs} run(s) (faust: ${
+      Math.min(opts.runs, opts.slowRuns)
+    }), ` +
+    `Kafka 4.4.0 on 127.0.0.1:${opts.port}, ` +
+    `ours: ${opts.tree ?? "this checkout"}${
+      opts.oursTableOptions
+        ? ` with table options ${opts.oursTableOptions}`
+        : ""
+    }, ` +
     `commit interval 2.8 s, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
     `${new Date().toISOString()}. events/s and CPU-s/1M from warm to done; ` +
-    `ours/peer > 1 means ours is faster; recover: events/s = records restored per second.`;
+    `ours/peer > 1 means ours is faster (latency and ask: peer p99 / ours p99); ` +
+    `recover: events/s = records restored per second; GC % = GC pause time / wall time ` +
+    `and KB/event = bytes allocated per event, from V8's --trace-gc-nvp (ours only).`;
   console.log(`\n${conditions}\n`);
   console.log(plain(table));
   const md = `${conditions}\n\n${markdown(table)}\n`;

@@ -3,10 +3,10 @@
  * written the way a user writes a Faust-for-Deno app: an App on the broker,
  * LMDB tables under the state dir, JSON topics, an agent per workload.
  *
- *   deno run -A bench/peers/ours.ts --workload forward|count
+ *   deno run -A bench/peers/ours.ts --workload forward|count|window|ask
  *     --bootstrap 127.0.0.1:PORT | --broker local://PATH
  *     --input TOPIC --output TOPIC --app-id ID --expect N --warmup W
- *     --state-dir DIR [--await-send] [--exactly-once]
+ *     --state-dir DIR [--await-send] [--exactly-once] [--table-options JSON]
  *
  * forward: `out.send()` is not awaited per event (as `await topic.send()`
  * in Faust, which only enqueues); `produced` counts acknowledged sends.
@@ -18,11 +18,23 @@
  * `--exactly-once`: `processingGuarantee: "exactly_once"`; `done` waits
  * until the offsets of all N events committed (with them the outputs and
  * table changes), as the results are not visible before.
+ * window: a table of sums of `n` in 1-minute tumbling windows of the event
+ * timestamps; `done` after `flush()`, the result read back from every window.
+ * ask: N sequential `agent.ask()` round trips (one at a time: low load)
+ * through the broker to an agent that replies `{id, n2}`; W of them warm up;
+ * the result holds the latency percentiles of the other N - W.
+ *
+ * `FAUST_BENCH_MOD=/path/to/mod.ts` runs this program against another
+ * checkout of the library (the harness's `--tree`).
  *
  * @module
  */
-import { App, Worker } from "../../mod.ts";
 import { emit, type InputValue, parsePeerArgs, summarize } from "./_args.ts";
+import { summarizeWindows } from "./_args.ts";
+
+const { App, Worker } = await import(
+  Deno.env.get("FAUST_BENCH_MOD") ?? "../../mod.ts"
+) as typeof import("../../mod.ts");
 
 const args = parsePeerArgs(Deno.args);
 
@@ -59,6 +71,7 @@ function tick(): void {
 
 let result: () => Promise<Record<string, number>>;
 let recovered: () => number = () => 0;
+let askLoop: (() => Promise<void>) | undefined;
 
 if (args.workload === "forward") {
   const out = app.topic(args.output, { valueType: "json" });
@@ -82,11 +95,70 @@ if (args.workload === "forward") {
     }
   });
   result = () => Promise.resolve({ produced: processed, failed });
+} else if (args.workload === "window") {
+  const sums = app.table("wsum", {
+    keyType: "string",
+    valueType: "number",
+    default: () => 0,
+    ...args.tableOptions,
+  }).tumbling(60, { keyIndex: true });
+  app.agent(input, async function windowSum(stream) {
+    for await (const v of stream) {
+      const { word, n } = v as InputValue;
+      sums.update(word, (s) => s + n);
+      tick();
+      handled(processed);
+    }
+  });
+  result = async () => {
+    await sums.table.flush();
+    const all = [...sums.windows()].map(([word, range, v]) =>
+      [word, Math.round(range.start * 1000), v] as const
+    );
+    return { ...summarizeWindows(all) };
+  };
+} else if (args.workload === "ask") {
+  const echo = app.agent(undefined, async function* askee(stream) {
+    for await (const v of stream) {
+      const { id, n } = v as InputValue;
+      yield { id, n2: n * 2 };
+    }
+  });
+  const latencies: number[] = [];
+  let wrong = 0;
+  result = () => {
+    const sorted = latencies.sort((a, b) => a - b);
+    const at = (q: number) =>
+      sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+    return Promise.resolve({
+      asks: sorted.length,
+      wrong,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: sorted.at(-1) ?? NaN,
+    });
+  };
+  askLoop = async () => {
+    for (let i = 0; i < args.expect; i++) {
+      const value = { id: i, word: `k${i % 10_000}`, n: i % 100 };
+      const t0 = performance.now();
+      const r = await echo.ask({ key: value.word, value }) as {
+        id: number;
+        n2: number;
+      };
+      const ms = performance.now() - t0;
+      if (r?.id !== i || r?.n2 !== value.n * 2) wrong++;
+      if (i >= args.warmup) latencies.push(ms);
+      tick();
+      handled(processed);
+    }
+  };
 } else {
   const counts = app.table("counts", {
     keyType: "string",
     valueType: "number",
     default: () => 0,
+    ...args.tableOptions,
   });
   app.agent(input, async function count(stream) {
     for await (const v of stream) {
@@ -124,6 +196,7 @@ app.onRebalanceComplete.connect(() => {
     warmAt = performance.now();
     emit({ event: "warm", processed: 0 });
   }
+  askLoop?.().catch((error) => console.error(`ours: ask failed: ${error}`));
 });
 
 if (args.expect > 0) {

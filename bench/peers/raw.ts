@@ -5,6 +5,8 @@
  *   chunks of 2000 (awaited in order before the batch's offsets resolve);
  * - count: a `Map` update per record. NO changelog and no store: this is
  *   the ceiling of the client, not a like-for-like stateful peer.
+ * - window: a `Map` per (key, 1-minute window of the record timestamp)
+ *   summing `n`; no changelog, no store either.
  * Offsets auto-commit every 2.8 s (at-least-once).
  *
  *   deno run -A bench/peers/raw.ts --workload forward|count
@@ -14,7 +16,14 @@
  * @module
  */
 import { Kafka, logLevel } from "kafkajs";
-import { emit, type InputValue, parsePeerArgs, summarize } from "./_args.ts";
+import {
+  emit,
+  type InputValue,
+  parsePeerArgs,
+  summarize,
+  summarizeWindows,
+  WINDOW_MS,
+} from "./_args.ts";
 
 const args = parsePeerArgs(Deno.args);
 if (args.bootstrap === "") {
@@ -32,6 +41,7 @@ const consumer = kafka.consumer({
 });
 const producer = kafka.producer({ allowAutoTopicCreation: false });
 const counts = new Map<string, number>();
+const sums = new Map<string, number>();
 const dec = new TextDecoder();
 
 const CHUNK = 2000;
@@ -51,6 +61,13 @@ function advance(n: number): void {
     const seconds = (performance.now() - warmAt) / 1000;
     const result = args.workload === "forward"
       ? { produced }
+      : args.workload === "window"
+      ? summarizeWindows(
+        [...sums].map(([k, v]) => {
+          const bar = k.indexOf("|");
+          return [k.slice(0, bar), Number(k.slice(bar + 1)), v] as const;
+        }),
+      )
       : summarize(counts.values());
     emit({ event: "done", processed, seconds, result });
   }
@@ -102,6 +119,13 @@ await consumer.run({
         });
       }
       produced += out.length;
+    } else if (args.workload === "window") {
+      for (const m of messages) {
+        const v = JSON.parse(dec.decode(m.value!)) as InputValue;
+        const ts = Number(m.timestamp);
+        const k = `${v.word}|${ts - ts % WINDOW_MS}`;
+        sums.set(k, (sums.get(k) ?? 0) + v.n);
+      }
     } else {
       for (const m of messages) {
         const v = JSON.parse(dec.decode(m.value!)) as InputValue;

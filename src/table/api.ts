@@ -54,6 +54,12 @@ export interface TableOptions<K = unknown, V = unknown> {
   readonly recoveryBufferSize?: number;
   /** Changelog records per read while following standbys. @default 1000 */
   readonly standbyBufferSize?: number;
+  /**
+   * Keep only the last change per key between two commits and append it to
+   * the changelog at the commit (the changelog record cache); `false`
+   * appends one changelog record per change. @default the app's `tableChangelogCache`
+   */
+  readonly changelogCache?: boolean;
   /** Called for every changelog record replayed (recovery and standbys). */
   readonly onChangelogEvent?: (event: ChangelogEvent<K, V>) => unknown;
   /** Windowed tables: called with key and value when a window expires. */

@@ -1,10 +1,18 @@
 /**
  * The table write path. Every change goes to the changelog topic; the store
  * is updated only once the append is acknowledged (then its offset is known),
- * in group commits: all changes acked since the last commit of a partition
- * are applied with one {@linkcode Store.apply} (data and offset in one LMDB
- * transaction). Until then an in-memory overlay answers reads, so a table
- * reads its own writes.
+ * in group commits: all changes acked since the last commit are applied in
+ * one store transaction (data and offsets together, every partition at
+ * once). Until then an in-memory overlay answers reads, so a table reads
+ * its own writes.
+ *
+ * With the record cache (`tableChangelogCache`, on by default) a change is
+ * not appended at once: the writer keeps the last change per key and
+ * partition and appends them when the app commits ({@linkcode
+ * ChangelogWriter.stage}, called before the producer flushes and the
+ * offsets commit), when the cache holds more than its byte bound, or at a
+ * flush. A key updated many times between two commits costs one changelog
+ * record, as with Kafka Streams' record cache.
  *
  * With `held` (exactly-once), acked changes wait for {@linkcode
  * ChangelogWriter.release} (called once the transaction that carries
@@ -14,15 +22,28 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
+import type { SendBinding } from "../producer.ts";
 import type { ProduceRecord, RecordMetadata } from "../transport/transport.ts";
-import type { Store, StoreOp } from "./store.ts";
+import type { Store, StoreBatch, StoreOp } from "./store.ts";
 
 /** What the writer needs from the app. */
 export interface ChangelogHost {
   /** Logger. */
   readonly log: Logger;
-  /** Append through the app's batching producer. */
-  produce(record: ProduceRecord): Promise<RecordMetadata>;
+  /**
+   * Append through the app's batching producer; `binding` (from
+   * {@linkcode ChangelogHost.bindSend}) says where the record goes.
+   */
+  produce(
+    record: ProduceRecord,
+    binding?: SendBinding,
+  ): Promise<RecordMetadata>;
+  /**
+   * Where a record sent now would go (exactly-once: the transaction of the
+   * current event's partition). The cache asks when a change is made and
+   * appends to that target later.
+   */
+  bindSend?(): SendBinding;
   /** Stop the app: a change could not be made durable. */
   crash(error: Error): void;
 }
@@ -39,11 +60,83 @@ export interface OverlayEntry {
   readonly seq: number;
 }
 
+/** Encodes the value of a deferred write ({@linkcode ChangelogWriter.writeDeferred}). */
+export type Encoder = (value: unknown) => Uint8Array;
+
+/**
+ * A change; its value may be encoded only when first needed (a change the
+ * record cache replaces before the commit is never encoded).
+ */
+class Change implements OverlayEntry {
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly seq: number;
+  #bytes: Uint8Array | null | undefined;
+  #decoded: unknown;
+  #encode: Encoder | undefined;
+
+  constructor(
+    partition: number,
+    key: Uint8Array,
+    seq: number,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ) {
+    this.partition = partition;
+    this.key = key;
+    this.seq = seq;
+    this.#bytes = bytes;
+    this.#decoded = decoded;
+    this.#encode = encode;
+  }
+
+  get value(): Uint8Array | null {
+    if (this.#bytes === undefined) {
+      this.#bytes = this.#encode!(this.#decoded);
+      this.#decoded = undefined;
+      this.#encode = undefined;
+    }
+    return this.#bytes;
+  }
+
+  /** Bytes counted against the cache bound (an estimate while not encoded). */
+  get size(): number {
+    return this.key.length +
+      (this.#bytes === undefined
+        ? DEFERRED_VALUE_BYTES
+        : (this.#bytes?.length ?? 0)) +
+      ENTRY_OVERHEAD;
+  }
+}
+
+/** Size assumed for a value not encoded yet (deferred writes hold primitives). */
+const DEFERRED_VALUE_BYTES = 16;
+
+/** How a {@linkcode ChangelogWriter} batches and applies. */
+export interface ChangelogWriterOptions {
+  /** Apply acked changes only up to the last {@linkcode ChangelogWriter.release} (exactly-once). */
+  readonly held?: boolean;
+  /** Keep the last change per key until {@linkcode ChangelogWriter.stage} (the record cache). */
+  readonly cache?: boolean;
+  /** Bytes of cached keys and values above which the cache is appended early. @default 10 MiB */
+  readonly cacheMaxBytes?: number;
+}
+
+/** Default byte bound of the record cache (Kafka Streams' default too). */
+export const CACHE_MAX_BYTES = 10 * 1024 * 1024;
+
+/** Bytes counted per cached change on top of its key and value (the objects holding it). */
+const ENTRY_OVERHEAD = 64;
+
 interface PendingWrite {
   readonly id: string;
   readonly key: Uint8Array;
   readonly value: Uint8Array | null;
+  /** Write sequence number of the change (the overlay's). */
   readonly seq: number;
+  /** Append sequence number: the order changes were handed to the producer. */
+  readonly aseq: number;
   /**
    * Where the append landed, once acked. Read at apply time, not at the ack:
    * a `local://` transaction acks with offset -1 and sets the offset when it
@@ -52,10 +145,24 @@ interface PendingWrite {
   meta: RecordMetadata | undefined;
 }
 
+/** Changes of one partition waiting in the record cache. */
+interface CachedPartition {
+  /** Last change per key id, in order of first change within the window. */
+  readonly changes: Map<string, Change>;
+  /** Where the changes go (exactly-once: the partition's transaction). */
+  binding: SendBinding | undefined;
+}
+
 /** Changelog offset of a write, -1 while not known. */
 function offsetOf(w: PendingWrite): number {
   return w.meta?.offset ?? -1;
 }
+
+function sizeOf(e: Change): number {
+  return e.size;
+}
+
+const NO_RELEASE = () => {};
 
 /**
  * A string identity for key bytes (one char per byte), usable as a Map key.
@@ -87,16 +194,26 @@ export class ChangelogWriter {
   readonly #topic: string;
   readonly #store: Store;
   readonly #host: ChangelogHost;
-  /** Per partition, writes in the order they were produced (= offset order). */
+  /** Per partition, appends in the order they were produced (= offset order). */
   readonly #queues = new Map<number, PendingWrite[]>();
+  /** The record cache, per partition (only with `cache`). */
+  readonly #cache = new Map<number, CachedPartition>();
+  readonly #caching: boolean;
+  readonly #cacheMaxBytes: number;
+  #cacheBytes = 0;
   #seq = 0;
+  /** Last append sequence number handed out. */
+  #aseq = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #draining: Promise<void> | undefined;
   #waiters: Array<() => void> = [];
   #failure: Error | undefined;
   #applied = 0;
   readonly #held: boolean;
+  /** Held mode: appends up to this append sequence number may reach the store. */
   #released = 0;
+  /** Called when changes are dropped unapplied (reads of them must not be served from caches). */
+  onDiscard: (() => void) | undefined;
 
   /**
    * Create a writer.
@@ -105,26 +222,29 @@ export class ChangelogWriter {
    * @param topic Changelog topic.
    * @param store The open store.
    * @param host Producer, logger and crash.
-   * @param held Apply acked changes only up to the last {@linkcode release}.
+   * @param options Held (exactly-once) mode and the record cache.
    */
   constructor(
     table: string,
     topic: string,
     store: Store,
     host: ChangelogHost,
-    held = false,
+    options: ChangelogWriterOptions = {},
   ) {
-    this.#held = held;
+    this.#held = options.held ?? false;
+    this.#caching = options.cache ?? false;
+    this.#cacheMaxBytes = options.cacheMaxBytes ?? CACHE_MAX_BYTES;
     this.#table = table;
     this.#topic = topic;
     this.#store = store;
     this.#host = host;
   }
 
-  /** Changes written and not yet applied to the store. */
+  /** Changes written and not yet applied to the store (cached ones included). */
   get pending(): number {
     let n = 0;
     for (const q of this.#queues.values()) n += q.length;
+    for (const c of this.#cache.values()) n += c.changes.size;
     return n;
   }
 
@@ -134,29 +254,134 @@ export class ChangelogWriter {
   }
 
   /**
-   * Write one change: into the overlay now, to the changelog, and to the
-   * store once acked.
+   * Write one change: into the overlay now, to the changelog (now, or at
+   * the next {@linkcode stage} with the cache), and to the store once acked.
    *
    * @param partition Changelog partition (the current event's).
    * @param key Encoded key.
    * @param value Encoded value, or `null` to delete.
+   * @param id `keyId(key)` when the caller has it.
    * @throws {StateError} When an earlier changelog append failed.
    */
-  write(partition: number, key: Uint8Array, value: Uint8Array | null): void {
+  write(
+    partition: number,
+    key: Uint8Array,
+    value: Uint8Array | null,
+    id: string = keyId(key),
+  ): void {
+    this.#write(partition, key, id, value, undefined, undefined);
+  }
+
+  /**
+   * {@linkcode write} with the value encoded only when needed: when the
+   * change is appended (with the record cache: at the commit, unless a
+   * later change of the key replaced it) or read as bytes. For values whose
+   * encoding cannot fail and that cannot change after the call (the table
+   * passes primitives it checked).
+   *
+   * @param partition Changelog partition (the current event's).
+   * @param key Encoded key.
+   * @param value The value, not encoded.
+   * @param encode Encodes it.
+   * @param id `keyId(key)` when the caller has it.
+   */
+  writeDeferred(
+    partition: number,
+    key: Uint8Array,
+    value: unknown,
+    encode: Encoder,
+    id: string = keyId(key),
+  ): void {
+    this.#write(partition, key, id, undefined, value, encode);
+  }
+
+  #write(
+    partition: number,
+    key: Uint8Array,
+    id: string,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ): void {
     if (this.#failure !== undefined) {
       throw new StateError(
         `Cannot write to table "${this.#table}": an earlier changelog append to "${this.#topic}" failed: ${this.#failure.message}`,
         { cause: this.#failure },
       );
     }
-    const seq = ++this.#seq;
-    const id = keyId(key);
-    const w: PendingWrite = { id, key, value, seq, meta: undefined };
-    this.overlay.set(id, { partition, key, value, seq });
+    const e = new Change(partition, key, ++this.#seq, bytes, decoded, encode);
+    this.overlay.set(id, e);
+    if (!this.#caching) {
+      this.#append(partition, id, e, undefined);
+      return;
+    }
+    let c = this.#cache.get(partition);
+    if (c === undefined) {
+      c = { changes: new Map(), binding: undefined };
+      this.#cache.set(partition, c);
+    }
+    if (this.#held && this.#host.bindSend !== undefined) {
+      // The transaction is chosen now, in the event's context; the append
+      // happens at stage(), which the commit runs before it commits.
+      const b = this.#host.bindSend();
+      b.release();
+      if (c.binding === undefined || c.binding.target !== b.target) {
+        if (c.changes.size > 0) this.#stagePartition(partition, c);
+        c.binding = { target: b.target, release: NO_RELEASE };
+      }
+    }
+    const old = c.changes.get(id);
+    if (old !== undefined) this.#cacheBytes -= sizeOf(old);
+    c.changes.set(id, e);
+    this.#cacheBytes += sizeOf(e);
+    if (this.#cacheBytes > this.#cacheMaxBytes) this.stage();
+  }
+
+  /**
+   * Hand every cached change to the producer (one record per key and
+   * partition). The commit calls it before flushing the producer, so the
+   * changes of every event it commits are appended (and, exactly-once, in
+   * the transaction that commits the offsets).
+   */
+  stage(): void {
+    if (this.#cache.size === 0) return;
+    for (const [partition, c] of this.#cache) {
+      this.#stagePartition(partition, c);
+    }
+    this.#cache.clear();
+    this.#cacheBytes = 0;
+  }
+
+  #stagePartition(partition: number, c: CachedPartition): void {
+    for (const [id, e] of c.changes) {
+      this.#cacheBytes -= sizeOf(e);
+      this.#append(partition, id, e, c.binding);
+    }
+    c.changes.clear();
+  }
+
+  #append(
+    partition: number,
+    id: string,
+    e: Change,
+    binding: SendBinding | undefined,
+  ): void {
+    const value = e.value;
+    const w: PendingWrite = {
+      id,
+      key: e.key,
+      value,
+      seq: e.seq,
+      aseq: ++this.#aseq,
+      meta: undefined,
+    };
     let q = this.#queues.get(partition);
     if (q === undefined) this.#queues.set(partition, q = []);
     q.push(w);
-    this.#host.produce({ topic: this.#topic, partition, key, value }).then(
+    this.#host.produce(
+      { topic: this.#topic, partition, key: e.key, value },
+      binding,
+    ).then(
       (meta) => {
         w.meta = meta;
         this.#schedule();
@@ -180,7 +405,16 @@ export class ChangelogWriter {
   discardUnreleased(partitions: Iterable<number>): void {
     if (!this.#held) return;
     for (const p of partitions) {
-      this.#forget(p, (w) => w.seq > this.#released);
+      const c = this.#cache.get(p);
+      if (c !== undefined) {
+        this.#cache.delete(p);
+        for (const [id, e] of c.changes) {
+          this.#cacheBytes -= sizeOf(e);
+          if (this.overlay.get(id)?.seq === e.seq) this.overlay.delete(id);
+        }
+        this.onDiscard?.();
+      }
+      this.#forget(p, (w) => w.aseq > this.#released);
     }
   }
 
@@ -193,23 +427,26 @@ export class ChangelogWriter {
     for (const w of gone) {
       if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
     }
+    this.onDiscard?.();
     this.#wake();
   }
 
-  /** Let every change written so far reach the store once acked (held mode). */
+  /** Let every change appended so far reach the store once acked (held mode). */
   release(): void {
-    this.#released = this.#seq;
+    this.#released = this.#aseq;
     if (this.#hasAcked()) this.#schedule();
   }
 
   /**
-   * Resolve once every change written before this call is acked and applied
-   * to the store (held mode: every released change; unreleased ones wait).
+   * Append what is cached, then resolve once every change appended before
+   * this call is acked and applied to the store (held mode: every released
+   * change; unreleased ones wait).
    *
    * @throws {StateError} When a changelog append failed (the changes are not durable).
    */
   async flush(): Promise<void> {
-    const target = this.#held ? this.#released : this.#seq;
+    if (this.#failure === undefined) this.stage();
+    const target = this.#held ? this.#released : this.#aseq;
     while (!this.#doneThrough(target)) {
       this.#throwIfFailed();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
@@ -234,9 +471,9 @@ export class ChangelogWriter {
     }
   }
 
-  #doneThrough(seq: number): boolean {
+  #doneThrough(aseq: number): boolean {
     for (const q of this.#queues.values()) {
-      if (q.length > 0 && q[0]!.seq <= seq) return false;
+      if (q.length > 0 && q[0]!.aseq <= aseq) return false;
     }
     return true;
   }
@@ -276,7 +513,7 @@ export class ChangelogWriter {
   }
 
   #ready(w: PendingWrite): boolean {
-    return offsetOf(w) >= 0 && (!this.#held || w.seq <= this.#released);
+    return offsetOf(w) >= 0 && (!this.#held || w.aseq <= this.#released);
   }
 
   #hasAcked(): boolean {
@@ -287,6 +524,8 @@ export class ChangelogWriter {
   }
 
   async #drain(): Promise<void> {
+    const batches: StoreBatch[] = [];
+    const done: PendingWrite[] = [];
     for (const [partition, q] of this.#queues) {
       let n = 0;
       while (n < q.length && this.#ready(q[n]!)) n++;
@@ -306,12 +545,30 @@ export class ChangelogWriter {
             ops.push({ key: w.key, value: w.value });
           }
         }
-        await this.#store.apply(partition, ops, last);
+        batches.push({ partition, ops, offset: last });
       }
-      this.#applied += batch.length;
-      for (const w of batch) {
-        if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
-      }
+      for (const w of batch) done.push(w);
+    }
+    // Every partition's batch in one store transaction.
+    if (batches.length > 0) await applyBatches(this.#store, batches);
+    this.#applied += done.length;
+    for (const w of done) {
+      if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
     }
   }
+}
+
+/**
+ * Apply several partitions' batches: in one store transaction when the
+ * store can ({@linkcode Store.applyMany}), else one by one.
+ *
+ * @param store The store.
+ * @param batches One batch per partition.
+ */
+export async function applyBatches(
+  store: Store,
+  batches: readonly StoreBatch[],
+): Promise<void> {
+  if (store.applyMany !== undefined) return await store.applyMany(batches);
+  for (const b of batches) await store.apply(b.partition, b.ops, b.offset);
 }

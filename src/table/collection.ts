@@ -92,6 +92,16 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     positiveInt(name, "partitions", options.partitions);
     positiveInt(name, "recoveryBufferSize", options.recoveryBufferSize);
     positiveInt(name, "standbyBufferSize", options.standbyBufferSize);
+    if (
+      options.changelogCache !== undefined &&
+      typeof options.changelogCache !== "boolean"
+    ) {
+      throw new ConfigError(
+        `Invalid option "changelogCache" of table "${name}": ${
+          JSON.stringify(options.changelogCache)
+        }; expected true or false`,
+      );
+    }
     this.#host = host;
     this.#sensors = host.monitor?.sensors;
     this.name = name;
@@ -169,8 +179,14 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       this.changelogTopic,
       store,
       this.#host,
-      this.#host.conf.processingGuarantee === "exactly_once",
+      {
+        held: this.#host.conf.processingGuarantee === "exactly_once",
+        cache: this.options.changelogCache ??
+          this.#host.conf.tableChangelogCache,
+      },
     );
+    // Changes dropped unapplied (exactly-once abort): cached reads of them go too.
+    this.#writer.onDiscard = () => this.dropCaches();
     this.#follower = new StandbyFollower(
       this.#recoveryOptions(this.options.standbyBufferSize),
       1000,
@@ -207,6 +223,16 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     // Exactly-once: what no commit released belongs to an aborted transaction.
     this.#writer?.discardUnreleased(revoked.map((tp) => tp.partition));
     for (const tp of revoked) this.#active.delete(tp.partition);
+    this.dropCaches();
+  }
+
+  /**
+   * Hand the changes the record cache holds to the producer. A commit calls
+   * it before flushing the producer: the changes of the events it commits
+   * are then appended (exactly-once: in the transaction it commits).
+   */
+  stage(): void {
+    this.#writer?.stage();
   }
 
   /** Resolve once every change made so far is in the changelog and the store. */
@@ -231,6 +257,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       this.#follower = undefined;
       this.#active.clear();
       this.#standby.clear();
+      this.dropCaches();
     }
   }
 
@@ -293,37 +320,102 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     }
   }
 
-  /** @internal Write encoded key/value (`null` deletes) to `partition`. */
-  rawWrite(partition: number, key: Uint8Array, value: Uint8Array | null): void {
+  /**
+   * @internal Forget every value read or written through a cache of a
+   * subclass (Table's decoded values): called whenever the data may change
+   * behind the write path (recovery, assignment, revocation, discarded
+   * changes, close).
+   */
+  dropCaches(): void {}
+
+  /**
+   * @internal Write encoded key/value (`null` deletes) to `partition`.
+   * `id` is `keyId(key)` when the caller has it.
+   */
+  rawWrite(
+    partition: number,
+    key: Uint8Array,
+    value: Uint8Array | null,
+    id?: string,
+  ): void {
+    this.#openWriter(key).write(partition, key, value, id);
+    this.noteOp(value === null ? "del" : "set");
+  }
+
+  /**
+   * @internal {@linkcode rawWrite} of a value `encode` turns into bytes
+   * when they are needed (see {@linkcode ChangelogWriter.writeDeferred}).
+   */
+  rawWriteDeferred(
+    partition: number,
+    key: Uint8Array,
+    value: unknown,
+    encode: (value: unknown) => Uint8Array,
+    id?: string,
+  ): void {
+    this.#openWriter(key).writeDeferred(partition, key, value, encode, id);
+    this.noteOp("set");
+  }
+
+  #openWriter(key: Uint8Array): ChangelogWriter {
     this.checkKey(key);
     if (this.#writer === undefined) {
       throw new StateError(
         `Cannot write to table "${this.name}": the table is not open (start the app first)`,
       );
     }
-    this.#writer.write(partition, key, value);
-    if (this.#sensors !== undefined && this.#sensors.size > 0) {
-      this.#tableOp(value === null ? "del" : "set");
-    }
+    return this.#writer;
   }
 
   #tableOp(op: "get" | "set" | "del"): void {
     for (const s of this.#sensors!) s.onTableOp?.(this.name, op);
   }
 
+  /** @internal Tell sensors about a read answered without {@linkcode rawGet}. */
+  noteOp(op: "get" | "set" | "del"): void {
+    if (this.#sensors !== undefined && this.#sensors.size > 0) {
+      this.#tableOp(op);
+    }
+  }
+
   /** @internal Encoded value of an encoded key: pending writes first, then the store. */
-  rawGet(key: Uint8Array): Uint8Array | undefined {
+  rawGet(key: Uint8Array, id?: string): Uint8Array | undefined {
+    return this.rawFind(key, id, -1);
+  }
+
+  /**
+   * @internal {@linkcode rawGet}, telling where the value was found:
+   * `found.partition` is set to `p` when the value is the current event's
+   * partition `p` own (a pending write to `p`, or `p`'s store, `p` active),
+   * else to -1. Only such a value stays the answer until the next write of
+   * the key or the next {@linkcode dropCaches}.
+   */
+  rawFind(
+    key: Uint8Array,
+    id: string | undefined,
+    p: number,
+    found?: { partition: number },
+  ): Uint8Array | undefined {
+    if (found !== undefined) found.partition = -1;
     if (this.#sensors !== undefined && this.#sensors.size > 0) {
       this.#tableOp("get");
     }
-    const pending = this.#writer?.overlay.get(keyId(key));
-    if (pending !== undefined) return pending.value ?? undefined;
+    const pending = this.#writer?.overlay.get(id ?? keyId(key));
+    if (pending !== undefined) {
+      if (
+        found !== undefined && pending.partition === p && this.#active.has(p)
+      ) found.partition = p;
+      return pending.value ?? undefined;
+    }
     const store = this.#store;
     if (store === undefined) return undefined;
-    const p = actorContext()?.event?.partition;
-    if (p !== undefined && this.#holds(p)) {
+    if (p < 0) p = actorContext()?.event?.partition ?? -1;
+    if (p >= 0 && this.#holds(p)) {
       const v = store.get(p, key);
-      if (v !== undefined) return v;
+      if (v !== undefined) {
+        if (found !== undefined && this.#active.has(p)) found.partition = p;
+        return v;
+      }
     }
     for (const set of [this.#active, this.#standby]) {
       for (const q of set) {
@@ -439,6 +531,16 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
 
   async #hold(active: Set<number>, standby: Set<number>): Promise<void> {
     if (this.#store === undefined) return;
+    this.dropCaches();
+    try {
+      await this.#holdNow(active, standby);
+    } finally {
+      // Recovery wrote to the store behind the write path.
+      this.dropCaches();
+    }
+  }
+
+  async #holdNow(active: Set<number>, standby: Set<number>): Promise<void> {
     const dropped = [...this.#held()].filter((p) =>
       !active.has(p) && !standby.has(p)
     );

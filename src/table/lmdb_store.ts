@@ -6,7 +6,8 @@
  * database per partition (`p{n}`: raw key bytes -> raw value bytes) and one
  * (`offsets`) holding the last changelog offset applied per partition.
  *
- * `apply` writes a batch and its offset in one LMDB transaction, so after any
+ * `apply` writes a batch and its offset in one LMDB transaction (`applyMany`
+ * several partitions' batches and offsets in one), so after any
  * crash the stored offset and the data agree. Commits are not fsynced one by
  * one (a killed process loses nothing that was committed; a machine crash may
  * lose the last commits, never consistency); `close()` waits for the flush.
@@ -23,7 +24,7 @@ import {
   assertStoreKey,
   MAX_STORE_KEY_BYTES,
 } from "./memory_store.ts";
-import type { Store, StoreOp, StoreOptions } from "./store.ts";
+import type { Store, StoreBatch, StoreOp, StoreOptions } from "./store.ts";
 
 type RootDb = ReturnType<typeof openLmdb>;
 type Db = ReturnType<RootDb["openDB"]>;
@@ -205,30 +206,47 @@ export class LmdbStore implements Store {
     ops: readonly StoreOp[],
     offset: number,
   ): Promise<void> {
+    return this.applyMany([{ partition, ops, offset }]);
+  }
+
+  /**
+   * Apply several partitions' batches and record their offsets, all in one
+   * LMDB transaction.
+   *
+   * @param batches Per partition: puts and deletes, and the changelog
+   *   offset of the last op (never below the stored one).
+   */
+  applyMany(batches: readonly StoreBatch[]): Promise<void> {
     try {
       const shared = this.#open();
-      assertOffsetForward(
-        this.#table,
-        partition,
-        offset,
-        this.persistedOffset(partition),
-      );
-      for (const op of ops) assertStoreKey(this.#table, op.key);
-      // Created outside the write transaction: opening nests a transaction.
-      const db = openPartition(shared, partition);
-      shared.env.transactionSync(() => {
-        // Checked again inside: the transaction is the authority.
+      const dbs: Db[] = [];
+      for (const { partition, ops, offset } of batches) {
         assertOffsetForward(
           this.#table,
           partition,
           offset,
-          shared.offsets.get(partition) as number | undefined,
+          this.persistedOffset(partition),
         );
-        for (const op of ops) {
-          if (op.value === null) db.removeSync(op.key);
-          else db.putSync(op.key, op.value);
-        }
-        shared.offsets.putSync(partition, offset);
+        for (const op of ops) assertStoreKey(this.#table, op.key);
+        // Created outside the write transaction: opening nests a transaction.
+        dbs.push(openPartition(shared, partition));
+      }
+      shared.env.transactionSync(() => {
+        batches.forEach(({ partition, ops, offset }, i) => {
+          // Checked again inside: the transaction is the authority.
+          assertOffsetForward(
+            this.#table,
+            partition,
+            offset,
+            shared.offsets.get(partition) as number | undefined,
+          );
+          const db = dbs[i]!;
+          for (const op of ops) {
+            if (op.value === null) db.removeSync(op.key);
+            else db.putSync(op.key, op.value);
+          }
+          shared.offsets.putSync(partition, offset);
+        });
       }, TXN_FLAGS);
       return Promise.resolve();
     } catch (error) {

@@ -7,7 +7,7 @@
  */
 
 import { ClosedError, StateError } from "../errors.ts";
-import type { Store, StoreOp, StoreOptions } from "./store.ts";
+import type { Store, StoreBatch, StoreOp, StoreOptions } from "./store.ts";
 
 /**
  * Longest key accepted, in bytes. LMDB's limit; the memory store enforces it
@@ -140,30 +140,44 @@ export class MemoryStore implements Store {
     ops: readonly StoreOp[],
     offset: number,
   ): Promise<void> {
+    return this.applyMany([{ partition, ops, offset }]);
+  }
+
+  /**
+   * Apply several partitions' batches, all or nothing.
+   *
+   * @param batches Per partition: puts and deletes, and the changelog
+   *   offset of the last op (never below the stored one).
+   */
+  applyMany(batches: readonly StoreBatch[]): Promise<void> {
     try {
       this.#assertOpen();
-      assertOffsetForward(
-        this.#table,
-        partition,
-        offset,
-        this.#offsets.get(partition),
-      );
-      // Validate every key first so that a bad op changes nothing.
-      for (const op of ops) assertStoreKey(this.#table, op.key);
+      // Validate everything first so that a bad batch changes nothing.
+      for (const { partition, ops, offset } of batches) {
+        assertOffsetForward(
+          this.#table,
+          partition,
+          offset,
+          this.#offsets.get(partition),
+        );
+        for (const op of ops) assertStoreKey(this.#table, op.key);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
-    let data = this.#data.get(partition);
-    if (data === undefined) {
-      data = new Map();
-      this.#data.set(partition, data);
+    for (const { partition, ops, offset } of batches) {
+      let data = this.#data.get(partition);
+      if (data === undefined) {
+        data = new Map();
+        this.#data.set(partition, data);
+      }
+      for (const op of ops) {
+        const k = byteString(op.key);
+        if (op.value === null) data.delete(k);
+        else data.set(k, [op.key.slice(), op.value.slice()]);
+      }
+      this.#offsets.set(partition, offset);
     }
-    for (const op of ops) {
-      const k = byteString(op.key);
-      if (op.value === null) data.delete(k);
-      else data.set(k, [op.key.slice(), op.value.slice()]);
-    }
-    this.#offsets.set(partition, offset);
     return Promise.resolve();
   }
 

@@ -15,6 +15,16 @@ export interface StoreOp {
   readonly value: Uint8Array | null;
 }
 
+/** The changes of one partition and the changelog offset they bring it to. */
+export interface StoreBatch {
+  /** Partition number. */
+  readonly partition: number;
+  /** Puts and deletes, applied in order. */
+  readonly ops: readonly StoreOp[];
+  /** Changelog offset of the last op; never below the stored one. */
+  readonly offset: number;
+}
+
 /** A table store driver (`memory://`, `lmdb://`). */
 export interface Store {
   /** Driver name, e.g. `"lmdb"`. */
@@ -35,6 +45,12 @@ export interface Store {
     ops: readonly StoreOp[],
     offset: number,
   ): Promise<void>;
+  /**
+   * Apply several partitions' batches, each as {@linkcode Store.apply}
+   * would, all in one atomic write: either every batch and offset is
+   * stored or none. Optional: without it they are applied one by one.
+   */
+  applyMany?(batches: readonly StoreBatch[]): Promise<void>;
   /** Last changelog offset applied to `partition`, or `undefined` when none. */
   persistedOffset(partition: number): number | undefined;
   /** Entries of one partition, in key byte order. */

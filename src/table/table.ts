@@ -7,8 +7,10 @@
  *
  * @module
  */
+import { actorContext } from "../context.ts";
 import { type Duration, toSeconds } from "../duration.ts";
 import { StateError } from "../errors.ts";
+import { keyId } from "./changelog.ts";
 import { Collection } from "./collection.ts";
 import { HoppingWindow, SlidingWindow, TumblingWindow } from "./window.ts";
 import {
@@ -25,13 +27,98 @@ export type {
   TableWindowing,
 } from "./api.ts";
 
+/** Marks a cached entry whose value is known as bytes only. */
+const UNDECODED: unique symbol = Symbol("undecoded");
+
+/**
+ * Keys (strings and numbers) whose encoding this table remembers; past it
+ * the oldest is forgotten.
+ */
+export const KEY_CACHE_SIZE = 50_000;
+
+/**
+ * What a table remembers about one key: its encoding, and the key's value
+ * as the current event's partition sees it, while valid.
+ */
+interface KeyEntry {
+  /** Encoded key. */
+  readonly kb: Uint8Array;
+  /** `keyId(kb)`. */
+  readonly id: string;
+  /**
+   * Changelog partition whose value `value`/`bytes` is (-1: none). Valid
+   * for reads from events of that partition only, while `gen` is the
+   * table's generation.
+   */
+  partition: number;
+  /** The table's cache generation when the value was cached. */
+  gen: number;
+  /** The decoded value (a primitive), or UNDECODED: decode `bytes`. */
+  value: unknown;
+  /** Encoded value written by this table (only with UNDECODED). */
+  bytes: Uint8Array | undefined;
+}
+
+/**
+ * For the built-in value types whose codec is known, whether reading back
+ * what `set(key, v)` wrote gives `v` itself, so a write can be cached
+ * without decoding it. `undefined`: unknown (decode on the next read).
+ */
+function roundTripCheck(
+  valueType: unknown,
+  serializer: unknown,
+): ((v: unknown) => boolean) | undefined {
+  const json = serializer === undefined || serializer === "json";
+  // JSON keeps finite numbers exactly except -0 (written "0").
+  const number = (v: unknown) =>
+    typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0);
+  if (valueType === "number" && json) return number;
+  if (valueType === "string") {
+    // JSON escapes lone surrogates and restores them; raw UTF-8 replaces them.
+    if (serializer === "json") return (v) => typeof v === "string";
+    if (serializer === undefined || serializer === "raw") {
+      return (v) => typeof v === "string" && v.isWellFormed();
+    }
+  }
+  if (valueType === "json" && json) {
+    return (v) =>
+      v === null || typeof v === "boolean" || typeof v === "string" ||
+      number(v);
+  }
+  return undefined;
+}
+
+/** Values returned from the cache as they are: nothing a caller can mutate. */
+function immutable(v: unknown): boolean {
+  return v === null || (typeof v !== "object" && typeof v !== "function");
+}
+
 /**
  * A Map-like table.
+ *
+ * Reads are served from a cache when they can be answered exactly: string
+ * and number keys remember their encoding, and a key read or written
+ * while processing an event of partition P remembers its value for later
+ * reads from events of P, until the key is written again or the data may
+ * change behind the table's back (recovery, assignment, revocation,
+ * discarded exactly-once changes, close). Primitive values are returned as
+ * cached; objects are decoded afresh for every read, so mutating a value
+ * read never changes the table.
  *
  * @typeParam K Key type.
  * @typeParam V Value type.
  */
 export class Table<K = unknown, V = unknown> extends Collection<K, V> {
+  readonly #keys = new Map<unknown, KeyEntry>();
+  #gen = 0;
+  readonly #found = { partition: -1 };
+  readonly #roundTrips = roundTripCheck(
+    this.options.valueType,
+    this.options.valueSerializer,
+  );
+  readonly #encodeValue = (v: unknown): Uint8Array =>
+    this.valueSerde.encode(v as V);
+
   /** Number of keys held (active and standby partitions). */
   override get size(): number {
     this.#assertPlain("size");
@@ -49,9 +136,22 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
    */
   get(key: K): V {
     this.#assertPlain("get");
-    const v = this.rawGet(this.keySerde.encode(key));
-    if (v !== undefined) return this.valueSerde.decode(v);
-    return this.missing(key);
+    const p = actorContext()?.event?.partition ?? -1;
+    const e = this.#entry(key);
+    if (p >= 0 && e.partition === p && e.gen === this.#gen) {
+      this.noteOp("get");
+      return this.#cachedValue(e) as V;
+    }
+    const v = this.rawFind(e.kb, e.id, p, this.#found);
+    if (v === undefined) return this.missing(key);
+    const d = this.valueSerde.decode(v);
+    if (this.#found.partition >= 0 && immutable(d)) {
+      e.partition = p;
+      e.gen = this.#gen;
+      e.value = d;
+      e.bytes = undefined;
+    }
+    return d;
   }
 
   /**
@@ -65,7 +165,24 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   set(key: K, value: V): this {
     this.#assertPlain("set");
     const p = this.writePartition("set a key of");
-    this.rawWrite(p, this.keySerde.encode(key), this.valueSerde.encode(value));
+    const e = this.#entry(key);
+    if (this.#roundTrips?.(value) === true) {
+      // A primitive the codec encodes without fail and reads back as is:
+      // encoded only when appended (once per commit with the record cache).
+      this.rawWriteDeferred(p, e.kb, value, this.#encodeValue, e.id);
+      e.partition = p;
+      e.gen = this.#gen;
+      e.value = value;
+      e.bytes = undefined;
+    } else {
+      const vb = this.valueSerde.encode(value);
+      this.rawWrite(p, e.kb, vb, e.id);
+      e.partition = p;
+      e.gen = this.#gen;
+      // Decoded on the next read: the codec decides what a read returns.
+      e.value = UNDECODED;
+      e.bytes = vb;
+    }
     return this;
   }
 
@@ -77,7 +194,13 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
    */
   has(key: K): boolean {
     this.#assertPlain("has");
-    return this.rawGet(this.keySerde.encode(key)) !== undefined;
+    const e = this.#entry(key);
+    const p = actorContext()?.event?.partition ?? -1;
+    if (p >= 0 && e.partition === p && e.gen === this.#gen) {
+      this.noteOp("get");
+      return true;
+    }
+    return this.rawGet(e.kb, e.id) !== undefined;
   }
 
   /**
@@ -90,10 +213,56 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   delete(key: K): boolean {
     this.#assertPlain("delete");
     const p = this.writePartition("delete a key of");
-    const kb = this.keySerde.encode(key);
-    if (this.rawGet(kb) === undefined) return false;
-    this.rawWrite(p, kb, null);
+    const e = this.#entry(key);
+    if (this.rawGet(e.kb, e.id) === undefined) return false;
+    this.rawWrite(p, e.kb, null, e.id);
+    // Absence is not cached: once applied, reads may find the key in
+    // another partition's store.
+    e.partition = -1;
+    e.value = undefined;
+    e.bytes = undefined;
     return true;
+  }
+
+  /** @internal Forget every cached value (encoded keys stay: they never change). */
+  override dropCaches(): void {
+    this.#gen++;
+  }
+
+  #cachedValue(e: KeyEntry): unknown {
+    if (e.value !== UNDECODED) return e.value;
+    const d = this.valueSerde.decode(e.bytes!);
+    if (immutable(d)) {
+      e.value = d;
+      e.bytes = undefined;
+    }
+    return d;
+  }
+
+  /** The entry of `key`: remembered for strings and numbers, made afresh for others. */
+  #entry(key: K): KeyEntry {
+    const t = typeof key;
+    const cacheable = t === "string" || t === "number";
+    if (cacheable) {
+      const e = this.#keys.get(key);
+      if (e !== undefined) return e;
+    }
+    const kb = this.keySerde.encode(key);
+    const e: KeyEntry = {
+      kb,
+      id: keyId(kb),
+      partition: -1,
+      gen: 0,
+      value: undefined,
+      bytes: undefined,
+    };
+    if (cacheable) {
+      if (this.#keys.size >= KEY_CACHE_SIZE) {
+        this.#keys.delete(this.#keys.keys().next().value);
+      }
+      this.#keys.set(key, e);
+    }
+    return e;
   }
 
   /** Keys, decoded. */

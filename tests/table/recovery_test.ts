@@ -200,7 +200,8 @@ for (
       const second = counter(broker, store!, datadir);
       await second.app.start();
       try {
-        assert.equal(total, words.length);
+        // The record cache merges updates of a key between commits.
+        assert.ok(total > 0 && total <= words.length, `${total} records`);
         assert.equal(second.counts.recoveryStats.records, total);
         assert.equal(second.counts.recoveryStats.partitions, 4);
         assert.deepEqual(new Map(second.counts.entries()), before);
@@ -402,8 +403,11 @@ Deno.test("Table recovery skips, logs and counts changelog records whose key can
       },
       { topic: CHANGELOG, partition: 2, key: new Uint8Array(), value: null },
       {
+        // The partition a "good" event goes to (murmur2 of the key, of 4):
+        // in another one, the count below would depend on which partition
+        // a read outside any event looks at first.
         topic: CHANGELOG,
-        partition: 2,
+        partition: 3,
         key: enc.encode("good"),
         value: enc.encode("5"),
       },

@@ -141,6 +141,50 @@ export function storeConformance(
     await assert.rejects(s.apply(0, [], 1.5), RangeError);
   });
 
+  test("applyMany() applies several partitions' batches and offsets", async (s) => {
+    assert.ok(s.applyMany !== undefined, "the built-in stores implement it");
+    await s.applyMany([
+      { partition: 0, ops: [{ key: b("a"), value: b("1") }], offset: 4 },
+      {
+        partition: 2,
+        ops: [{ key: b("b"), value: b("2") }, { key: b("c"), value: b("3") }],
+        offset: 9,
+      },
+    ]);
+    await s.applyMany([
+      { partition: 2, ops: [{ key: b("c"), value: null }], offset: 10 },
+    ]);
+    assert.equal(t(s.get(0, b("a"))), "1");
+    assert.deepEqual(entriesText(s, 2), [["b", "2"]]);
+    assert.equal(s.persistedOffset(0), 4);
+    assert.equal(s.persistedOffset(2), 10);
+  });
+
+  test("applyMany() is atomic across partitions: one bad batch writes nothing", async (s) => {
+    await s.apply(1, [{ key: b("x"), value: b("old") }], 5);
+    for (
+      const bad of [
+        // An offset going backwards in the second batch...
+        { partition: 1, ops: [{ key: b("x"), value: b("new") }], offset: 4 },
+        // ...or a key no store can hold.
+        {
+          partition: 1,
+          ops: [{ key: new Uint8Array(0), value: b("v") }],
+          offset: 6,
+        },
+      ]
+    ) {
+      await assert.rejects(s.applyMany!([
+        { partition: 0, ops: [{ key: b("a"), value: b("1") }], offset: 3 },
+        bad,
+      ]));
+      assert.equal(s.get(0, b("a")), undefined);
+      assert.equal(s.persistedOffset(0), undefined);
+      assert.equal(t(s.get(1, b("x"))), "old");
+      assert.equal(s.persistedOffset(1), 5);
+    }
+  });
+
   test("apply() is atomic: a bad key leaves data and offset untouched", async (s) => {
     await s.apply(0, [{ key: b("a"), value: b("1") }], 1);
     await assert.rejects(

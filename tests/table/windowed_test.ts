@@ -223,13 +223,11 @@ Deno.test("WindowedTable onWindowClose fires from the cleanup timer with no late
       0,
       100,
     );
-    assert.deepEqual(changelog.map((r) => r.value === null), [
-      false,
-      false,
-      false,
-      true,
-      true,
-    ]);
+    // Per window key, the last record is the tombstone of the expiry
+    // (earlier updates may be merged by the changelog record cache).
+    const last = new Map<string, boolean>();
+    for (const r of changelog) last.set(String(r.key), r.value === null);
+    assert.deepEqual([...last.values()], [true, true]);
   } finally {
     await app.stop();
   }

@@ -1,6 +1,6 @@
 """faust-streaming peer of `deno task bench:peers` (protocol: bench_protocol.md).
 
-    python peer.py --workload forward|count --bootstrap 127.0.0.1:PORT \
+    python peer.py --workload forward|count|window --bootstrap 127.0.0.1:PORT \
         --input TOPIC --output TOPIC --app-id ID --expect N --warmup W --state-dir DIR
 
 A plain Faust application, written the way a Faust user writes one: a
@@ -17,6 +17,9 @@ the Worker may redirect ``sys.stdout`` into logging); Faust logs go to stderr.
   from its changelog (``{app_id}-counts-changelog``), before the input
   partitions are resumed. ``recovered`` counts the changelog events the
   recovery applied (the table's ``on_changelog_event`` callback).
+* ``window`` -- a tumbling 1-minute windowed table (relative to stream:
+  the record timestamps) summing ``n`` per word; the result is read from
+  every (word, window) key of the underlying table.
 * ``warm``/``done`` -- forward: an event is processed when the send of its
   output record is acknowledged (the send callback); count: when its table
   update is done. ``seconds`` is ``time.monotonic()`` from warm to done.
@@ -45,7 +48,7 @@ def emit(obj: dict[str, Any]) -> None:
 
 def parse_args(argv: list | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="peer.py", description=__doc__.split("\n")[0])
-    p.add_argument("--workload", required=True, choices=("forward", "count"))
+    p.add_argument("--workload", required=True, choices=("forward", "count", "window"))
     p.add_argument("--bootstrap", required=True, help="host:port of the broker")
     p.add_argument("--input", required=True, help="input topic (must exist)")
     p.add_argument("--output", required=True, help="output topic (forward)")
@@ -153,6 +156,49 @@ def build_app(a: argparse.Namespace, progress: Progress) -> faust.App:
                     value={"id": value["id"], "word": value["word"], "n2": value["n"] * 2},
                     callback=on_sent,
                 )
+
+    elif a.workload == "window":
+        # Tumbling 1-minute windows of the event timestamps (relative to
+        # stream), kept a day; `sums[word] += n` adds to the current window.
+        sums = app.Table(
+            "wsum",
+            default=int,
+            partitions=4,
+            key_type=str,
+            value_type=int,
+        ).tumbling(60, expires=86400, key_index=True).relative_to_stream()
+
+        @app.on_rebalance_complete.connect
+        async def on_window_assigned(sender: Any, **kwargs: Any) -> None:
+            progress.ready()
+
+        def window_result() -> dict[str, int]:
+            # The underlying table's keys are (word, (start, end)), seconds.
+            pairs = total = weighted = 0
+            lo = hi = None
+            for (word, (start, _end)), v in sums.table.items():
+                v = int(v)
+                pairs += 1
+                total += v
+                lo = v if lo is None else min(lo, v)
+                hi = v if hi is None else max(hi, v)
+                minute = int(round(start * 1000)) // 60_000
+                weighted += v * (int(word[1:]) + 1) * (minute % 7 + 1)
+            return {
+                "pairs": pairs,
+                "total": total,
+                "min": lo or 0,
+                "max": hi or 0,
+                "weighted": weighted,
+            }
+
+        @app.agent(source)
+        async def window_sum(stream: Any) -> None:
+            async for value in stream:
+                progress.started()
+                sums[value["word"]] += value["n"]
+                if progress.step():
+                    progress.finish(window_result())
 
     else:
         recovered = {"n": 0}

@@ -140,23 +140,38 @@ interface PartitionBatch {
 }
 
 function groupByPartition(records: readonly ProduceRecord[]): PartitionBatch[] {
-  const batches = new Map<string, PartitionBatch>();
-  records.forEach((r, i) => {
-    const id = `${r.topic}\u0000${r.partition}`;
-    let batch = batches.get(id);
+  // Topic -> partition -> batch, without a string key per record.
+  const byTopic = new Map<string, Map<number, PartitionBatch>>();
+  const out: PartitionBatch[] = [];
+  let last: PartitionBatch | undefined;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    let batch = last !== undefined && last.partition === r.partition &&
+        last.topic === r.topic
+      ? last
+      : undefined;
     if (batch === undefined) {
-      batch = {
-        topic: r.topic,
-        partition: r.partition,
-        indexes: [],
-        records: [],
-      };
-      batches.set(id, batch);
+      let partitions = byTopic.get(r.topic);
+      if (partitions === undefined) {
+        byTopic.set(r.topic, partitions = new Map());
+      }
+      batch = partitions.get(r.partition);
+      if (batch === undefined) {
+        batch = {
+          topic: r.topic,
+          partition: r.partition,
+          indexes: [],
+          records: [],
+        };
+        partitions.set(r.partition, batch);
+        out.push(batch);
+      }
     }
     batch.indexes.push(i);
     batch.records.push(r);
-  });
-  return [...batches.values()];
+    last = batch;
+  }
+  return out;
 }
 
 /**

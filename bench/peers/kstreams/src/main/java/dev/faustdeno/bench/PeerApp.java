@@ -29,11 +29,15 @@ import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.kstream.TimeWindows;
+import org.apache.kafka.streams.kstream.Windowed;
 import org.apache.kafka.streams.processor.StateRestoreListener;
 import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
 import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.ReadOnlyWindowStore;
+import org.apache.kafka.streams.state.WindowStore;
 import sun.misc.Signal;
 
 /**
@@ -44,13 +48,24 @@ import sun.misc.Signal;
  *   <li>{@code forward}: input -> JSON decode -> {id, word, n2 = n * 2} -> output, same key.
  *   <li>{@code count}: input -> groupByKey -> count() into the persistent RocksDB store
  *       "counts" (changelog topic {@code <app-id>-counts-changelog}).
+ *   <li>{@code window}: input -> groupByKey -> 1-minute tumbling windows (record timestamps)
+ *       -> aggregate(sum of n) into the persistent window store "wsum".
  * </ul>
+ *
+ * <p>{@code --cache-bytes B} sets {@code statestore.cache.max.bytes} (0 = record cache off, the
+ * default here; Kafka Streams' own default is 10485760).
  *
  * stdout carries only the protocol's JSON lines (ready, warm, done); logs go to stderr.
  */
 public final class PeerApp {
   /** Name of the count store; its changelog topic is {@code <app-id>-counts-changelog}. */
   static final String STORE = "counts";
+
+  /** Name of the window store of the {@code window} workload. */
+  static final String WSTORE = "wsum";
+
+  /** Size of the tumbling windows (the bench protocol's 1 minute). */
+  static final Duration WINDOW = Duration.ofMinutes(1);
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -81,6 +96,8 @@ public final class PeerApp {
       buildForward(builder, args);
       AckCounter.topic = args.output;
       AckCounter.progress = progress;
+    } else if (args.workload.equals("window")) {
+      buildWindow(builder, args, progress);
     } else {
       buildCount(builder, args, progress);
     }
@@ -128,9 +145,11 @@ public final class PeerApp {
         if (!waitFor(() -> awaitQuietly(progress, false), stop, state, failure)) {
           System.exit(shutdown(streams, stop, failure));
         }
-        String result = args.workload.equals("forward")
-            ? "{\"produced\":" + progress.processed() + "}"
-            : readCounts(streams);
+        String result = switch (args.workload) {
+          case "forward" -> "{\"produced\":" + progress.processed() + "}";
+          case "window" -> settled(() -> readWindows(streams), stop);
+          default -> args.cacheBytes == 0 ? readCounts(streams) : settled(() -> readCounts(streams), stop);
+        };
         emit(String.format(Locale.ROOT, "{\"event\":\"done\",\"processed\":%d,\"seconds\":%.6f,\"result\":%s}",
             args.expect, progress.seconds(), result));
       }
@@ -170,13 +189,96 @@ public final class PeerApp {
    * cache off every update is forwarded, so the peek sees every input event.
    */
   static void buildCount(StreamsBuilder builder, Args args, Progress progress) {
-    builder.stream(args.input, Consumed.with(Serdes.String(), Serdes.String()))
+    var input = builder.stream(args.input, Consumed.with(Serdes.String(), Serdes.String()));
+    // With the record cache on, count() forwards only some updates: the event is then
+    // counted as it enters the aggregation, and `done` waits for the store to settle.
+    if (args.cacheBytes > 0) input = input.peek((word, value) -> progress.add());
+    var counts = input
         .groupByKey(Grouped.with(Serdes.String(), Serdes.String()))
         .count(Materialized.<String, Long, KeyValueStore<Bytes, byte[]>>as(STORE)
             .withKeySerde(Serdes.String())
-            .withValueSerde(Serdes.Long()))
-        .toStream()
-        .peek((word, count) -> progress.add());
+            .withValueSerde(Serdes.Long()));
+    if (args.cacheBytes == 0) counts.toStream().peek((word, count) -> progress.add());
+  }
+
+  /**
+   * window: groupByKey -> tumbling 1-minute windows on the record timestamps (grace 1 h:
+   * the input is in order per partition, nothing is late) -> aggregate the sum of n into
+   * the persistent window store "wsum", kept 1 day so every window can be read at the end.
+   * Events are counted as they enter the aggregation (the cache may hold updates back).
+   */
+  static void buildWindow(StreamsBuilder builder, Args args, Progress progress) {
+    builder.stream(args.input, Consumed.with(Serdes.String(), Serdes.String()))
+        .peek((word, value) -> progress.add())
+        .groupByKey(Grouped.with(Serdes.String(), Serdes.String()))
+        .windowedBy(TimeWindows.ofSizeAndGrace(WINDOW, Duration.ofHours(1)))
+        .aggregate(() -> 0L, (word, value, sum) -> sum + decode(value).n(),
+            Materialized.<String, Long, WindowStore<Bytes, byte[]>>as(WSTORE)
+                .withKeySerde(Serdes.String())
+                .withValueSerde(Serdes.Long())
+                .withRetention(Duration.ofDays(1)));
+  }
+
+  static In decode(String value) {
+    try {
+      return JSON.readValue(value, In.class);
+    } catch (JsonProcessingException e) {
+      throw new IllegalArgumentException("input value is not the expected JSON {id, word, n}: " + value, e);
+    }
+  }
+
+  /** A store read for the result. */
+  interface Read {
+    String get();
+  }
+
+  /**
+   * The store's result once two reads 100 ms apart agree: the N-th event was counted as it
+   * entered the aggregation, its store update follows on the stream thread. Bounded: 60 s.
+   */
+  static String settled(Read read, CountDownLatch stop) {
+    String last = read.get();
+    try {
+      for (int i = 0; i < 600; i++) {
+        if (stop.await(100, TimeUnit.MILLISECONDS)) break;
+        String now = read.get();
+        if (now.equals(last)) return now;
+        last = now;
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    log("store did not settle within 60 s; last read " + last);
+    return last;
+  }
+
+  /**
+   * Reads every window of "wsum": pairs (key, window), total of the sums, min, max and
+   * the protocol's weighted checksum sum(value * (keyIndex + 1) * (windowStartMinute % 7 + 1)).
+   */
+  static String readWindows(KafkaStreams streams) {
+    ReadOnlyWindowStore<String, Long> store =
+        streams.store(StoreQueryParameters.fromNameAndType(WSTORE, QueryableStoreTypes.<String, Long>windowStore()));
+    long pairs = 0;
+    long total = 0;
+    long min = 0;
+    long max = 0;
+    long weighted = 0;
+    try (KeyValueIterator<Windowed<String>, Long> it = store.all()) {
+      while (it.hasNext()) {
+        KeyValue<Windowed<String>, Long> kv = it.next();
+        long v = kv.value;
+        min = pairs == 0 ? v : Math.min(min, v);
+        max = pairs == 0 ? v : Math.max(max, v);
+        pairs++;
+        total += v;
+        long keyIndex = Long.parseLong(kv.key.key().substring(1));
+        long minute = kv.key.window().start() / 60_000L;
+        weighted += v * (keyIndex + 1) * (minute % 7 + 1);
+      }
+    }
+    return "{\"pairs\":" + pairs + ",\"total\":" + total + ",\"min\":" + min + ",\"max\":" + max
+        + ",\"weighted\":" + weighted + "}";
   }
 
   /** The Streams configuration shared by both workloads (bench protocol settings). */
@@ -188,11 +290,11 @@ public final class PeerApp {
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 2800); // Faust's broker_commit_interval
     p.put(StreamsConfig.STATE_DIR_CONFIG, args.stateDir);
-    // Record cache off: every count update goes to the store and its changelog
-    // (one changelog record per input event), like Faust's and our tables do.
-    // With the default 10 MB cache Streams would compact updates per key in memory
-    // and write the changelog only on commit/eviction.
-    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0L);
+    // --cache-bytes 0 (default here): record cache off, every count update goes to
+    // the store and its changelog (one changelog record per input event). With a cache
+    // (Streams' default is 10 MB) updates are compacted per key in memory and written
+    // to the store and changelog on commit or eviction.
+    p.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, args.cacheBytes);
     p.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
     p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
     p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class);
@@ -330,6 +432,7 @@ public final class PeerApp {
     long expect = -1;
     long warmup = 0;
     String stateDir;
+    long cacheBytes = 0;
 
     static Args parse(String[] argv) {
       Args a = new Args();
@@ -346,11 +449,12 @@ public final class PeerApp {
           case "--expect" -> a.expect = number(flag, v);
           case "--warmup" -> a.warmup = number(flag, v);
           case "--state-dir" -> a.stateDir = v;
+          case "--cache-bytes" -> a.cacheBytes = number(flag, v);
           default -> usage("unknown option " + flag);
         }
       }
-      if (!"forward".equals(a.workload) && !"count".equals(a.workload)) {
-        usage("--workload must be forward or count, got " + a.workload);
+      if (!"forward".equals(a.workload) && !"count".equals(a.workload) && !"window".equals(a.workload)) {
+        usage("--workload must be forward, count or window, got " + a.workload);
       }
       if (a.bootstrap == null || a.input == null || a.appId == null || a.stateDir == null || a.expect < 0) {
         usage("--bootstrap, --input, --app-id, --state-dir and --expect are required");
@@ -373,9 +477,9 @@ public final class PeerApp {
     }
 
     static void usage(String problem) {
-      System.err.println("kstreams-peer: " + problem + "\nusage: PeerApp --workload forward|count"
+      System.err.println("kstreams-peer: " + problem + "\nusage: PeerApp --workload forward|count|window"
           + " --bootstrap HOST:PORT --input TOPIC --output TOPIC --app-id ID --expect N --warmup W"
-          + " --state-dir DIR");
+          + " --state-dir DIR [--cache-bytes B]");
       System.exit(2);
     }
   }
