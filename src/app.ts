@@ -1039,6 +1039,7 @@ export class App implements AppHost {
       this.#conf.appId,
       this.log,
       (topic) => this.#conductor?.consumes(topic) ?? false,
+      (event) => this.#conductor?.isCurrent(event) ?? true,
     );
     this.#transactions = txm;
     return {

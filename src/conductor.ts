@@ -134,6 +134,14 @@ export class Conductor implements RebalanceListener {
   #dropped = new Map<string, Set<number>>();
   /** A record failed to decode under `decodeErrorPolicy: "fail"`: deliver nothing more. */
   #failed = false;
+  /** The last assignment (active, standbys), to take it again after a failed transaction. */
+  #assignment: { active: readonly TP[]; standbys: readonly TP[] } | undefined;
+  /** Exactly-once: the tracker each delivered event was counted in. */
+  readonly #owners = new WeakMap<Event<unknown, unknown>, PartitionTracker>();
+  /** Bumped when the trackers are replaced outside a rebalance (records polled before are stale). */
+  #generation = 0;
+  /** A revocation runs: a failed commit is left to it. */
+  #revoking = false;
 
   /** Create the conductor for `host`. */
   constructor(host: ConductorHost) {
@@ -153,6 +161,17 @@ export class Conductor implements RebalanceListener {
   /** Whether events of `topic` come from this consumer. */
   consumes(topic: string): boolean {
     return this.#topics.has(topic);
+  }
+
+  /**
+   * Whether `event` belongs to the current assignment of its partition
+   * (false for an event still in hand from before a revocation or a
+   * restart of the partition's transaction: its output must not go into
+   * the transaction that now holds the partition).
+   */
+  isCurrent(event: Event<unknown, unknown>): boolean {
+    const owner = this.#owners.get(event);
+    return owner === undefined || this.#trackers.get(tpKey(event)) === owner;
   }
 
   /** Assigned partitions. */
@@ -277,7 +296,11 @@ export class Conductor implements RebalanceListener {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      const generation = this.#generation;
       while (this.#barrier !== undefined) await this.#barrier;
+      // Polled before the partitions went back to their committed offsets
+      // (a restart ended meanwhile): the consumer fetches them again.
+      if (generation !== this.#generation) continue;
       // A poll returns each partition's records together and in order: hand
       // them over one partition run at a time.
       let i = 0;
@@ -303,6 +326,15 @@ export class Conductor implements RebalanceListener {
     if (this.#failed) return;
     const tracker = this.#trackers.get(k);
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
+    // Below the committed offset: fetched from a position read before the
+    // previous owner's last transaction completed (see onPartitionsAssigned).
+    while (
+      this.#host.commitTransaction !== undefined && from < records.length &&
+      records[from]!.offset < tracker.committed
+    ) {
+      from++;
+    }
+    if (from === records.length) return;
     const blocked = this.#blocked.get(k);
     if (blocked !== undefined) {
       for (let i = from; i < records.length; i++) {
@@ -390,7 +422,11 @@ export class Conductor implements RebalanceListener {
       } catch (error) {
         return this.#decodeFailed(record, error, tracker, acks, k);
       }
-      single.queues[0]!.forcePut(new Event(init, acks));
+      const event = new Event(init, acks);
+      if (this.#host.commitTransaction !== undefined) {
+        this.#owners.set(event, tracker);
+      }
+      single.queues[0]!.forcePut(event);
       return true;
     }
     const targets: Array<[AnyTopic, EventInit<unknown, unknown>]> = [];
@@ -421,8 +457,13 @@ export class Conductor implements RebalanceListener {
       refs,
       () => this.#acked(k, record.offset, tracker),
     );
+    const track = this.#host.commitTransaction !== undefined;
     for (const [t, init] of targets) {
-      for (const q of t.queues) q.forcePut(new Event(init, delivery));
+      for (const q of t.queues) {
+        const event = new Event(init, delivery);
+        if (track) this.#owners.set(event, tracker);
+        q.forcePut(event);
+      }
     }
     if (deadLetter !== undefined) {
       this.#deadLetter(record, deadLetter, delivery);
@@ -653,6 +694,7 @@ export class Conductor implements RebalanceListener {
       // Events still queued have produced nothing: set them aside (they go
       // back in front after the commit) and wait only for those in hand.
       const { taken, offsets: queued } = this.#takeQueued(() => true);
+      let restarted = false;
       try {
         for (const [k, dropped] of this.#dropped) {
           const set = queued.get(k) ?? new Set<number>();
@@ -665,11 +707,25 @@ export class Conductor implements RebalanceListener {
         if (offsets.length === 0) return;
         this.#acksSinceCommit = 0;
         const t0 = performance.now();
-        await this.#host.commitTransaction!(offsets);
+        try {
+          await this.#host.commitTransaction!(offsets);
+        } catch (error) {
+          this.#host.monitor.count("commitErrors");
+          if (this.#revoking) {
+            // The revocation closes the producers (aborting what is open);
+            // the next owner's producer completes or aborts this one.
+            this.#host.log.warn(
+              "Exactly-once commit at revocation failed; the next owner goes on from the committed offsets: {error}",
+              { error: errorLine(error) },
+            );
+            return;
+          }
+          restarted = true;
+          await this.#restart(error);
+          return;
+        }
         this.#committed(offsets, trackers, t0);
       } catch (error) {
-        // Whether the transaction committed is unknown: stop; the next
-        // owner's producer aborts or completes it and tables recover.
         this.#host.monitor.count("commitErrors");
         this.#host.log.error("Exactly-once commit failed: {error}", {
           error: errorLine(error),
@@ -678,11 +734,62 @@ export class Conductor implements RebalanceListener {
           error instanceof Error ? error : new Error(String(error)),
         );
       } finally {
-        for (const [q, events] of taken) q.putFront(events);
+        // After a restart the queued events are stale: the consumer fetches
+        // them again from the committed offsets.
+        if (!restarted) {
+          for (const [q, events] of taken) q.putFront(events);
+        }
         this.#barrier = undefined;
         open();
       }
     })();
+  }
+
+  /**
+   * Exactly-once: a transaction failed to commit (fenced or expired by
+   * the broker, e.g. after an outage longer than its timeout, or its
+   * outcome unknown). Handled like a revocation of every partition
+   * followed by their assignment to this worker again: the producers
+   * close (aborting what is open), tables drop the changes no commit
+   * released, new producers fence the old ones (completing or aborting
+   * the failed transaction), and every partition goes back to its
+   * committed offset; tables recover from their changelogs. Runs under
+   * the commit's barrier (no delivery); events still in hand from before
+   * count for nothing ({@linkcode isCurrent}). Throws (the caller
+   * crashes the app) when that fails too.
+   */
+  async #restart(cause: unknown): Promise<void> {
+    const consumer = this.#consumer;
+    const assignment = this.#assignment;
+    if (consumer === undefined || assignment === undefined) throw cause;
+    const tps = [...this.#trackers.keys()].map(parseTpKey);
+    this.#host.log.warn(
+      "Exactly-once commit failed ({error}): aborting the transactions of {tps} and going back to their committed offsets",
+      { error: errorLine(cause), tps: tps.map(tpString).join(", ") },
+    );
+    const paused = tps.filter((tp) => this.#paused.delete(tpKey(tp)));
+    if (paused.length > 0) consumer.resume(paused);
+    for (const tp of tps) {
+      this.#trackers.delete(tpKey(tp));
+      this.#blocked.delete(tpKey(tp));
+    }
+    await this.#host.revoked(assignment.active);
+    await this.onPartitionsAssigned(assignment.active, assignment.standbys);
+    for (const tp of tps) {
+      const t = this.#trackers.get(tpKey(tp));
+      if (t === undefined) continue;
+      if (t.committed < 0) {
+        throw new Error(
+          `Cannot go back to the committed offset of ${
+            tpString(tp)
+          } after a failed exactly-once commit: the group has none`,
+          { cause },
+        );
+      }
+    }
+    // Records polled until now (still under this barrier) predate the seek.
+    this.#generation++;
+    this.#host.monitor.count("transactionRestarts");
   }
 
   /**
@@ -698,11 +805,13 @@ export class Conductor implements RebalanceListener {
     await this.#commitChain;
     const dropped = this.#dropBuffered(revoked);
     this.#dropped = dropped;
+    this.#revoking = true;
     try {
       await this.#settle(revoked, dropped);
       await this.commit(revoked);
     } finally {
       this.#dropped = new Map();
+      this.#revoking = false;
     }
     // Pauses outlive assignments in the consumer: lift ours, or a partition
     // that comes back would stay paused.
@@ -794,6 +903,7 @@ export class Conductor implements RebalanceListener {
   ): Promise<void> {
     // Assignment-only partitions (changelogs) are read by the tables, not
     // fetched here: pause them, never track or commit them.
+    this.#assignment = { active: assigned, standbys };
     const silent = assigned.filter((tp) => !this.#topics.has(tp.topic));
     if (silent.length > 0) this.#consumer?.pause(silent);
     await this.#host.fence?.(assigned);
@@ -805,6 +915,13 @@ export class Conductor implements RebalanceListener {
       : new Map<string, number>();
     for (const tp of fresh) {
       const c = committed.get(tpKey(tp));
+      // kafkajs fetches from the offset it read when the group assigned the
+      // partition, before the fence above let the previous owner's last
+      // transaction complete (its offsets were not yet visible): fetch from
+      // the offset read now instead, or those events are processed twice.
+      if (c !== undefined && this.#host.commitTransaction !== undefined) {
+        this.#consumer!.seek(tp, c);
+      }
       const start = c ?? -1;
       const tracker = new PartitionTracker(Math.max(0, start));
       if (c === undefined) tracker.committed = -1;

@@ -19,7 +19,13 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { actorContext } from "./actor_context.ts";
-import { ConfigError, PartitionRevokedError } from "./errors.ts";
+import type { Event } from "./event.ts";
+import {
+  ConfigError,
+  errorLine,
+  PartitionRevokedError,
+  StateError,
+} from "./errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {
   CommitOffset,
@@ -46,6 +52,11 @@ interface Open {
   idle: (() => void)[];
   /** Revoked: later sends are refused. */
   closed: boolean;
+  /**
+   * A send into the current transaction failed: it must not commit (its
+   * events' offsets would commit without that output).
+   */
+  failed: unknown;
 }
 
 /** Transactions per source partition number. */
@@ -56,12 +67,16 @@ export class TransactionManager {
   readonly #open = new Map<number, Open>();
   /** Whether events of a topic are transactional (the consumed ones). */
   readonly #consumes: (topic: string) => boolean;
+  /** Whether an event belongs to the current assignment of its partition. */
+  readonly #current: (event: Event) => boolean;
 
   /**
    * @param transport A transport that supports transactions.
    * @param appId The app id (group id and transactional id prefix).
    * @param log Logger.
    * @param consumes Whether the app's consumer reads a topic.
+   * @param current Whether an event belongs to the current assignment of
+   *   its partition (not one still in hand from before a revocation).
    * @throws {ConfigError} When the transport has no transactions.
    */
   constructor(
@@ -69,6 +84,7 @@ export class TransactionManager {
     appId: string,
     log: Logger,
     consumes: (topic: string) => boolean,
+    current: (event: Event) => boolean = () => true,
   ) {
     if (transport.createTransactionalProducer === undefined) {
       throw new ConfigError(
@@ -79,6 +95,7 @@ export class TransactionManager {
     this.#appId = appId;
     this.#log = log;
     this.#consumes = consumes;
+    this.#current = current;
   }
 
   /** Partition numbers with an open transaction. */
@@ -91,12 +108,16 @@ export class TransactionManager {
    * partition. An event of a consumed topic whose partition has no
    * transaction here (revoked while the event was in hand) gets a target
    * that refuses the send: writing it outside a transaction would make it
-   * visible although the event's offset never commits.
+   * visible although the event's offset never commits. So does an event
+   * from before the partition was revoked and assigned here again (or its
+   * transaction restarted): the partition's new transaction commits
+   * offsets from which that event is read and processed again.
    */
   route(): SendTarget | undefined {
     const event = actorContext()?.event;
     if (event === undefined || event.offset < 0) return undefined;
     if (!this.#consumes(event.topic)) return undefined;
+    if (!this.#current(event)) return refusing(event.partition);
     return this.#open.get(event.partition)?.target ??
       refusing(event.partition);
   }
@@ -125,11 +146,13 @@ export class TransactionManager {
         holds: 0,
         idle: [],
         closed: false,
+        failed: undefined,
         target: {
           send: (records: readonly ProduceRecord[]) => {
             if (open.closed) return refusing(p).send(records);
             open.dirty = true;
             return this.#step(open, () => tx.send(records)).catch((e) => {
+              open.failed ??= e;
               // Another worker initialised this partition's transactional
               // id: it owns the partition now, and our transaction is dead.
               if (fenced(e)) {
@@ -194,9 +217,26 @@ export class TransactionManager {
     for (const open of this.#open.values()) {
       const mine = byPartition.get(open.partition) ?? [];
       if (mine.length === 0 && !open.dirty) continue;
+      if (open.failed !== undefined) {
+        throw new StateError(
+          `Cannot commit the transaction of partition ${open.partition}: a send into it failed (${
+            errorLine(open.failed)
+          })`,
+          { cause: open.failed },
+        );
+      }
       await this.#step(open, async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
+        this.#log.debug(
+          "Committed transaction of partition {p}: offsets {offsets}, dirty {dirty}",
+          {
+            p: open.partition,
+            offsets: mine.map((o) => `${o.topic}[${o.partition}]@${o.offset}`)
+              .join(","),
+            dirty: open.dirty,
+          },
+        );
         open.dirty = false;
         await open.tx.begin();
       });
@@ -224,7 +264,10 @@ export class TransactionManager {
 function fenced(e: unknown): boolean {
   for (let err = e, depth = 0; err != null && depth < 10; depth++) {
     const type = (err as { type?: unknown }).type;
-    if (type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED") {
+    if (
+      type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED" ||
+      type === "INVALID_TXN_STATE"
+    ) {
       return true;
     }
     err = (err as { cause?: unknown }).cause;
@@ -238,7 +281,7 @@ function refusing(p: number): SendTarget {
     send: () =>
       Promise.reject(
         new PartitionRevokedError(
-          `Cannot send exactly once for an event of partition ${p}: the partition was revoked from this worker while the event was in hand (its offset is not committed here; the new owner processes it again)`,
+          `Cannot send exactly once for an event of partition ${p}: the partition was revoked from this worker, or its transaction restarted, while the event was in hand (its offset is not committed with this output; the event is processed again from the committed offset)`,
         ),
       ),
   };

@@ -18,12 +18,27 @@
  * ChangelogWriter.release} (called once the transaction that carries
  * them committed): an aborted transaction never reaches the store.
  *
+ * At-least-once has no fencing: a worker that lost its partitions without
+ * knowing yet (expelled from the group during a broker outage or a long
+ * stall) may still append to a changelog partition after its new owner
+ * recovered it. Those records carry the old owner's values; left last in
+ * the changelog, the next recovery would start from them while the
+ * committed offsets are the new owner's, and counts would end below the
+ * truth. So the writer checks where its own appends land: records between
+ * two of its own (or between the recovered end and its first) are someone
+ * else's, and it appends its own current values of their keys again, before
+ * any {@linkcode ChangelogWriter.flush} (and so any offset commit) returns.
+ *
  * @module
  */
 import type { Logger } from "@logtape/logtape";
 import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
 import type { SendBinding } from "../producer.ts";
-import type { ProduceRecord, RecordMetadata } from "../transport/transport.ts";
+import type {
+  ProduceRecord,
+  RecordMetadata,
+  Transport,
+} from "../transport/transport.ts";
 import type { Store, StoreBatch, StoreOp } from "./store.ts";
 
 /**
@@ -58,7 +73,12 @@ export interface ChangelogHost {
   bindSend?(): SendBinding;
   /** Stop the app: a change could not be made durable. */
   crash(error: Error): void;
+  /** Reads records another worker appended (at-least-once repair); without it no repair is made. */
+  readonly transport?: Pick<Transport, "read">;
 }
+
+/** How long a repair keeps retrying the read of foreign records before the app stops. */
+const REPAIR_LIMIT_MS = 90_000;
 
 /** A change not yet applied to the store. */
 export interface OverlayEntry {
@@ -226,6 +246,14 @@ export class ChangelogWriter {
   #released = 0;
   /** Called when changes are dropped unapplied (reads of them must not be served from caches). */
   onDiscard: (() => void) | undefined;
+  /** Per partition, the highest changelog offset known to hold this writer's data (own ack or store). */
+  readonly #known = new Map<number, number>();
+  /** Repairs of foreign appends under way. */
+  #repairs = 0;
+  /** Append sequence number after the last repair's appends (flush waits for them). */
+  #repairedSeq = 0;
+  /** Changelog records found appended by another worker, and re-covered. */
+  foreign = 0;
 
   /**
    * Create a writer.
@@ -396,6 +424,7 @@ export class ChangelogWriter {
     ).then(
       (meta) => {
         w.meta = meta;
+        if (!this.#held) this.#checkForeign(partition, meta.offset);
         this.#schedule();
       },
       (error) => {
@@ -458,12 +487,103 @@ export class ChangelogWriter {
    */
   async flush(): Promise<void> {
     if (this.#failure === undefined) this.stage();
-    const target = this.#held ? this.#released : this.#aseq;
-    while (!this.#doneThrough(target)) {
+    let target = this.#held ? this.#released : this.#aseq;
+    while (this.#repairs > 0 || !this.#doneThrough(target)) {
       this.#throwIfFailed();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      // A repair started meanwhile belongs to the changes flushed here.
+      if (!this.#held) target = Math.max(target, this.#repairedSeq);
     }
     this.#throwIfFailed();
+  }
+
+  /**
+   * Partitions were revoked: forget where this writer's appends to them
+   * stood (their next owner appends there now).
+   *
+   * @param partitions Changelog partitions.
+   */
+  forgetPartitions(partitions: Iterable<number>): void {
+    for (const p of partitions) this.#known.delete(p);
+  }
+
+  /**
+   * An own append landed at `offset`: if records lie between it and the
+   * last offset known to be this writer's (or recovered), another worker
+   * wrote them; repair.
+   */
+  #checkForeign(partition: number, offset: number): void {
+    if (offset < 0 || this.#host.transport === undefined) return;
+    const known = Math.max(
+      this.#known.get(partition) ?? -1,
+      this.#store.persistedOffset(partition) ?? -1,
+    );
+    this.#known.set(partition, Math.max(known, offset));
+    if (offset > known + 1) this.#repair(partition, known + 1, offset);
+  }
+
+  /** Append this writer's current values of the keys found in `[from, to)` again. */
+  #repair(partition: number, from: number, to: number): void {
+    const transport = this.#host.transport!;
+    this.#repairs++;
+    const run = async () => {
+      const keys = new Map<string, Uint8Array>();
+      let records = 0;
+      let at = from;
+      const deadline = Date.now() + REPAIR_LIMIT_MS;
+      for (let wait = 500; at < to;) {
+        let batch;
+        try {
+          batch = await transport.read(
+            { topic: this.#topic, partition },
+            at,
+            Math.min(1000, to - at),
+          );
+        } catch (error) {
+          if (Date.now() + wait > deadline) throw error;
+          await new Promise((r) => setTimeout(r, wait));
+          wait = Math.min(5000, wait * 2);
+          continue;
+        }
+        const last = batch[batch.length - 1];
+        if (last === undefined) break;
+        for (const r of batch) {
+          if (r.offset >= to || r.key === null) continue;
+          records++;
+          keys.set(keyId(r.key), r.key);
+        }
+        at = last.offset + 1;
+      }
+      if (keys.size === 0) return;
+      this.foreign += records;
+      this.#host.log.warn(
+        "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} were not appended by this worker (another worker that lost the partition without knowing yet, or a retried append); appending this worker's values of their {keys} keys again",
+        {
+          table: this.#table,
+          records,
+          topic: this.#topic,
+          partition,
+          from,
+          to: to - 1,
+          keys: keys.size,
+        },
+      );
+      for (const [id, key] of keys) {
+        const pending = this.overlay.get(id);
+        const value = pending !== undefined && pending.partition === partition
+          ? pending.value
+          : this.#store.get(partition, key) ?? null;
+        this.write(partition, key, value);
+      }
+    };
+    run().catch((error) => this.#fail(error)).finally(() => {
+      this.#repairs--;
+      // With the record cache the repair's writes wait in the cache: append
+      // them now, so the flush that waits for this repair covers them.
+      if (this.#failure === undefined) this.stage();
+      this.#repairedSeq = this.#aseq;
+      this.#wake();
+    });
   }
 
   /** Flush (when nothing failed) and cancel the timer. */

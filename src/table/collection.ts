@@ -241,6 +241,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     await this.flush();
     // Exactly-once: what no commit released belongs to an aborted transaction.
     this.#writer?.discardUnreleased(revoked.map((tp) => tp.partition));
+    this.#writer?.forgetPartitions(revoked.map((tp) => tp.partition));
     for (const tp of revoked) this.#active.delete(tp.partition);
     this.dropCaches();
   }

@@ -108,6 +108,13 @@ export interface RecoveryOptions {
   readonly onSkip?: (record: TransportRecord) => void;
   /** Called after every batch with the records replayed in it. */
   readonly onBatch?: (records: number) => void;
+  /**
+   * Standby following: whether the partition is still followed. Checked
+   * after every wait on the broker and before anything is applied or
+   * dropped: a partition promoted to active meanwhile is written by this
+   * worker's own table, and a replay that started earlier must not touch it.
+   */
+  readonly keep?: (partition: number) => boolean;
 }
 
 /**
@@ -165,6 +172,7 @@ async function startOffset(
     o.transport.highWatermark(tp),
   ]);
   const persisted = o.store.persistedOffset(partition);
+  if (o.keep?.(partition) === false) return { start: end, end };
   if (persisted !== undefined && persisted >= end) {
     o.log.warn(
       "Table {table} partition {partition}: stored offset {persisted} is not below the changelog high-water mark {end}; the changelog was recreated, rebuilding the partition from it",
@@ -217,6 +225,7 @@ async function replay(
     );
     const last = batch[batch.length - 1];
     if (last === undefined) break; // trimmed or compacted away: nothing more
+    if (o.keep?.(partition) === false) break;
     const skipped = new Set<TransportRecord>();
     const applied = await applyRecords(o.store, partition, batch, (r) => {
       skipped.add(r);
@@ -365,7 +374,11 @@ export class StandbyFollower {
    * @param intervalMs Milliseconds between rounds.
    */
   constructor(o: RecoveryOptions, intervalMs = 1000) {
-    this.#o = { ...o, signal: this.#controller.signal };
+    this.#o = {
+      ...o,
+      signal: this.#controller.signal,
+      keep: (p) => this.#partitions.includes(p),
+    };
     this.#intervalMs = intervalMs;
   }
 
@@ -406,6 +419,8 @@ export class StandbyFollower {
       this.#wake = undefined;
       if (signal.aborted) break;
       for (const p of this.#partitions) {
+        // The list may have changed during this round (see `keep`).
+        if (!this.#partitions.includes(p)) continue;
         try {
           this.records += await recoverPartition(this.#o, p);
         } catch (error) {

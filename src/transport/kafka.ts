@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { patchKafkajsReadCommitted } from "./kafka/aborted_patch.ts";
 import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
 import { patchKafkajsRejoin } from "./kafka/rejoin_patch.ts";
 import {
@@ -126,6 +127,9 @@ export class KafkaTransport implements Transport {
     this.#settings = readKafkaSettings(url, options.extra);
     patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
+    patchKafkajsReadCommitted((message) =>
+      console.error(`kafka://: ${message}`)
+    );
     const s = this.#settings;
     const config = {
       clientId: options.clientId,
@@ -394,7 +398,7 @@ export class KafkaTransport implements Transport {
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
     });
-    await producer.connect();
+    await retryWhileUnreachable(() => producer.connect());
     const tx = new KafkaTransactionalProducer(
       producer,
       transactionalId,

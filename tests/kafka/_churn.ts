@@ -38,6 +38,7 @@ export class ChurnWorker {
       CH_GUARANTEE: options.guarantee,
       CH_AWAIT: options.awaitSends ? "1" : "0",
       CH_STANDBYS: String(options.standbys ?? 1),
+      CH_TRACE: Deno.env.get("CHURN_TRACE") ?? "0",
     };
   }
 
@@ -53,7 +54,7 @@ export class ChurnWorker {
         this.#datadir,
         "worker",
         "-l",
-        "info",
+        Deno.env.get("CHURN_LOG_LEVEL") ?? "info",
         "-p",
         String(this.port),
         "-h",

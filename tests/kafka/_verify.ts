@@ -28,14 +28,32 @@ function client(): Kafka {
   });
 }
 
+/** A fetched record as kafkajs hands it over inside a batch (markers included). */
+interface RawRecord {
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  isControlRecord?: boolean;
+  batchContext?: {
+    inTransaction?: boolean;
+    producerId?: string;
+    producerEpoch?: number;
+  };
+}
+
 /**
- * Every data record of `topic`, read with a fresh group (nothing committed).
- * With `readCommitted`: up to the last stable offset now, records of aborted
- * transactions left out. Without: until nothing new came for 2 s (the
- * admin client only tells the last stable offset).
+ * Every data record of `topic`, read with a fresh group (nothing committed)
+ * and `read_uncommitted`. With `readCommitted`, a transactional record is
+ * kept only once the marker its producer wrote next says COMMIT (an ABORT
+ * marker drops it, no marker yet leaves it out): decided here from the log
+ * itself, not by the client's read_committed filter (kafkajs 2.2.4's lets
+ * aborted records through when aborts came in another order than the
+ * transactions began). Reads until every partition reached the end the
+ * admin client tells (the last stable offset) with no transaction left
+ * undecided, or until nothing new came for 2-3 s.
  *
  * @param topic Topic.
- * @param readCommitted Isolation level.
+ * @param readCommitted Only records of committed transactions (and non-transactional ones).
  * @param ms Bound.
  */
 export async function readAll(
@@ -56,13 +74,19 @@ export async function readAll(
   }
   const out: Read[] = [];
   const reached = new Map<number, number>();
+  /** Per partition and producer id, transactional records waiting for their marker. */
+  const undecided = new Map<number, Map<string, Read[]>>();
   const done = () =>
     readCommitted &&
-    [...ends].every(([p, end]) => end === 0 || (reached.get(p) ?? 0) >= end);
+    [...ends].every(([p, end]) =>
+      end === 0 ||
+      ((reached.get(p) ?? 0) >= end &&
+        [...(undecided.get(p)?.values() ?? [])].every((l) => l.length === 0))
+    );
   if (readCommitted && done()) return out;
   const consumer = kafka.consumer({
     groupId: `verifier-${crypto.randomUUID()}`,
-    readUncommitted: !readCommitted,
+    readUncommitted: true,
     maxWaitTimeInMs: 200,
   });
   await consumer.connect();
@@ -72,22 +96,39 @@ export async function readAll(
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        for (const m of batch.messages) {
-          const bc = (m as unknown as {
-            batchContext?: {
-              inTransaction?: boolean;
-              producerId?: string;
-              producerEpoch?: number;
-            };
-          }).batchContext;
-          out.push({
+        let waiting = undecided.get(batch.partition);
+        if (waiting === undefined) {
+          undecided.set(batch.partition, waiting = new Map());
+        }
+        const raw = (batch as unknown as { messagesWithinOffset: RawRecord[] })
+          .messagesWithinOffset;
+        for (const m of raw) {
+          const bc = m.batchContext;
+          const producerId = String(bc?.producerId);
+          if (m.isControlRecord === true) {
+            // Control record key: version (int16), type (int16: 0 abort, 1 commit).
+            const commit = m.key !== null && m.key.length >= 4 &&
+              m.key.readInt16BE(2) === 1;
+            const list = waiting.get(producerId) ?? [];
+            waiting.delete(producerId);
+            if (commit) out.push(...list);
+            continue;
+          }
+          const r: Read = {
             partition: batch.partition,
             offset: Number(m.offset),
             key: m.key === null ? null : m.key.toString(),
             value: m.value === null ? null : m.value.toString(),
             inTransaction: bc?.inTransaction === true,
             producer: `${bc?.producerId}/${bc?.producerEpoch}`,
-          });
+          };
+          if (readCommitted && r.inTransaction) {
+            let list = waiting.get(producerId);
+            if (list === undefined) waiting.set(producerId, list = []);
+            list.push(r);
+          } else {
+            out.push(r);
+          }
         }
         // lastOffset() counts control records (transaction markers) too.
         reached.set(batch.partition, Number(batch.lastOffset()) + 1);
@@ -111,6 +152,7 @@ export async function readAll(
   } finally {
     await consumer.disconnect();
   }
+  out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   return out;
 }
 

@@ -132,9 +132,15 @@ Deno.test("App on kafka:// counts words exactly, restarts from stored offsets, r
     const third = counter(id, datadir);
     await third.app.start();
     try {
-      assert.equal(
-        third.counts.recoveryStats.records,
-        words.length + more.length,
+      // The changelog record cache keeps the last value per key between
+      // commits: at least one record per key, at most one per update.
+      const replayed = third.counts.recoveryStats.records;
+      const keys = tally(words, more).size;
+      assert.ok(
+        replayed >= keys && replayed <= words.length + more.length,
+        `replayed ${replayed} changelog records, expected ${keys}..${
+          words.length + more.length
+        }`,
       );
       assert.deepEqual(
         sorted(third.counts.entries()),

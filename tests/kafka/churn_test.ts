@@ -54,6 +54,7 @@ async function churn(
   const stalls: number[] = [];
   const brokerStalls: number[] = [];
   const measuring: Promise<void>[] = [];
+  let verdict: Verdict | undefined;
   // From now until every partition's committed offset passed its value now.
   const measureFrom = async (into: number[]) => {
     const t0 = Date.now();
@@ -120,7 +121,7 @@ async function churn(
       120_000,
       workers,
     );
-    const verdict = await verify(
+    verdict = await verify(
       id,
       sent,
       options.guarantee === "exactly_once",
@@ -139,7 +140,26 @@ async function churn(
       workers.map((w) => w.stop(30_000).catch(() => w.kill9().catch(() => {}))),
     );
     for (const d of dirs) await Deno.remove(d, { recursive: true });
+    await saveLogs(id, workers, verdict);
   }
+}
+
+/** With CHURN_LOG_DIR set: every worker's output and the verdict, per run. */
+async function saveLogs(
+  id: string,
+  workers: ChurnWorker[],
+  verdict: Verdict | undefined,
+): Promise<void> {
+  const logDir = Deno.env.get("CHURN_LOG_DIR");
+  if (logDir === undefined) return;
+  await Deno.mkdir(logDir, { recursive: true });
+  for (const [i, w] of workers.entries()) {
+    await Deno.writeTextFile(`${logDir}/${id}-w${i}.log`, w.output);
+  }
+  await Deno.writeTextFile(
+    `${logDir}/${id}-verdict.json`,
+    JSON.stringify(verdict ?? "no verdict", null, 1),
+  );
 }
 
 function report(label: string, r: Run): void {
@@ -216,30 +236,18 @@ Deno.test("churn: at_least_once, kill -9 of workers and of the broker under traf
   ]);
   report("at_least_once kill -9", r);
   assert.equal(r.verdict.lost, 0, problems(r));
-  // Known failure, not yet fixed: in 2 of 4 recent runs some keys' last
-  // changelog values ended below the true count (by 1 to 5) after the
-  // broker's kill -9 (outputs complete). Suspected: a standby promoted while it could
-  // not follow the changelog (broker down) starts before it caught up to the
-  // changelog's end. Printed here until fixed, so the run still guards
-  // "nothing lost" for the outputs and the offsets.
-  if (r.verdict.tableUnder.length > 0) {
-    console.warn(
-      `KNOWN FAILURE (table under the true count after a broker kill): ${
-        problems(r)
-      }`,
-    );
-  }
+  // Table values never below the true count: a worker that lost its
+  // partitions without knowing yet (the broker's kill -9) may still append
+  // its older values to a changelog; the owner appends its own again.
+  assert.deepEqual(r.verdict.tableUnder, [], problems(r));
   assert.deepEqual(r.backwards, []);
   assert.deepEqual(stackLines(r).slice(0, 5), []);
 });
 
-// exactly_once is not yet exact under this churn: runs end with 0-1 output
-// records twice (table exact so far). What holds is asserted; the duplicates
-// are printed and bounded (before the fixes: 2-9 per run, records outside
-// transactions, tables over-counted).
-const EOS_DUPLICATES_BOUND = 5;
+// exactly_once: every input's output exactly once in committed transactions,
+// tables exact (each key's last committed changelog value is its true count).
 
-Deno.test("churn: exactly_once, sends not awaited, kill -9 rotation and a graceful restart: nothing lost, nothing outside a transaction, table never under", async () => {
+Deno.test("churn: exactly_once, sends not awaited, kill -9 rotation and a graceful restart: nothing lost, nothing twice, nothing outside a transaction, table exact", async () => {
   const steps: Step[] = [];
   for (let i = 0; i < 4; i++) {
     steps.push(pause(2000), { kind: "kill9", worker: i % 3 });
@@ -251,13 +259,16 @@ Deno.test("churn: exactly_once, sends not awaited, kill -9 rotation and a gracef
   }, steps);
   report("exactly_once not awaited", r);
   assert.equal(r.verdict.lost, 0, problems(r));
-  assert.ok(r.verdict.duplicates <= EOS_DUPLICATES_BOUND, problems(r));
-  assert.deepEqual(r.verdict.tableUnder, [], problems(r));
+  assert.equal(r.verdict.duplicates, 0, problems(r));
+  assert.deepEqual(r.verdict.tableWrong, [], problems(r));
   assert.equal(r.verdict.outsideTransactions, 0, problems(r));
   assert.deepEqual(r.backwards, []);
 });
 
-Deno.test("churn: exactly_once, sends awaited, kill -9 rotation: nothing lost, nothing outside a transaction, table never under", async () => {
+// Not yet here: a kill -9 of the broker under exactly_once. In the one run
+// tried, the workers left the group after the broker's restart and did not
+// come back within the run's bound (cause not found yet).
+Deno.test("churn: exactly_once, sends awaited, kill -9 rotation: nothing lost, nothing twice, nothing outside a transaction, table exact", async () => {
   const steps: Step[] = [];
   for (let i = 0; i < 4; i++) {
     steps.push(pause(2000), { kind: "kill9", worker: (i + 1) % 3 });
@@ -269,8 +280,8 @@ Deno.test("churn: exactly_once, sends awaited, kill -9 rotation: nothing lost, n
   }, steps);
   report("exactly_once awaited", r);
   assert.equal(r.verdict.lost, 0, problems(r));
-  assert.ok(r.verdict.duplicates <= EOS_DUPLICATES_BOUND, problems(r));
-  assert.deepEqual(r.verdict.tableUnder, [], problems(r));
+  assert.equal(r.verdict.duplicates, 0, problems(r));
+  assert.deepEqual(r.verdict.tableWrong, [], problems(r));
   assert.equal(r.verdict.outsideTransactions, 0, problems(r));
   assert.deepEqual(r.backwards, []);
   assert.deepEqual(stackLines(r).slice(0, 5), []);

@@ -13,9 +13,11 @@ import {
   tally,
   text,
   unique,
+  waitFor,
   webPort,
 } from "./_helpers.ts";
 import { readAll } from "./_verify.ts";
+import { captureLogs } from "../helpers.ts";
 
 function startWorker(
   id: string,
@@ -245,6 +247,164 @@ Deno.test("exactly_once: sends an agent does not await go into the transaction o
     );
   } finally {
     await app.stop();
+    await admin.stop();
+  }
+});
+
+Deno.test("exactly_once: output of an event in hand across a revocation that gives the partition back to the same worker is refused, not added to the new transaction", async () => {
+  await requireBroker();
+  await using logs = await captureLogs();
+  const id = unique("eos-stale");
+  const admin = await startTransport();
+  for (const t of ["in", "out", "other"]) {
+    await admin.createTopic({ name: `${id}-${t}`, partitions: 1 });
+  }
+  const app = new App(id, {
+    broker: `kafka://${BROKER}`,
+    store: "memory://",
+    processingGuarantee: "exactly_once",
+    brokerCommitInterval: 0.2,
+    brokerSessionTimeout: 10,
+    brokerHeartbeatInterval: 1,
+    // Half of it, 1 s, bounds the wait for the event held in hand.
+    brokerRebalanceTimeout: 2,
+    webEnabled: false,
+  });
+  const input = app.topic(`${id}-in`, { valueType: "string", partitions: 1 });
+  const out = app.topic(`${id}-out`, { valueType: "string", partitions: 1 });
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  let held = 0;
+  const refused: string[] = [];
+  const done: string[] = [];
+  app.agent(input, async (stream) => {
+    for await (const v of stream) {
+      if (v === "held" && held++ === 0) await gate;
+      try {
+        await out.send({ value: v });
+      } catch (e) {
+        refused.push(String(e));
+      }
+      done.push(v);
+    }
+  }, { name: "forward" });
+  try {
+    await app.start();
+    await input.send({ value: "held" });
+    await waitFor(() => held === 1, "the first event held in hand");
+    // A stream on another topic changes the subscription: the group
+    // rebalances, revoking the partition and assigning it to this same
+    // worker again while "held" is still in hand.
+    const other = app.topic(`${id}-other`, { valueType: "string" });
+    const otherStream = other.stream();
+    void otherStream;
+    await waitFor(
+      () => app.assignment().some((tp) => tp.topic === `${id}-other`),
+      "the new assignment",
+      30_000,
+    );
+    assert.ok(
+      logs.lines().some((l) => l.includes("still in hand after")),
+      "the revocation gave up waiting for the held event",
+    );
+    release();
+    await waitFor(() => done.length >= 2, "the held event, twice", 30_000);
+    await input.send({ value: "after" });
+    await waitFor(() => done.includes("after"), "the next event", 30_000);
+    const deadline = Date.now() + 30_000;
+    let seen = await readAll(`${id}-out`, true);
+    while (
+      !seen.some((r) => r.value === "after") && Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 300));
+      seen = await readAll(`${id}-out`, true);
+    }
+    assert.deepEqual(seen.map((r) => r.value), ["held", "after"]);
+    assert.equal(refused.length, 1, "the stale event's send was refused");
+    assert.match(refused[0]!, /PartitionRevokedError|revoked/);
+  } finally {
+    release();
+    await app.stop();
+    await admin.stop();
+  }
+});
+
+Deno.test("exactly_once: a transaction fenced under the worker (as after a broker outage longer than its timeout) is aborted and its events processed again from the committed offset, without a crash", async () => {
+  await requireBroker();
+  await using logs = await captureLogs();
+  const id = unique("eos-fenced");
+  const admin = await startTransport();
+  await admin.createTopic({ name: `${id}-in`, partitions: 1 });
+  await admin.createTopic({ name: `${id}-out`, partitions: 1 });
+  const app = new App(id, {
+    broker: `kafka://${BROKER}`,
+    store: "memory://",
+    processingGuarantee: "exactly_once",
+    brokerCommitInterval: 0.2,
+    brokerSessionTimeout: 10,
+    brokerHeartbeatInterval: 1,
+    brokerRebalanceTimeout: 10,
+    topicPartitions: 1,
+    webEnabled: false,
+  });
+  const input = app.topic(`${id}-in`, { valueType: "string", partitions: 1 });
+  const out = app.topic(`${id}-out`, { valueType: "string", partitions: 1 });
+  const counts = app.table("counts", {
+    keyType: "string",
+    valueType: "number",
+    default: () => 0,
+  });
+  let crashed: Error | undefined;
+  void app.crashed.then((e) => crashed = e);
+  app.agent(input, async (stream) => {
+    for await (const v of stream) {
+      counts.set("n", counts.get("n") + 1);
+      out.send({ value: v }).catch(() => {});
+    }
+  }, { name: "forward" });
+  const committedOut = async (n: number) => {
+    const deadline = Date.now() + 30_000;
+    let seen = await readAll(`${id}-out`, true);
+    while (seen.length < n && Date.now() < deadline && !crashed) {
+      await new Promise((r) => setTimeout(r, 300));
+      seen = await readAll(`${id}-out`, true);
+    }
+    return seen.map((r) => r.value);
+  };
+  const send = (from: number, to: number) =>
+    admin.send(
+      Array.from({ length: to - from }, (_, i) => ({
+        topic: `${id}-in`,
+        partition: 0,
+        key: null,
+        value: new TextEncoder().encode(`v${from + i}`),
+      })),
+    );
+  const all = (n: number) => Array.from({ length: n }, (_, i) => `v${i}`);
+  try {
+    await app.start();
+    await send(0, 5);
+    assert.deepEqual(await committedOut(5), all(5));
+    // Another producer initialises the partition's transactional id: the
+    // worker's producer is fenced, its open transaction aborted (what the
+    // broker does to a transaction that outlived its timeout).
+    const zombie = await admin.createTransactionalProducer(`${id}-eos-0`);
+    await zombie.begin();
+    await send(5, 10);
+    await waitFor(
+      () =>
+        logs.lines().some((l) => l.includes("Exactly-once commit failed (")),
+      "the failed commit's warning",
+      30_000,
+    );
+    assert.deepEqual(await committedOut(10), all(10), logs.lines().join("\n"));
+    assert.equal(crashed, undefined, String(crashed));
+    await waitFor(() => counts.get("n") === 10, "the table's count", 30_000);
+    await send(10, 12);
+    assert.deepEqual(await committedOut(12), all(12));
+    await zombie.close();
+  } finally {
+    await app.stop().catch(() => {});
     await admin.stop();
   }
 });

@@ -75,3 +75,50 @@ Deno.test("KafkaTransactionalProducer: committed records are visible, aborted on
     await t.stop();
   }
 });
+
+Deno.test("read_committed: records of two producers' aborted transactions stay hidden when the later-begun one was aborted first", async () => {
+  // The broker lists aborted transactions in the order of their aborts:
+  // here [b (first offset 1), a (first offset 0)], which kafkajs' own
+  // filter mishandles (it let "a-aborted" through as committed).
+  const t = await startTransport();
+  const out = unique("txorder");
+  const groupId = unique("g");
+  try {
+    await t.createTopic({ name: out, partitions: 1 });
+    const a = await t.createTransactionalProducer(unique("txa"));
+    const b = await t.createTransactionalProducer(unique("txb"));
+    const c = await t.createTransactionalProducer(unique("txc"));
+    const rec = (v: string) => [{
+      topic: out,
+      partition: 0,
+      key: null,
+      value: bytes(v),
+    }];
+    await a.begin();
+    await a.send(rec("a-aborted"));
+    await b.begin();
+    await b.send(rec("b-aborted"));
+    await b.abort();
+    await a.abort();
+    await c.begin();
+    await c.send(rec("c-committed"));
+    await c.commit();
+    for (const p of [a, b, c]) await p.close();
+
+    const read = await t.read({ topic: out, partition: 0 }, 0, 100);
+    assert.deepEqual(read.map((r) => text(r.value)), ["c-committed"]);
+
+    const consumer = t.createConsumer({
+      groupId,
+      listener: new RecordingListener(),
+    });
+    await consumer.subscribe([out]);
+    const got = await pollN(consumer, 1, 15_000);
+    got.push(...await consumer.poll(10, 1000));
+    await consumer.close();
+    assert.deepEqual(got.map((r) => text(r.value)), ["c-committed"]);
+  } finally {
+    await t.deleteTopic(out);
+    await t.stop();
+  }
+});

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { getLogger } from "@logtape/logtape";
 import { App } from "../../mod.ts";
 import type { Table } from "../../src/table/table.ts";
-import { recoverPartition } from "../../src/table/recovery.ts";
+import { recoverPartition, StandbyFollower } from "../../src/table/recovery.ts";
 import { MemoryStore } from "../../src/table/memory_store.ts";
 import { LocalTransport } from "../../src/transport/local.ts";
+import type { Transport } from "../../src/transport/transport.ts";
 
 async function until(
   check: () => boolean,
@@ -428,5 +429,70 @@ Deno.test("Table recovery skips, logs and counts changelog records whose key can
     }
   } finally {
     await Deno.remove(datadir, { recursive: true });
+  }
+});
+
+Deno.test("StandbyFollower: a round that began before its partition was promoted to active neither drops nor overwrites what the table then wrote", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "faust-standby-" });
+  const transport = new LocalTransport(`local://${dir}`, {
+    defaultPartitions: 1,
+    datadir: dir,
+    clientId: "t",
+  });
+  await transport.start();
+  const store = new MemoryStore({ table: "t", tabledir: "" });
+  await store.open();
+  const tp = { topic: "cl", partition: 0 };
+  const rec = (value: string) => ({
+    topic: "cl",
+    partition: 0,
+    key: enc.encode("k"),
+    value: enc.encode(value),
+  });
+  let reached!: () => void;
+  const atWatermark = new Promise<void>((r) => reached = r);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  // The real log, with the high-water mark answering late (a broker
+  // restarting).
+  const slow = {
+    lowWatermark: (p: typeof tp) => transport.lowWatermark(p),
+    read: (p: typeof tp, offset: number, max: number) =>
+      transport.read(p, offset, max),
+    highWatermark: async (p: typeof tp) => {
+      const hw = await transport.highWatermark(p);
+      reached();
+      await gate;
+      return hw;
+    },
+  } as unknown as Transport;
+  const follower = new StandbyFollower({
+    table: "t",
+    topic: "cl",
+    transport: slow,
+    store,
+    bufferSize: 10,
+    log: getLogger(["faust", "test"]),
+  }, 10);
+  try {
+    await transport.createTopic({ name: "cl", partitions: 1 });
+    await transport.send([rec("1"), rec("2")]);
+    await store.apply(0, [{ key: enc.encode("k"), value: enc.encode("2") }], 1);
+    follower.follow([0]);
+    await atWatermark; // high-water mark 2 read, answer held
+    // Promoted: the table owns the partition and writes offset 2.
+    follower.follow([]);
+    await transport.send([rec("3")]);
+    await store.apply(0, [{ key: enc.encode("k"), value: enc.encode("3") }], 2);
+    release();
+    await follower.stop();
+    assert.equal(store.persistedOffset(0), 2);
+    assert.equal(dec.decode(store.get(0, enc.encode("k"))!), "3");
+  } finally {
+    release();
+    await follower.stop();
+    await store.close();
+    await transport.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

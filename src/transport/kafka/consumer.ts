@@ -17,7 +17,9 @@
  *   old generation, which the broker accepts commits from while the group
  *   prepares the rebalance, so the listener's commits succeed and the next
  *   owners do not process those events again (GROUP_JOIN revokes too, in
- *   case the patch could not be applied).
+ *   case the patch could not be applied). A kafkajs crash that restarts the
+ *   consumer (the broker unreachable) revokes at once: the restart rejoins
+ *   only after a backoff, by which time the group may have moved on.
  *   `onPartitionsAssigned(active, standbys)` follows;
  *   batches of the new generation wait for it. Listener calls never overlap.
  * - Assignment: the Faust assignor (`assigner.ts`). Changelog partitions
@@ -214,9 +216,14 @@ export class KafkaConsumer implements Consumer {
       if (this.#consumer === consumer) this.#enqueue(() => this.#revokeAll());
     });
     consumer.on(consumer.events.CRASH, (e) => {
-      if (this.#consumer === consumer && !e.payload.restart) {
-        this.#fail(e.payload.error);
-      }
+      if (this.#consumer !== consumer) return;
+      if (!e.payload.restart) this.#fail(e.payload.error);
+      // kafkajs restarts by joining the group again, after a backoff that
+      // can outlast the session timeout (the broker was unreachable): by
+      // then the partitions may be another member's. Revoke now, so that
+      // buffered records are not processed (and their table changes not
+      // appended) by a worker that may have lost the partitions.
+      else this.#enqueue(() => this.#revokeAll());
     });
     await consumer.connect();
     await consumer.subscribe({

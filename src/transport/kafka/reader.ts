@@ -25,6 +25,7 @@ import type { Kafka, KafkaMessage } from "kafkajs";
 import { FaustError } from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../types.ts";
 import type { TransportRecord } from "../transport.ts";
+import { abortedRecords } from "./aborted_patch.ts";
 import { fromMessage } from "./records.ts";
 
 type RawMessage = KafkaMessage & {
@@ -90,7 +91,6 @@ interface Ahead {
   readonly records: TransportRecord[];
 }
 
-const ABORT_MARKER_KEY = [0, 0, 0, 0];
 const RETRIABLE = new Set([
   "NOT_LEADER_FOR_PARTITION",
   "NOT_LEADER_OR_FOLLOWER",
@@ -101,35 +101,13 @@ const RETRIABLE = new Set([
   "KafkaJSConnectionError",
 ]);
 
-function isAbortMarker(m: RawMessage): boolean {
-  const k = m.key;
-  return m.isControlRecord === true && k !== null && k !== undefined &&
-    k.length === 4 &&
-    ABORT_MARKER_KEY.every((b, i) => k[i] === b);
-}
-
 /** Drop aborted-transaction records, as Kafka's Java consumer does. */
 function dropAborted(
   messages: RawMessage[],
   aborted: FetchedPartition["abortedTransactions"],
 ): RawMessage[] {
-  if (aborted === undefined || aborted.length === 0) return messages;
-  const pending = [...aborted].sort((a, b) =>
-    Number(a.firstOffset) - Number(b.firstOffset)
-  );
-  const open = new Set<string>();
-  return messages.filter((m) => {
-    while (
-      pending.length > 0 && Number(m.offset) >= Number(pending[0]!.firstOffset)
-    ) open.add(pending.shift()!.producerId);
-    const ctx = m.batchContext;
-    if (ctx === undefined) return true;
-    if (isAbortMarker(m)) {
-      open.delete(ctx.producerId);
-      return true;
-    }
-    return !(ctx.inTransaction && open.has(ctx.producerId));
-  });
+  const drop = abortedRecords(messages, aborted);
+  return drop.size === 0 ? messages : messages.filter((m) => !drop.has(m));
 }
 
 /** Reads partitions by offset with plain Fetch requests (no group). */

@@ -63,7 +63,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
         `Cannot begin: transactional producer "${this.#id}" already has an open transaction`,
       );
     }
-    this.#tx = await this.#producer.transaction();
+    // The first begin initialises the transactional id (fencing older
+    // producers): wait out a broker that is restarting.
+    this.#tx = await retryWhileUnreachable(() => this.#producer.transaction());
   }
 
   /** Append within the transaction (acks are always -1). */

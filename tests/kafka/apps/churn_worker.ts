@@ -6,10 +6,11 @@
  * a table and forwards each event's value to `{id}-out`. `/state/` reports
  * what this worker holds and when its tables were last ready.
  */
-import { App } from "../../../mod.ts";
+import { App, currentEvent } from "../../../mod.ts";
 
 const id = Deno.env.get("CH_APP_ID") ?? "churn-missing-id";
 const awaitSends = Deno.env.get("CH_AWAIT") !== "0";
+const trace = Deno.env.get("CH_TRACE") === "1";
 
 /** The app. */
 export const app = new App(id, {
@@ -48,6 +49,14 @@ let processed = 0;
 
 app.agent(input, async (stream) => {
   for await (const [key, value] of stream.items()) {
+    if (trace) {
+      const e = currentEvent();
+      console.error(
+        `${
+          performance.timeOrigin + performance.now()
+        } TRACE ${value} ${e?.partition}@${e?.offset}`,
+      );
+    }
     counts.set(key as string, counts.get(key as string) + 1);
     const sent = out.send({ key, value });
     if (awaitSends) await sent;
