@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { kafkajsMethod } from "./internals.ts";
 
 /** The parts of a fetched record this filter reads. */
 export interface FetchedMessage {
@@ -108,24 +108,14 @@ export function patchKafkajsReadCommitted(
 ): void {
   if (applied) return;
   applied = true;
-  let proto: Record<string, unknown> | undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    const kafkajsMain = require.resolve("kafkajs");
-    const Broker = require(
-      kafkajsMain.replace(/index\.js$/, "src/broker/index.js"),
-    ) as { prototype?: Record<string, unknown> };
-    proto = Broker.prototype;
-  } catch {
-    proto = undefined;
-  }
-  const original = proto?.fetch;
-  if (proto === undefined || typeof original !== "function") {
+  const found = kafkajsMethod("src/broker/index.js", "fetch");
+  if (found === undefined) {
     warn(
       "kafkajs internals changed: Broker.fetch not found; read_committed consumers may see records of aborted transactions",
     );
     return;
   }
+  const { proto, original } = found;
   proto.fetch = async function (this: unknown, ...args: unknown[]) {
     const res = await (original as (...a: unknown[]) => Promise<unknown>)
       .apply(this, args) as FetchResponse;

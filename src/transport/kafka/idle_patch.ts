@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { kafkajsMethod } from "./internals.ts";
 
 interface QueueLike {
   pending: unknown[];
@@ -30,24 +30,17 @@ let applied = false;
 export function patchKafkajsIdleLoop(warn: (message: string) => void): void {
   if (applied) return;
   applied = true;
-  let proto: Record<string, unknown> | undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    const kafkajsMain = require.resolve("kafkajs");
-    const RequestQueue = require(
-      kafkajsMain.replace(/index\.js$/, "src/network/requestQueue/index.js"),
-    ) as { prototype?: Record<string, unknown> };
-    proto = RequestQueue.prototype;
-  } catch {
-    proto = undefined;
-  }
-  const original = proto?.scheduleCheckPendingRequests;
-  if (proto === undefined || typeof original !== "function") {
+  const found = kafkajsMethod(
+    "src/network/requestQueue/index.js",
+    "scheduleCheckPendingRequests",
+  );
+  if (found === undefined) {
     warn(
       "kafkajs internals changed: RequestQueue.scheduleCheckPendingRequests not found; idle connections will poll every 1 ms",
     );
     return;
   }
+  const { proto, original } = found;
   proto.scheduleCheckPendingRequests = function (this: QueueLike) {
     if (
       this.pending.length === 0 && !(this.throttledUntil > Date.now())

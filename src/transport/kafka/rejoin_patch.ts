@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { createRequire } from "node:module";
+import { kafkajsMethod } from "./internals.ts";
 
 /** Property of a partition assigner holding the hook to run before a rejoin. */
 export const BEFORE_REJOIN: unique symbol = Symbol("faust.beforeRejoin");
@@ -38,24 +38,14 @@ let applied = false;
 export function patchKafkajsRejoin(warn: (message: string) => void): void {
   if (applied) return;
   applied = true;
-  let proto: Record<string, unknown> | undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    const kafkajsMain = require.resolve("kafkajs");
-    const ConsumerGroup = require(
-      kafkajsMain.replace(/index\.js$/, "src/consumer/consumerGroup.js"),
-    ) as { prototype?: Record<string, unknown> };
-    proto = ConsumerGroup.prototype;
-  } catch {
-    proto = undefined;
-  }
-  const original = proto?.joinAndSync;
-  if (proto === undefined || typeof original !== "function") {
+  const found = kafkajsMethod("src/consumer/consumerGroup.js", "joinAndSync");
+  if (found === undefined) {
     warn(
       "kafkajs internals changed: ConsumerGroup.joinAndSync not found; offsets of revoked partitions may be committed after the group moved on (their events are processed again)",
     );
     return;
   }
+  const { proto, original } = found;
   proto.joinAndSync = async function (this: GroupLike) {
     for (const a of this.assigners ?? []) {
       const hook = (a as Hooked)[BEFORE_REJOIN];
