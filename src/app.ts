@@ -9,30 +9,15 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import {
-  Agent,
-  type AgentFn,
-  type AgentOptions,
-  type AskMessage,
-} from "./agent.ts";
+import { Agent, type AgentFn, type AgentOptions } from "./agent.ts";
+import { appSignals } from "./app/signals.ts";
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
-import { Conductor } from "./conductor.ts";
-import { ConfigError, errorLine, StateError } from "./errors.ts";
-import type { Event } from "./event.ts";
-import type { AppHost } from "./host.ts";
+import { ConfigError, StateError } from "./errors.ts";
 import type { Infer, TypeSpec } from "./models.ts";
 import { Monitor, type Sensor } from "./monitor.ts";
 import { InFlight } from "./inflight.ts";
-import { Producer, type SendBinding, type SendCounter } from "./producer.ts";
-import { Replies } from "./replies.ts";
-import {
-  decodeRouting,
-  encodeRouting,
-  type GroupRouting,
-  leaderTopic,
-  ROUTING_KEY,
-} from "./routing.ts";
-import { TransactionManager } from "./transactions.ts";
+import type { GroupRouting } from "./routing.ts";
+import { Runtime } from "./runtime/runtime.ts";
 import { tableRoute, type TableRouteOptions } from "./web/table_route.ts";
 import type { Service } from "./service.ts";
 import {
@@ -41,7 +26,7 @@ import {
   type SettingsInput,
   withOverrides,
 } from "./settings/settings.ts";
-import { AsyncSignal, SyncSignal } from "./signals.ts";
+import type { AsyncSignal, SyncSignal } from "./signals.ts";
 import { appCreated } from "./main_hint.ts";
 import {
   CronTimer,
@@ -51,15 +36,10 @@ import {
   type TimerOptions,
 } from "./timer.ts";
 import { Topic, type TopicOptions } from "./topic.ts";
-import { createTransport } from "./transport/factory.ts";
 import type {
-  CommitOffset,
-  GroupMember,
   ProduceRecord,
   RecordMetadata,
-  TopicSpec,
   Transport,
-  TransportRecord,
 } from "./transport/transport.ts";
 import type { TP } from "./types.ts";
 import { type Duration, toSeconds } from "./duration.ts";
@@ -114,48 +94,39 @@ type AppState = "init" | "starting" | "running" | "stopping" | "stopped";
  * }, { name: "printer" });
  * ```
  */
-export class App implements AppHost {
+export class App {
+  // Signals: declared here for their types, made from the one table in
+  // app/signals.ts (the class's below the class, each app's in the constructor).
   /** Called before the app reads its configuration (every app). */
-  static readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
-    "onBeforeConfigured",
-  );
+  declare static readonly onBeforeConfigured: SyncSignal<App>;
   /**
    * Called with a writable draft of the settings before it becomes
    * `app.conf` (every app); see the instance's {@linkcode App.onConfigured}.
    */
-  static readonly onConfigured: SyncSignal<App, [SettingsDraft]> =
-    new SyncSignal("onConfigured");
+  declare static readonly onConfigured: SyncSignal<App, [SettingsDraft]>;
   /** Called once the app is configured (every app). */
-  static readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
-    "onAfterConfigured",
-  );
+  declare static readonly onAfterConfigured: SyncSignal<App>;
   /** Called by the worker before it starts the app (every app). */
-  static readonly onWorkerInit: SyncSignal<App> = new SyncSignal(
-    "onWorkerInit",
-  );
+  declare static readonly onWorkerInit: SyncSignal<App>;
   /** Called for every record the app produces (every app). */
-  static readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> =
-    new SyncSignal("onProduceMessage");
+  declare static readonly onProduceMessage: SyncSignal<App, [ProduceRecord]>;
   /** Called after partitions are assigned (every app). */
-  static readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> =
-    new AsyncSignal("onPartitionsAssigned");
+  declare static readonly onPartitionsAssigned: AsyncSignal<
+    App,
+    [readonly TP[]]
+  >;
   /** Called when partitions are revoked (every app). */
-  static readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> =
-    new AsyncSignal("onPartitionsRevoked");
+  declare static readonly onPartitionsRevoked: AsyncSignal<
+    App,
+    [readonly TP[]]
+  >;
   /** Called when a rebalance finished and tables recovered (every app). */
-  static readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal(
-    "onRebalanceComplete",
-  );
+  declare static readonly onRebalanceComplete: AsyncSignal<App>;
   /** Called when the app begins to stop (every app). */
-  static readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal(
-    "onBeforeShutdown",
-  );
+  declare static readonly onBeforeShutdown: AsyncSignal<App>;
 
   /** This app's {@linkcode App.onBeforeConfigured}. */
-  readonly onBeforeConfigured: SyncSignal<App> = new SyncSignal(
-    "onBeforeConfigured",
-    App.onBeforeConfigured,
-  );
+  declare readonly onBeforeConfigured: SyncSignal<App>;
   /**
    * Adjust this app's settings before they are final (Faust's
    * `on_configured`): handlers get a writable draft, and what they assign is
@@ -172,47 +143,21 @@ export class App implements AppHost {
    * });
    * ```
    */
-  readonly onConfigured: SyncSignal<App, [SettingsDraft]> = new SyncSignal(
-    "onConfigured",
-    App.onConfigured,
-  );
+  declare readonly onConfigured: SyncSignal<App, [SettingsDraft]>;
   /** This app's {@linkcode App.onAfterConfigured}. */
-  readonly onAfterConfigured: SyncSignal<App> = new SyncSignal(
-    "onAfterConfigured",
-    App.onAfterConfigured,
-  );
+  declare readonly onAfterConfigured: SyncSignal<App>;
   /** This app's {@linkcode App.onWorkerInit}. */
-  readonly onWorkerInit: SyncSignal<App> = new SyncSignal(
-    "onWorkerInit",
-    App.onWorkerInit,
-  );
+  declare readonly onWorkerInit: SyncSignal<App>;
   /** This app's {@linkcode App.onProduceMessage}. */
-  readonly onProduceMessage: SyncSignal<App, [ProduceRecord]> = new SyncSignal(
-    "onProduceMessage",
-    App.onProduceMessage,
-  );
+  declare readonly onProduceMessage: SyncSignal<App, [ProduceRecord]>;
   /** This app's {@linkcode App.onPartitionsAssigned}. */
-  readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]> =
-    new AsyncSignal(
-      "onPartitionsAssigned",
-      App.onPartitionsAssigned,
-    );
+  declare readonly onPartitionsAssigned: AsyncSignal<App, [readonly TP[]]>;
   /** This app's {@linkcode App.onPartitionsRevoked}. */
-  readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]> =
-    new AsyncSignal(
-      "onPartitionsRevoked",
-      App.onPartitionsRevoked,
-    );
+  declare readonly onPartitionsRevoked: AsyncSignal<App, [readonly TP[]]>;
   /** This app's {@linkcode App.onRebalanceComplete}. */
-  readonly onRebalanceComplete: AsyncSignal<App> = new AsyncSignal(
-    "onRebalanceComplete",
-    App.onRebalanceComplete,
-  );
+  declare readonly onRebalanceComplete: AsyncSignal<App>;
   /** This app's {@linkcode App.onBeforeShutdown}. */
-  readonly onBeforeShutdown: AsyncSignal<App> = new AsyncSignal(
-    "onBeforeShutdown",
-    App.onBeforeShutdown,
-  );
+  declare readonly onBeforeShutdown: AsyncSignal<App>;
 
   /** The id given to the constructor. */
   readonly id: string;
@@ -244,22 +189,12 @@ export class App implements AppHost {
   #conf: Settings;
   #configured = false;
   #state: AppState = "init";
-  #transport: Transport | undefined;
-  #producer: Producer | undefined;
-  #conductor: Conductor | undefined;
-  #replies: Replies | undefined;
-  #transactions: TransactionManager | undefined;
+  readonly #runtime: Runtime;
   #leftBehind = 0;
-  #routingCache: { read: number; routing: GroupRouting } | undefined;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
   #stopping: Promise<void> | undefined;
   #unnamedAgents = 0;
-  #declared = new Map<string, Promise<number>>();
-  /** Partition counts of `#declared` that are known (resolved). */
-  #partitionCounts = new Map<string, number>();
-  #leader = true;
-  #client = false;
   #tick: ReturnType<typeof setInterval> | undefined;
 
   /**
@@ -271,11 +206,13 @@ export class App implements AppHost {
    */
   constructor(id: string, options: AppOptions = {}) {
     this.id = id;
+    Object.assign(this, appSignals<App>(App));
     this.onBeforeConfigured.send(this);
     const conf = resolveSettings(id, options);
     this.#conf = conf;
     this.log = getLogger(["faust", conf.appId]);
     this.crashed = new Promise((resolve) => this.#crash = resolve);
+    this.#runtime = this.#newRuntime();
     appCreated(id);
   }
 
@@ -340,17 +277,12 @@ export class App implements AppHost {
 
   /** The transport (after start). */
   get transport(): Transport {
-    if (this.#transport === undefined) {
-      throw new StateError(
-        `App "${this.id}" is not started: call app.start() or app.startClient() first`,
-      );
-    }
-    return this.#transport;
+    return this.#runtime.transport;
   }
 
   /** Partitions assigned to this app (empty before start). */
   assignment(): TP[] {
-    return this.#conductor?.assignment() ?? [];
+    return this.#runtime.assignment();
   }
 
   /**
@@ -358,18 +290,12 @@ export class App implements AppHost {
    * of the leader topic (`{appId}-__assignor-__leader`); otherwise always.
    */
   isLeader(): boolean {
-    if (this.#groupManaged() && this.#conductor !== undefined) {
-      const topic = leaderTopic(this.#conf.appId);
-      return this.assignment().some((tp) =>
-        tp.topic === topic && tp.partition === 0
-      );
-    }
-    return this.#leader;
+    return this.#runtime.isLeader();
   }
 
   /** @internal Set by drivers with a group protocol. */
   setLeader(leader: boolean): void {
-    this.#leader = leader;
+    this.#runtime.group.setLeader(leader);
   }
 
   /**
@@ -413,7 +339,7 @@ export class App implements AppHost {
       KT extends TypeSpec ? Infer<KT> : unknown,
       VT extends TypeSpec ? Infer<VT> : unknown
     >(
-      this,
+      this.#runtime,
       name,
       options,
     );
@@ -421,11 +347,6 @@ export class App implements AppHost {
     list.push(topic as Topic<unknown, unknown>);
     this.topics.set(name, list);
     return topic;
-  }
-
-  /** @internal Create a topic description with explicit types (repartition topics). */
-  makeTopic<K, V>(name: string, options: TopicOptions): Topic<K, V> {
-    return this.topic(name, options) as unknown as Topic<K, V>;
   }
 
   /** Create an in-memory channel. */
@@ -438,7 +359,7 @@ export class App implements AppHost {
     KT extends TypeSpec ? Infer<KT> : unknown,
     VT extends TypeSpec ? Infer<VT> : unknown
   > {
-    return new Channel(this, options);
+    return new Channel(this.#runtime, options);
   }
 
   /**
@@ -504,7 +425,7 @@ export class App implements AppHost {
         internal: true,
         ...topicOptions,
       });}
-    const agent = new Agent(this, ch, fn, name, options);
+    const agent = new Agent(this.#runtime, ch, fn, name, options);
     this.agents.set(name, agent);
     return agent;
   }
@@ -524,7 +445,7 @@ export class App implements AppHost {
         `Invalid timer interval: ${interval}; expected more than 0 seconds`,
       );
     }
-    const job = new IntervalTimer(this, seconds, fn, options);
+    const job = new IntervalTimer(this.#runtime, seconds, fn, options);
     this.jobs.push(job);
     return job;
   }
@@ -538,7 +459,7 @@ export class App implements AppHost {
     let job: Job;
     try {
       job = new CronTimer(
-        this,
+        this.#runtime,
         spec,
         fn,
         options.timezone ?? this.#conf.timezone,
@@ -556,7 +477,7 @@ export class App implements AppHost {
 
   /** Run `fn` once the app is operational (after recovery). */
   task(fn: () => unknown, options: { name?: string } = {}): Job {
-    const job = new OneShotTask(this, fn, options.name);
+    const job = new OneShotTask(this.#runtime, fn, options.name);
     this.jobs.push(job);
     return job;
   }
@@ -627,7 +548,7 @@ export class App implements AppHost {
     name: string,
     options: TableOptions<unknown, unknown> = {},
   ): Table<unknown, unknown> {
-    return createTable(this, name, options);
+    return createTable(this.#runtime, name, options);
   }
 
   /**
@@ -654,7 +575,7 @@ export class App implements AppHost {
     name: string,
     options: TableOptions<unknown, unknown> = {},
   ): GlobalTable<unknown, unknown> {
-    return createGlobalTable(this, name, options);
+    return createGlobalTable(this.#runtime, name, options);
   }
 
   /**
@@ -685,7 +606,7 @@ export class App implements AppHost {
     name: string,
     options: SetTableOptions<unknown, unknown> = {},
   ): SetTable<unknown, unknown> {
-    return createSetTable(this, name, options);
+    return createSetTable(this.#runtime, name, options);
   }
 
   /** @internal Register a table (used by `app.table()`). */
@@ -733,21 +654,11 @@ export class App implements AppHost {
     if (this.#state === "running" || this.#state === "starting") return;
     if (!this.#configured) this.#configure();
     this.#state = "starting";
+    const rt = this.#runtime;
     try {
-      await this.#openTransport();
+      await rt.open();
       this.log.debug("Broker {broker} open", { broker: this.#conf.broker });
-      for (const topic of this.#declarable()) await this.declare(topic);
-      for (const t of this.tables.values()) {
-        await this.declare(t.changelogSpec());
-      }
-      if (this.#groupManaged()) {
-        await this.declare({
-          name: leaderTopic(this.#conf.appId),
-          partitions: 1,
-          internal: true,
-          compacting: true,
-        });
-      }
+      await rt.declareAll();
       for (const t of this.tables.values()) await t.open();
       this.log.debug("Topics declared, {n} table stores open", {
         n: this.tables.size,
@@ -759,51 +670,15 @@ export class App implements AppHost {
         services: this.services.length,
         agents: this.agents.size,
       });
-      this.#conductor = new Conductor({
-        conf: this.#conf,
-        log: this.log,
-        monitor: this.monitor,
-        transport: this.#transport!,
-        deadLetter: (r, e) => this.#deadLetter(r, e),
-        fence: (a) =>
-          this.#transactions?.assign(this.#consumedPartitions(a)) ??
-            Promise.resolve(),
-        assigned: (a, s) => this.#assigned(a, s),
-        revoked: (r) => this.#revoked(r),
-        crash: (e) => this.crash(e),
-        beforeCommit: () => this.#flushForCommit(),
-        assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
-        ...this.#exactlyOnce(),
-        groupAssigned: (members) => this.#publishRouting(members),
-        // Agents that send without awaiting: at most this many records wait
-        // for the broker before delivery pauses (until half have been acked).
-        producerEbb: () =>
-          this.sends.ebb(Math.max(1000, 4 * this.#conf.streamBufferMaxsize)),
-        memberMetadata: () => ({
-          web: this.#conf.canonicalUrl,
-          tableStandbyReplicas: String(this.#conf.tableStandbyReplicas),
-        }),
-      });
-      // Agents may have declared topics while starting (groupBy's repartition topics).
-      for (const list of this.topics.values()) {
-        for (const t of list) {
-          if (t.queues.length === 0) continue;
-          if (t.options.internal === true) await this.declare(t.spec());
-          this.#conductor.add(t);
-        }
-      }
-      if (this.#transactions !== undefined) {
-        this.#producer!.setRouter(() => this.#transactions?.route());
-      }
-      await this.#conductor.start();
-      if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
+      await rt.startConsumer();
+      await rt.prepareReplies();
       this.log.debug("Consumer started; starting {n} timers and tasks", {
         n: this.jobs.length,
       });
       this.#state = "running";
       for (const job of this.jobs) job.start();
       const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
-      this.#tick = setInterval(() => void this.#tickTables(), cleanup);
+      this.#tick = setInterval(() => void rt.tickTables(), cleanup);
       this.log.info("App {id} ready", { id: this.#conf.appId });
     } catch (error) {
       // The cause first, before the lines of the stop it leads to.
@@ -821,10 +696,9 @@ export class App implements AppHost {
   async startClient(): Promise<void> {
     if (this.#state === "running") return;
     if (!this.#configured) this.#configure();
-    this.#client = true;
     this.#state = "starting";
-    await this.#openTransport();
-    if (this.#conf.replyCreateTopic) await this.#repliesOf().prepare();
+    await this.#runtime.open(true);
+    await this.#runtime.prepareReplies();
     this.#state = "running";
   }
 
@@ -892,13 +766,14 @@ export class App implements AppHost {
     for (const job of [...this.jobs].reverse()) {
       await step(`stopping job ${job.name}`, () => job.stop());
     }
-    this.#conductor?.pause();
-    if (this.#transactions === undefined) {
+    const rt = this.#runtime;
+    rt.pause();
+    if (!rt.transactional) {
       // Commit what is acked now (it flushes the producer and tables
       // first): an agent that never finishes its event must not also cost
       // the work acked since the last periodic commit. Not under
       // exactly_once, whose commit waits for every event in hand.
-      await step("committing acked offsets", () => this.#conductor?.commit());
+      await step("committing acked offsets", () => rt.commit());
     }
     const deadline = agentTimeout === undefined
       ? undefined
@@ -915,26 +790,20 @@ export class App implements AppHost {
     for (const s of [...this.services].reverse()) {
       await step(`stopping service ${s.label}`, () => s.stop());
     }
-    await step("stopping replies", () => this.#replies?.stop());
-    await step("flushing the producer", () => this.#producer?.flush());
+    await step("stopping replies", () => rt.stopReplies());
+    await step("flushing the producer", () => rt.flushProducer());
     for (const t of this.tables.values()) {
       await step(`flushing table ${t.name}`, () => t.flush());
     }
     // Commits only what is durable (it flushes again first), then leaves the group.
-    await step("stopping the consumer", () => this.#conductor?.stop());
-    await step("closing transactions", () => this.#transactions?.close());
+    await step("stopping the consumer", () => rt.stopConsumer());
+    await step("closing transactions", () => rt.closeTransactions());
     for (const t of [...this.tables.values()].reverse()) {
       await step(`closing table ${t.name}`, () => t.close());
     }
-    await step("closing the producer", () => this.#producer?.close());
-    await step("stopping the transport", () => this.#transport?.stop());
-    this.#conductor = undefined;
-    this.#producer = undefined;
-    this.#transport = undefined;
-    this.#replies = undefined;
-    this.#transactions = undefined;
-    this.#declared.clear();
-    this.#partitionCounts.clear();
+    await step("closing the producer", () => rt.closeProducer());
+    await step("stopping the transport", () => rt.stopTransport());
+    rt.reset();
     this.#state = "stopped";
     if (errors.length > 0) {
       this.log.warn("App {id} stopped; {n} stop steps failed", {
@@ -964,347 +833,33 @@ export class App implements AppHost {
     void this.stop().catch(() => {});
   }
 
-  async #openTransport(): Promise<void> {
-    const conf = this.#conf;
-    this.#transport = await createTransport(conf.broker, {
-      defaultPartitions: conf.topicPartitions,
-      datadir: conf.datadir,
-      clientId: conf.brokerClientId,
-      extra: { ...conf, app: this },
-    });
-    await this.#transport.start();
-    this.#producer = new Producer(
-      this.#transport,
-      conf.producerLinger,
-      this.monitor,
-      conf.producerMaxRequestSize,
-    );
-  }
-
-  *#declarable(): Iterable<TopicSpec> {
-    for (const list of this.topics.values()) {
-      for (const t of list) {
-        if (t.options.internal === true || t.options.partitions !== undefined) {
-          yield t.spec();
-          break;
-        }
-      }
-    }
-  }
-
-  async #assigned(
-    assigned: readonly TP[],
-    standbys: readonly TP[],
-  ): Promise<void> {
-    const delay = this.#conf.streamRecoveryDelay;
-    if (delay > 0) {
-      // Let more workers join or leave before tables recover and streams resume.
-      this.log.info(
-        "Waiting {seconds} s (streamRecoveryDelay) before recovery",
-        { seconds: delay },
-      );
-      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
-    }
-    // Exactly-once: the partitions' previous owners were fenced already
-    // (ConductorHost.fence), before their committed offsets were read.
-    for (const t of this.tables.values()) await t.assigned(assigned, standbys);
-    await this.onPartitionsAssigned.send(this, assigned);
-    await this.onRebalanceComplete.send(this);
-  }
-
-  async #revoked(revoked: readonly TP[]): Promise<void> {
-    for (const t of this.tables.values()) await t.revoked(revoked);
-    await this.#transactions?.revoke(this.#consumedPartitions(revoked));
-    await this.onPartitionsRevoked.send(this, revoked);
-  }
-
-  /** Partition numbers of consumed (not assignment-only) topics among `tps`. */
-  #consumedPartitions(tps: readonly TP[]): number[] {
-    return tps.filter((tp) => this.#conductor?.consumes(tp.topic) ?? false)
-      .map((tp) => tp.partition);
-  }
-
-  /**
-   * With `processingGuarantee: "exactly_once"`: the transactions and the
-   * commit that goes through them (producer flushed into the open
-   * transactions, offsets and sends committed together, then the tables
-   * let the committed changes reach their stores).
-   */
-  #exactlyOnce(): {
-    commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
-  } {
-    if (this.#conf.processingGuarantee !== "exactly_once") return {};
-    const txm = new TransactionManager(
-      this.#transport!,
-      this.#conf.appId,
-      this.log,
-      (topic) => this.#conductor?.consumes(topic) ?? false,
-      (event) => this.#conductor?.isCurrent(event) ?? true,
-    );
-    this.#transactions = txm;
-    return {
-      commitTransaction: async (offsets) => {
-        // Table changes the record cache held back go into these transactions.
-        for (const t of this.tables.values()) t.stage?.();
-        // Sends bound to these transactions but still on their way to the
-        // producer (not awaited by their agent) belong in this commit.
-        await txm.handedOver();
-        await this.#producer?.flush();
-        await txm.commit(this.#conf.appId, offsets);
-        for (const t of this.tables.values()) t.release?.();
-        for (const t of this.tables.values()) await t.flush();
-      },
-    };
-  }
-
-  /**
-   * Table changelogs join the group subscription on a group-managed broker
-   * (Kafka): the assignor gives changelog partition N with source partition
-   * N and spreads standbys. Brokers without a group protocol give every
-   * partition to the one consumer, so the tables hold them all anyway.
-   */
-  #assignmentOnlyTopics(): string[] {
-    if (!this.#groupManaged()) return [];
-    return [
-      leaderTopic(this.#conf.appId),
-      ...[...this.tables.values()].map((t) => t.changelogSpec().name),
-    ];
-  }
-
-  /** Whether partitions come from a group protocol shared with other workers (Kafka). */
-  #groupManaged(): boolean {
-    return this.#transport?.driver === "kafka";
-  }
-
-  #publishRouting(members: readonly GroupMember[]): void {
-    const producer = this.#producer;
-    if (producer === undefined) return;
-    producer.send({
-      topic: leaderTopic(this.#conf.appId),
-      partition: 0,
-      key: new TextEncoder().encode(ROUTING_KEY),
-      value: encodeRouting(members),
-    }).catch((error) =>
-      this.log.warn("Could not publish the group routing: {error}", {
-        error: errorLine(error),
-      })
-    );
-  }
-
   /**
    * Who owns which partitions across the group, with each worker's web
    * URL (table routing, `/router/`). On Kafka it is the latest assignment
    * published to the leader topic (read at most once a second); otherwise
    * this worker owns everything it consumes.
    */
-  async routing(): Promise<GroupRouting> {
-    const self: GroupRouting = {
-      group: this.#groupManaged() && !this.#client,
-      at: 0,
-      members: [{
-        url: this.#conf.canonicalUrl,
-        active: this.assignment(),
-        standby: [],
-      }],
-    };
-    const transport = this.#transport;
-    if (transport === undefined || !this.#groupManaged() || this.#client) {
-      return self;
-    }
-    const cached = this.#routingCache;
-    if (cached !== undefined && performance.now() - cached.read < 1000) {
-      return cached.routing;
-    }
-    const tp = { topic: leaderTopic(this.#conf.appId), partition: 0 };
-    const end = await transport.highWatermark(tp);
-    const records = end > 0
-      ? await transport.read(tp, Math.max(0, end - 10), 10)
-      : [];
-    let routing: GroupRouting | undefined;
-    for (const r of records) routing = decodeRouting(r.value) ?? routing;
-    this.#routingCache = { read: performance.now(), routing: routing ?? self };
-    return routing ?? self;
-  }
-
-  async #flushForCommit(): Promise<void> {
-    for (const t of this.tables.values()) t.stage?.();
-    await this.#producer?.flush();
-    for (const t of this.tables.values()) await t.flush();
-  }
-
-  async #tickTables(): Promise<void> {
-    for (const t of this.tables.values()) {
-      try {
-        await t.tick?.();
-      } catch (error) {
-        this.log.error("Table {table} cleanup raised: {error}", {
-          table: t.name,
-          error,
-        });
-      }
-    }
-  }
-
-  async #deadLetter(record: TransportRecord, error: Error): Promise<void> {
-    await this.produce({
-      topic: `${this.#conf.appId}-dead-letter`,
-      partition: 0,
-      key: record.key,
-      value: record.value,
-      headers: {
-        ...record.headers,
-        ...Object.fromEntries(
-          Object.entries({
-            "faust-dead-letter-topic": record.topic,
-            "faust-dead-letter-partition": String(record.partition),
-            "faust-dead-letter-offset": String(record.offset),
-            "faust-dead-letter-error": error.message,
-          }).map(([k, v]) => [k, new TextEncoder().encode(v)]),
-        ),
-      },
-      timestamp: record.timestamp,
-    });
-  }
-
-  // ---------------------------------------------------------------- AppHost
-
-  /** @internal Bind a send to the current event's transaction (exactly-once). */
-  bindSend(): SendBinding {
-    return this.#producer?.bind() ?? { target: undefined, release: () => {} };
-  }
-
-  /**
-   * @internal Append an encoded record through the batching producer. No
-   * await before the record is queued; the promise is made only when the
-   * result is awaited.
-   */
-  produce(
-    record: ProduceRecord,
-    binding?: SendBinding,
-    counter?: SendCounter,
-  ): Promise<RecordMetadata> {
-    const producer = this.#producer;
-    if (producer === undefined) {
-      counter?.end();
-      return Promise.reject(
-        new StateError(
-          `Cannot send to topic "${record.topic}": app "${this.id}" is not started (call app.start() or app.startClient())`,
-        ),
-      );
-    }
-    this.onProduceMessage.send(this, record);
-    return producer.enqueue(
-      record,
-      binding !== undefined ? binding.target : producer.route(),
-      counter,
-    );
-  }
-
-  /** @internal Partition count of a topic; declares it from its description when missing. */
-  partitionsOf(topic: string): Promise<number> {
-    let p = this.#declared.get(topic);
-    if (p === undefined) {
-      p = (async () => {
-        const n = await this.transport.partitionCount(topic);
-        if (n !== undefined) return n;
-        const desc = this.topics.get(topic)?.[0];
-        const spec = desc?.spec() ??
-          { name: topic, partitions: this.#conf.topicPartitions };
-        await this.transport.createTopic(spec);
-        return spec.partitions;
-      })();
-      const declared = p;
-      p.then((n) => {
-        if (this.#declared.get(topic) === declared) {
-          this.#partitionCounts.set(topic, n);
-        }
-      }, () => this.#declared.delete(topic));
-      this.#declared.set(topic, p);
-    }
-    return p;
-  }
-
-  /** @internal Partition count of a topic when already known, else `undefined`. */
-  knownPartitions(topic: string): number | undefined {
-    return this.#partitionCounts.get(topic);
-  }
-
-  /** @internal Create a topic on the broker (with `topicAllowDeclare`). */
-  async declare(spec: TopicSpec): Promise<void> {
-    if (this.#transport === undefined) return;
-    if (this.#conf.topicAllowDeclare) await this.#transport.createTopic(spec);
-    this.#declared.set(spec.name, Promise.resolve(spec.partitions));
-    this.#partitionCounts.set(spec.name, spec.partitions);
-  }
-
-  /** @internal A stream subscribed to `topic`. */
-  subscribed(topic: Topic<unknown, unknown>): void {
-    if (this.#conductor === undefined) return;
-    void (async () => {
-      if (topic.options.internal === true) await this.declare(topic.spec());
-      this.#conductor?.add(topic);
-    })().catch((error) =>
-      // The stream would wait forever for a topic never consumed.
-      this.crash(
-        new Error(
-          `Subscribing to topic "${topic.name}" failed: ${
-            (error as Error)?.message ?? error
-          }`,
-          { cause: error },
-        ),
-      )
-    );
-  }
-
-  /** @internal Reply to an RPC request. */
-  async reply(event: Event, value: unknown): Promise<void> {
-    if (this.#producer === undefined) return;
-    await this.#repliesOf().reply(event, value);
-  }
-
-  /** @internal Send an RPC request and wait for the reply. */
-  async ask(
-    agent: Agent<unknown, unknown, unknown>,
-    message: AskMessage<unknown, unknown>,
-    timeout?: number,
-  ): Promise<unknown> {
-    const { headers, reply, cancel } = await this.#repliesOf().request(
-      timeout,
-    );
-    const sending = agent.channel.send({
-      ...message,
-      headers: { ...(message.headers ?? {}), ...headers },
-    });
-    // The timeout covers the send too: while the send is blocked (a full
-    // buffer, a slow broker) the reply may time out first. Whichever fails
-    // first is the caller's error; neither may reject unobserved.
-    reply.catch(() => {});
-    sending.catch((error) =>
-      this.log.debug("Request to agent {agent} failed: {error}", {
-        agent: agent.name,
-        error,
-      })
-    );
-    try {
-      await Promise.race([sending, reply]);
-    } catch (error) {
-      cancel();
-      throw error;
-    }
-    return await reply;
-  }
-
-  #repliesOf(): Replies {
-    return this.#replies ??= new Replies(
-      this.#conf,
-      () => this.transport,
-      () => this.#producer!,
-      this.log,
-    );
+  routing(): Promise<GroupRouting> {
+    return this.#runtime.routing();
   }
 
   /** True when started with `startClient()`. */
   get isClient(): boolean {
-    return this.#client;
+    return this.#runtime.isClient;
+  }
+
+  /** The runtime: what topics, agents, tables and jobs call back into. */
+  #newRuntime(): Runtime {
+    return new Runtime(this, {
+      makeTopic: (name, options) => this.topic(name, options),
+      produced: (record) => this.onProduceMessage.send(this, record),
+      assigned: async (assigned) => {
+        await this.onPartitionsAssigned.send(this, assigned);
+        await this.onRebalanceComplete.send(this);
+      },
+      revoked: (revoked) => this.onPartitionsRevoked.send(this, revoked),
+    });
   }
 }
+
+Object.assign(App, appSignals<App>());
