@@ -21,6 +21,8 @@
  * @module
  */
 export { App, type AppOptions } from "./src/app.ts";
+export type { AppRegistry } from "./src/app/registry.ts";
+export type { TableRegistry } from "./src/app/tables.ts";
 export {
   Agent,
   type AgentFn,

@@ -1,6 +1,8 @@
 /**
- * The App: the registry of topics, channels, agents, tables, timers, pages,
- * commands and services, and the order in which they start and stop.
+ * The App: its settings and the order in which what it holds starts and
+ * stops. What it holds and how that is declared is in `app/registry.ts`
+ * and `app/tables.ts`; what runs (transport, producer, consumer, replies,
+ * transactions) is in `runtime/`.
  *
  * `new App()` opens nothing. `start()` opens the transport and stores and
  * starts processing; `stop()` undoes it in reverse. Neither installs signal
@@ -9,60 +11,23 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import { Agent, type AgentFn, type AgentOptions } from "./agent.ts";
 import { appSignals } from "./app/signals.ts";
-import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
-import { ConfigError, StateError } from "./errors.ts";
-import type { Infer, TypeSpec } from "./models.ts";
-import { Monitor, type Sensor } from "./monitor.ts";
-import { InFlight } from "./inflight.ts";
-import type { GroupRouting } from "./routing.ts";
+import { applyConfigured } from "./app/configure.ts";
+import { StopSteps } from "./app/stop_steps.ts";
+import { AppRegistry } from "./app/registry.ts";
+import { attachRuntime } from "./app/tables.ts";
+import { StateError } from "./errors.ts";
 import { Runtime } from "./runtime/runtime.ts";
-import { tableRoute, type TableRouteOptions } from "./web/table_route.ts";
-import type { Service } from "./service.ts";
 import {
   resolveSettings,
   type Settings,
   type SettingsInput,
-  withOverrides,
 } from "./settings/settings.ts";
 import type { AsyncSignal, SyncSignal } from "./signals.ts";
 import { appCreated } from "./main_hint.ts";
-import {
-  CronTimer,
-  IntervalTimer,
-  type Job,
-  OneShotTask,
-  type TimerOptions,
-} from "./timer.ts";
-import { Topic, type TopicOptions } from "./topic.ts";
-import type {
-  ProduceRecord,
-  RecordMetadata,
-  Transport,
-} from "./transport/transport.ts";
+import type { ProduceRecord } from "./transport/transport.ts";
 import type { TP } from "./types.ts";
-import { type Duration, toSeconds } from "./duration.ts";
-import type {
-  CommandContext,
-  CommandOptions,
-  CommandRegistration,
-  PageHandler,
-  PageRegistration,
-  SettingsDraft,
-  TableLike,
-  View,
-} from "./app_types.ts";
-import type { Hono } from "hono";
-import type { TableKey, TableValue, TypedTableOptions } from "./table/api.ts";
-import {
-  createGlobalTable,
-  createSetTable,
-  createTable,
-} from "./table/create.ts";
-import type { Table, TableOptions } from "./table/table.ts";
-import type { GlobalTable } from "./table/global_table.ts";
-import type { SetTable, SetTableOptions } from "./table/set_table.ts";
+import type { SettingsDraft } from "./app_types.ts";
 
 /**
  * Options of `new App()`: every setting, see {@linkcode SettingsInput}.
@@ -94,7 +59,7 @@ type AppState = "init" | "starting" | "running" | "stopping" | "stopped";
  * }, { name: "printer" });
  * ```
  */
-export class App {
+export class App extends AppRegistry {
   // Signals: declared here for their types, made from the one table in
   // app/signals.ts (the class's below the class, each app's in the constructor).
   /** Called before the app reads its configuration (every app). */
@@ -163,28 +128,8 @@ export class App {
   readonly id: string;
   /** Logger (category `["faust", appId]`). */
   readonly log: Logger;
-  /** Counters and positions. */
-  readonly monitor: Monitor = new Monitor();
-  /** @internal Topic sends in progress (from the call until acknowledged or failed). */
-  readonly sends: InFlight = new InFlight();
-  /** Agents by name. */
-  readonly agents: Map<string, Agent<unknown, unknown, unknown>> = new Map();
-  /** Topic descriptions by name. */
-  readonly topics: Map<string, Topic<unknown, unknown>[]> = new Map();
-  /** Tables by name. */
-  readonly tables: Map<string, TableLike> = new Map();
-  /** Pages registered with `app.page()`. */
-  readonly pages: PageRegistration[] = [];
-  /** Commands registered with `app.command()`. */
-  readonly commands: Map<string, CommandRegistration> = new Map();
-  /** Services registered with `app.service()`. */
-  readonly services: Service[] = [];
-  /** Timers, crontabs and tasks. */
-  readonly jobs: Job[] = [];
   /** Resolves with the error when the app crashes (supervisor `crashing`, fatal errors). */
   readonly crashed: Promise<Error>;
-  /** Hooks run on the Hono app the worker serves (middleware); see `app.web`. */
-  readonly webSetup: Array<(web: Hono) => void> = [];
 
   #conf: Settings;
   #configured = false;
@@ -194,8 +139,6 @@ export class App {
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
   #stopping: Promise<void> | undefined;
-  #unnamedAgents = 0;
-  #tick: ReturnType<typeof setInterval> | undefined;
 
   /**
    * Create an app. Validates every setting; opens nothing.
@@ -205,6 +148,7 @@ export class App {
    * @throws {ConfigError} When a setting is invalid, naming it, the value and what is allowed.
    */
   constructor(id: string, options: AppOptions = {}) {
+    super();
     this.id = id;
     Object.assign(this, appSignals<App>(App));
     this.onBeforeConfigured.send(this);
@@ -212,7 +156,17 @@ export class App {
     this.#conf = conf;
     this.log = getLogger(["faust", conf.appId]);
     this.crashed = new Promise((resolve) => this.#crash = resolve);
-    this.#runtime = this.#newRuntime();
+    // What topics, agents, tables and jobs call back into.
+    this.#runtime = new Runtime(this, {
+      makeTopic: (name, options) => this.topic(name, options),
+      produced: (record) => this.onProduceMessage.send(this, record),
+      assigned: async (assigned) => {
+        await this.onPartitionsAssigned.send(this, assigned);
+        await this.onRebalanceComplete.send(this);
+      },
+      revoked: (revoked) => this.onPartitionsRevoked.send(this, revoked),
+    });
+    attachRuntime(this, this.#runtime);
     appCreated(id);
   }
 
@@ -239,21 +193,12 @@ export class App {
     // Set first: a handler that reads app.conf sees the draft's origin.
     this.#configured = true;
     try {
-      const draft: SettingsDraft = { ...this.#conf };
-      this.onConfigured.send(this, draft);
-      const before = this.#conf as unknown as Record<string, unknown>;
-      const changed: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(draft)) {
-        if (!Object.is(v, before[k])) changed[k] = v;
-      }
-      if ("id" in changed || "appId" in changed) {
-        throw new ConfigError(
-          `onConfigured handler of app "${this.id}" changed the app id; set version instead, or create the App with another id`,
-        );
-      }
-      if (Object.keys(changed).length > 0) {
-        this.#conf = withOverrides(this.#conf, changed as SettingsInput);
-      }
+      this.#conf = applyConfigured(
+        this,
+        this.id,
+        this.#conf,
+        this.onConfigured,
+      );
     } catch (error) {
       // Not configured: the next read runs the handlers again (and fails again).
       this.#configured = false;
@@ -262,372 +207,9 @@ export class App {
     this.onAfterConfigured.send(this);
   }
 
-  /** Sensors receiving monitor hooks. */
-  get sensors(): {
-    add(sensor: Sensor): void;
-    delete(sensor: Sensor): boolean;
-  } {
-    return this.monitor.sensors;
-  }
-
   /** True between a completed start and the beginning of stop. */
   get running(): boolean {
     return this.#state === "running";
-  }
-
-  /** The transport (after start). */
-  get transport(): Transport {
-    return this.#runtime.transport;
-  }
-
-  /** Partitions assigned to this app (empty before start). */
-  assignment(): TP[] {
-    return this.#runtime.assignment();
-  }
-
-  /**
-   * Whether this worker is the leader: on Kafka the owner of partition 0
-   * of the leader topic (`{appId}-__assignor-__leader`); otherwise always.
-   */
-  isLeader(): boolean {
-    return this.#runtime.isLeader();
-  }
-
-  /** @internal Set by drivers with a group protocol. */
-  setLeader(leader: boolean): void {
-    this.#runtime.group.setLeader(leader);
-  }
-
-  /**
-   * Wrap a page handler so that a request for a table key another worker
-   * owns is forwarded to that worker (Faust's `@app.table_route`):
-   * `app.page("/count/:word/", app.tableRoute(counts, { matchInfo: "word" }, handler))`.
-   *
-   * @param table The table (or its name).
-   * @param options Where the key comes from: `matchInfo` (path parameter), `queryParam` or `exactKey`.
-   * @param handler Serves the keys this worker owns.
-   * @returns The routed handler.
-   */
-  tableRoute<P extends string = string>(
-    table: string | { readonly name: string },
-    options: TableRouteOptions,
-    handler: PageHandler<P>,
-  ): PageHandler<P> {
-    const name = typeof table === "string" ? table : table.name;
-    return tableRoute(this, name, options, handler);
-  }
-
-  // ---------------------------------------------------------------- declarations
-
-  /**
-   * Describe a topic.
-   *
-   * @param name Topic name.
-   * @param options Types, serializers, partitions, retention...
-   */
-  topic<
-    VT extends TypeSpec | undefined = undefined,
-    KT extends TypeSpec | undefined = undefined,
-  >(
-    name: string,
-    options: TopicOptions & { valueType?: VT; keyType?: KT } = {},
-  ): Topic<
-    KT extends TypeSpec ? Infer<KT> : unknown,
-    VT extends TypeSpec ? Infer<VT> : unknown
-  > {
-    const topic = new Topic<
-      KT extends TypeSpec ? Infer<KT> : unknown,
-      VT extends TypeSpec ? Infer<VT> : unknown
-    >(
-      this.#runtime,
-      name,
-      options,
-    );
-    const list = this.topics.get(name) ?? [];
-    list.push(topic as Topic<unknown, unknown>);
-    this.topics.set(name, list);
-    return topic;
-  }
-
-  /** Create an in-memory channel. */
-  channel<
-    VT extends TypeSpec | undefined = undefined,
-    KT extends TypeSpec | undefined = undefined,
-  >(
-    options: ChannelOptions & { valueType?: VT; keyType?: KT } = {},
-  ): Channel<
-    KT extends TypeSpec ? Infer<KT> : unknown,
-    VT extends TypeSpec ? Infer<VT> : unknown
-  > {
-    return new Channel(this.#runtime, options);
-  }
-
-  /**
-   * Define an agent: a stream processor over a channel, a topic, a topic
-   * name, or (with `undefined`) an anonymous topic named `{appId}-{name}`.
-   *
-   * @param channel Where the agent reads.
-   * @param fn Async function or async generator receiving the stream.
-   * @param options Name, concurrency, sinks, supervisor, and topic options for a named or anonymous topic.
-   */
-  agent<V, K = unknown, R = unknown>(
-    channel: Channel<K, V>,
-    fn: AgentFn<V, K, R>,
-    options?: AgentOptions<R>,
-  ): Agent<V, K, R>;
-  /** Define an agent on a topic name or an anonymous topic, typed by `options.valueType`. */
-  agent<VT extends TypeSpec, R = unknown>(
-    channel: string | undefined,
-    fn: AgentFn<Infer<VT>, unknown, R>,
-    options: AgentOptions<R> & { valueType: VT },
-  ): Agent<Infer<VT>, unknown, R>;
-  /** Define an agent on a topic name or an anonymous topic (JSON values). */
-  agent<R = unknown>(
-    channel: string | undefined,
-    fn: AgentFn<unknown, unknown, R>,
-    options?: AgentOptions<R>,
-  ): Agent<unknown, unknown, R>;
-  agent(
-    channel: Channel<unknown, unknown> | string | undefined,
-    fn: AgentFn<unknown, unknown, unknown>,
-    options: AgentOptions<unknown> = {},
-  ): Agent<unknown, unknown, unknown> {
-    let name = options.name ?? (fn.name || undefined);
-    if (name === undefined) {
-      if (channel === undefined) {
-        throw new ConfigError(
-          "An agent on an anonymous topic needs a name: pass options.name or a named function",
-        );
-      }
-      const label = typeof channel === "string" ? channel : channel.label;
-      name = `${label}-agent${++this.#unnamedAgents}`;
-    }
-    if (this.agents.has(name)) {
-      throw new ConfigError(
-        `Duplicate agent name "${name}": every agent of an app needs its own name`,
-      );
-    }
-    const {
-      name: _n,
-      help: _h,
-      concurrency: _c,
-      sink: _s,
-      onError: _o,
-      supervisorStrategy: _ss,
-      isolatedPartitions: _ip,
-      ...topicOptions
-    } = options;
-    let ch: Channel<unknown, unknown>;
-    if (channel instanceof Channel) ch = channel;
-    else if (typeof channel === "string") {
-      ch = this.topic(channel, topicOptions);
-    } else {ch = this.topic(`${this.#conf.appId}-${name}`, {
-        internal: true,
-        ...topicOptions,
-      });}
-    const agent = new Agent(this.#runtime, ch, fn, name, options);
-    this.agents.set(name, agent);
-    return agent;
-  }
-
-  /**
-   * Call `fn` every `interval` (seconds or `"30s"`), starting one interval
-   * after the app is operational.
-   */
-  timer(
-    interval: Duration,
-    fn: () => unknown,
-    options: TimerOptions = {},
-  ): Job {
-    const seconds = toSeconds(interval, "timer interval");
-    if (seconds <= 0) {
-      throw new ConfigError(
-        `Invalid timer interval: ${interval}; expected more than 0 seconds`,
-      );
-    }
-    const job = new IntervalTimer(this.#runtime, seconds, fn, options);
-    this.jobs.push(job);
-    return job;
-  }
-
-  /** Call `fn` on a cron schedule (in `options.timezone`, default the app's `timezone`). */
-  crontab(
-    spec: string,
-    fn: () => unknown,
-    options: TimerOptions & { timezone?: string } = {},
-  ): Job {
-    let job: Job;
-    try {
-      job = new CronTimer(
-        this.#runtime,
-        spec,
-        fn,
-        options.timezone ?? this.#conf.timezone,
-        options,
-      );
-    } catch (error) {
-      throw new ConfigError(
-        `Invalid crontab ${JSON.stringify(spec)}: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
-    this.jobs.push(job);
-    return job;
-  }
-
-  /** Run `fn` once the app is operational (after recovery). */
-  task(fn: () => unknown, options: { name?: string } = {}): Job {
-    const job = new OneShotTask(this.#runtime, fn, options.name);
-    this.jobs.push(job);
-    return job;
-  }
-
-  /**
-   * Add a service started with the app (before agents) and stopped after
-   * them. A background task or timer of it that throws crashes the app.
-   */
-  service<S extends Service>(service: S): S {
-    // A background task or timer that throws crashes the app (graceful
-    // stop, worker exits non-zero) instead of an unhandled rejection.
-    service.onCrash ??= (error) => this.crash(error);
-    this.services.push(service);
-    return service;
-  }
-
-  /**
-   * Register a web page (served by the worker on `webPort`). The path's
-   * parameters are typed in the handler: `app.page("/count/:word/", (c) =>
-   * c.text(c.req.param("word")))` gets a `string`.
-   *
-   * @param path Hono path syntax, e.g. `"/count/:word/"`.
-   * @param handler A function of Hono's context, or a view with `get`/`post`/….
-   */
-  page<P extends string>(path: P, handler: PageHandler<P> | View<P>): void {
-    this.pages.push({ path, handler: handler as PageHandler | View });
-  }
-
-  /** Register middleware or routes on the worker's Hono app. */
-  web(setup: (web: Hono) => void): void {
-    this.webSetup.push(setup);
-  }
-
-  /** Register a CLI command. */
-  command(
-    name: string,
-    fn: (ctx: CommandContext) => unknown,
-    options: CommandOptions = {},
-  ): void {
-    if (this.commands.has(name)) {
-      throw new ConfigError(`Duplicate command "${name}"`);
-    }
-    this.commands.set(name, { name, fn, options });
-  }
-
-  // ---- tables: app.table(), app.globalTable(), app.setTable() go here (src/table/create.ts)
-
-  /**
-   * Define a table: Map-like state with a changelog, recovered on assignment.
-   * Key and value types are inferred from `keyType`/`valueType` (or the
-   * return type of `default`), or given explicitly: `app.table<string, number>(...)`.
-   *
-   * @param name Table name (also names the changelog `{appId}-{name}-changelog`).
-   * @param options Default, types, store, partitions, recovery options...
-   * @returns The table.
-   */
-  table<
-    KT extends TypeSpec | undefined = undefined,
-    VT extends TypeSpec | undefined = undefined,
-    D = never,
-  >(
-    name: string,
-    options?: TypedTableOptions<KT, VT, D>,
-  ): Table<TableKey<KT>, TableValue<VT, D>>;
-  /** Define a table with explicit key and value types. */
-  table<K, V>(name: string, options?: TableOptions<K, V>): Table<K, V>;
-  table(
-    name: string,
-    options: TableOptions<unknown, unknown> = {},
-  ): Table<unknown, unknown> {
-    return createTable(this.#runtime, name, options);
-  }
-
-  /**
-   * Define a global table: every worker holds every partition.
-   *
-   * @param name Table name.
-   * @param options As for {@linkcode App.table}.
-   * @returns The table.
-   */
-  globalTable<
-    KT extends TypeSpec | undefined = undefined,
-    VT extends TypeSpec | undefined = undefined,
-    D = never,
-  >(
-    name: string,
-    options?: TypedTableOptions<KT, VT, D>,
-  ): GlobalTable<TableKey<KT>, TableValue<VT, D>>;
-  /** Define a global table with explicit key and value types. */
-  globalTable<K, V>(
-    name: string,
-    options?: TableOptions<K, V>,
-  ): GlobalTable<K, V>;
-  globalTable(
-    name: string,
-    options: TableOptions<unknown, unknown> = {},
-  ): GlobalTable<unknown, unknown> {
-    return createGlobalTable(this.#runtime, name, options);
-  }
-
-  /**
-   * Define a table of sets (`add`, `discard`, `clear`, set algebra).
-   *
-   * @param name Table name.
-   * @param options As for {@linkcode App.table}; `valueType` is the member type.
-   * @returns The table.
-   */
-  setTable<
-    KT extends TypeSpec | undefined = undefined,
-    VT extends TypeSpec | undefined = undefined,
-  >(
-    name: string,
-    options?:
-      & Omit<
-        SetTableOptions<TableKey<KT>, TableKey<VT>>,
-        "keyType" | "valueType"
-      >
-      & {
-        readonly keyType?: KT;
-        readonly valueType?: VT;
-      },
-  ): SetTable<TableKey<KT>, TableKey<VT>>;
-  /** Define a set table with explicit key and member types. */
-  setTable<K, M>(name: string, options?: SetTableOptions<K, M>): SetTable<K, M>;
-  setTable(
-    name: string,
-    options: SetTableOptions<unknown, unknown> = {},
-  ): SetTable<unknown, unknown> {
-    return createSetTable(this.#runtime, name, options);
-  }
-
-  /** @internal Register a table (used by `app.table()`). */
-  registerTable(table: TableLike): void {
-    if (this.tables.has(table.name)) {
-      throw new ConfigError(
-        `Duplicate table name "${table.name}": two tables would share a changelog topic`,
-      );
-    }
-    this.tables.set(table.name, table);
-  }
-
-  /** Send to a channel, topic or topic name. */
-  async send<K, V>(
-    channel: Channel<K, V> | string,
-    message: SendMessage<K, V>,
-  ): Promise<RecordMetadata | void> {
-    const ch = typeof channel === "string"
-      ? (this.topics.get(channel)?.[0] ?? this.topic(channel))
-      : channel;
-    return await (ch as Channel<K, V>).send(message);
   }
 
   /** Run the command line for this app (`if (import.meta.main) await app.main()`). */
@@ -677,8 +259,7 @@ export class App {
       });
       this.#state = "running";
       for (const job of this.jobs) job.start();
-      const cleanup = Math.max(0.01, this.#conf.tableCleanupInterval) * 1000;
-      this.#tick = setInterval(() => void rt.tickTables(), cleanup);
+      rt.startTableTicks();
       this.log.info("App {id} ready", { id: this.#conf.appId });
     } catch (error) {
       // The cause first, before the lines of the stop it leads to.
@@ -746,23 +327,10 @@ export class App {
 
   async #stopSteps(agentTimeout: number | undefined): Promise<void> {
     this.#state = "stopping";
-    const errors: Error[] = [];
-    const step = async (what: string, fn: () => unknown): Promise<void> => {
-      try {
-        await fn();
-      } catch (e) {
-        const error = e instanceof Error ? e : new Error(String(e));
-        errors.push(new Error(`${what}: ${error.message}`, { cause: error }));
-        this.log.error("Stopping app {id}: {step} failed: {error}", {
-          id: this.#conf.appId,
-          step: what,
-          error,
-        });
-      }
-    };
+    const steps = new StopSteps(this.#conf.appId, this.log);
+    const step = (what: string, fn: () => unknown) => steps.step(what, fn);
     await step("onBeforeShutdown", () => this.onBeforeShutdown.send(this));
-    clearInterval(this.#tick);
-    this.#tick = undefined;
+    this.#runtime.stopTableTicks();
     for (const job of [...this.jobs].reverse()) {
       await step(`stopping job ${job.name}`, () => job.stop());
     }
@@ -805,19 +373,7 @@ export class App {
     await step("stopping the transport", () => rt.stopTransport());
     rt.reset();
     this.#state = "stopped";
-    if (errors.length > 0) {
-      this.log.warn("App {id} stopped; {n} stop steps failed", {
-        id: this.#conf.appId,
-        n: errors.length,
-      });
-      throw new AggregateError(
-        errors,
-        `Stopping app "${this.#conf.appId}": ${
-          errors.map((e) => e.message).join("; ")
-        }`,
-      );
-    }
-    this.log.info("App {id} stopped", { id: this.#conf.appId });
+    steps.finish();
   }
 
   /** Stop the app because of `error`; `crashed` resolves with it. */
@@ -831,34 +387,6 @@ export class App {
     this.#crash(error);
     // stop() logs each step that fails and releases everything regardless.
     void this.stop().catch(() => {});
-  }
-
-  /**
-   * Who owns which partitions across the group, with each worker's web
-   * URL (table routing, `/router/`). On Kafka it is the latest assignment
-   * published to the leader topic (read at most once a second); otherwise
-   * this worker owns everything it consumes.
-   */
-  routing(): Promise<GroupRouting> {
-    return this.#runtime.routing();
-  }
-
-  /** True when started with `startClient()`. */
-  get isClient(): boolean {
-    return this.#runtime.isClient;
-  }
-
-  /** The runtime: what topics, agents, tables and jobs call back into. */
-  #newRuntime(): Runtime {
-    return new Runtime(this, {
-      makeTopic: (name, options) => this.topic(name, options),
-      produced: (record) => this.onProduceMessage.send(this, record),
-      assigned: async (assigned) => {
-        await this.onPartitionsAssigned.send(this, assigned);
-        await this.onRebalanceComplete.send(this);
-      },
-      revoked: (revoked) => this.onPartitionsRevoked.send(this, revoked),
-    });
   }
 }
 

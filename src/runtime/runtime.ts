@@ -86,6 +86,7 @@ export class Runtime implements AppHost, TableApp, JobHost {
   /** Partition counts of `#declared` that are known (resolved). */
   #partitionCounts = new Map<string, number>();
   #client = false;
+  #tick: ReturnType<typeof setInterval> | undefined;
   /** Leader election and group routing. */
   readonly group: Group;
 
@@ -134,6 +135,11 @@ export class Runtime implements AppHost, TableApp, JobHost {
   /** Whether the app is running (started and not stopping). */
   get running(): boolean {
     return this.#app.running;
+  }
+
+  /** Tables by name. */
+  get tables(): ReadonlyMap<string, TableLike> {
+    return this.#app.tables;
   }
 
   /** True when started with `startClient()`. */
@@ -266,8 +272,20 @@ export class Runtime implements AppHost, TableApp, JobHost {
     if (this.#app.conf.replyCreateTopic) await this.#repliesOf().prepare();
   }
 
+  /** Run the tables' cleanup every `tableCleanupInterval`. */
+  startTableTicks(): void {
+    const cleanup = Math.max(0.01, this.#app.conf.tableCleanupInterval) * 1000;
+    this.#tick = setInterval(() => void this.#tickTables(), cleanup);
+  }
+
+  /** Stop the tables' cleanup. */
+  stopTableTicks(): void {
+    clearInterval(this.#tick);
+    this.#tick = undefined;
+  }
+
   /** Run every table's periodic cleanup (each failure logged). */
-  async tickTables(): Promise<void> {
+  async #tickTables(): Promise<void> {
     for (const t of this.#app.tables.values()) {
       try {
         await t.tick?.();
