@@ -552,7 +552,14 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
    * `results` maps each event's offset to what the agent yielded for it.
    */
   testContext(): AgentTestContext<V, K, R> {
-    return new AgentTestContext(this);
+    // A copy with actors of its own (Faust clones the agent too): when the
+    // app runs, this agent's actors keep reading the app's buffer and would
+    // never see the test buffer.
+    const copy = new Agent(this.#host, this.channel, this.#fn, this.name, {
+      ...this.#options,
+      sink: [...this.#sinks],
+    });
+    return new AgentTestContext(copy);
   }
 
   /** @internal Swap the buffer for a test context. */

@@ -267,6 +267,41 @@ Deno.test("Agent.testContext() runs the agent without a broker; put() waits for 
   await ctx.stop();
 });
 
+Deno.test("AgentTestContext.put() resolves while the app itself is started (the context runs actors of its own)", async () => {
+  const app = new App("tc-started", { broker: "memory://", store: "memory://" });
+  const seen: string[] = [];
+  const upper = app.agent(undefined, async function* upper(stream) {
+    for await (const s of stream) {
+      seen.push(s as string);
+      yield (s as string).toUpperCase();
+    }
+  });
+  await app.start();
+  try {
+    const ctx = await upper.testContext().start();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("put() still pending after 20 s")),
+        20_000,
+      );
+    });
+    try {
+      const e1 = await Promise.race([ctx.put("hello"), bound]);
+      assert.equal(ctx.results.get(e1.offset), "HELLO");
+    } finally {
+      clearTimeout(timer);
+      await ctx.stop();
+    }
+    // The app's own agent still runs on its own buffer.
+    assert.equal(upper.running, true);
+    await upper.ask({ value: "app" });
+    assert.deepEqual(seen, ["hello", "app"]);
+  } finally {
+    await app.stop();
+  }
+});
+
 Deno.test("Two apps in one process are isolated (memory:// is private per app)", async () => {
   const app1 = memApp("demo1");
   const app2 = memApp("demo2");
