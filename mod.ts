@@ -117,17 +117,12 @@ export type {
 } from "./src/transport/transport.ts";
 export type { GroupRouting, MemberRoute } from "./src/routing.ts";
 export type { TableRouteOptions } from "./src/web/table_route.ts";
-export type { AppHost } from "./src/host.ts";
-export type { InFlight } from "./src/inflight.ts";
-export type { SendBinding, SendCounter, SendTarget } from "./src/producer.ts";
-export type { AgentHost } from "./src/agent_host.ts";
 export { type Job, type TimerOptions } from "./src/timer.ts";
 export { VERSION } from "./src/version.ts";
 export {
   type ChangelogEvent,
   Collection,
   Table,
-  type TableHost,
   type TableOptions,
   type TableWindowing,
 } from "./src/table/table.ts";
@@ -139,7 +134,6 @@ export {
   WindowSet,
 } from "./src/table/windowed.ts";
 export type {
-  TableApp,
   TableKey,
   TableValue,
   TypedTableOptions,
@@ -152,7 +146,6 @@ export {
   type Window,
   type WindowRange,
 } from "./src/table/window.ts";
-export type { ChangelogHost } from "./src/table/changelog.ts";
 export type {
   Store,
   StoreBatch,

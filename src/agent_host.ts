@@ -10,16 +10,7 @@ import type { Event } from "./event.ts";
 import type { Agent, AskMessage } from "./agent.ts";
 
 /**
- * The app as seen by an agent.
- *
- * @example What an agent sees of its app
- * ```ts
- * import type { AgentHost } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- *
- * const host: AgentHost = testApp("agent-host");
- * console.log(host.conf.agentSupervisor);
- * ```
+ * The app as seen by an agent (the runtime implements it for the app).
  */
 export interface AgentHost {
   /** Settings. */

@@ -15,17 +15,8 @@ import type { AgentHost } from "./agent_host.ts";
 import type { SendBinding, SendCounter } from "./producer.ts";
 
 /**
- * The app as seen from below.
- *
- * @example What channels and topics see of their app
- * ```ts
- * import type { AppHost } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- *
- * // The app is the host; nothing else implements it.
- * const host: AppHost = testApp("app-host");
- * console.log(host.conf.appId, host.running);
- * ```
+ * The app as seen from below: the runtime (`runtime/runtime.ts`) implements
+ * it for the app.
  */
 export interface AppHost extends AgentHost {
   /** Resolved settings. */

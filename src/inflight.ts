@@ -11,18 +11,6 @@
 
 /**
  * Operations in progress, with a wait for them to ebb.
- *
- * @example Sends not yet acknowledged
- * ```ts
- * import type { InFlight } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- * import assert from "node:assert/strict";
- *
- * const app = testApp("in-flight");
- * const sends: InFlight = app.sends;
- * assert.equal(sends.count, 0);
- * assert.equal(sends.ebb(100), undefined); // nothing to wait for
- * ```
  */
 export class InFlight {
   #count = 0;

@@ -16,22 +16,6 @@ import type { Monitor } from "./monitor.ts";
 
 /**
  * Where a batch goes instead of the transport (an open Kafka transaction).
- *
- * @example A target that records what it is given
- * ```ts
- * import type { ProduceRecord, SendTarget } from "@faust/faust";
- *
- * const sent: ProduceRecord[] = [];
- * const target: SendTarget = {
- *   send: async (records) =>
- *     records.map((r, i) => {
- *       sent.push(r);
- *       return { topic: r.topic, partition: r.partition, offset: i, timestamp: 0 };
- *     }),
- * };
- * await target.send([{ topic: "t", partition: 0, key: null, value: null }]);
- * console.log(sent.length); // 1
- * ```
  */
 export interface SendTarget {
   /** Append records. */
@@ -48,18 +32,6 @@ export interface SendTarget {
  * The target a send was bound to when it was called (exactly-once: the
  * transaction of the event in hand at that moment, even if the send
  * reaches the producer after the actor moved on).
- *
- * @example A plain send has no target
- * ```ts
- * import type { SendBinding } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- * import assert from "node:assert/strict";
- *
- * const app = testApp("binding");
- * const binding: SendBinding = app.bindSend();
- * assert.equal(binding.target, undefined); // at-least-once: no transaction
- * binding.release();
- * ```
  */
 export interface SendBinding {
   /** The target, or `undefined` for a plain send. */
@@ -101,16 +73,6 @@ interface Lane {
 
 /**
  * Something counting sends in progress (the app's `sends`).
- *
- * @example The app's count of sends in progress
- * ```ts
- * import type { SendCounter } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- *
- * // The app's `sends` counter is one; a produce call ends one send on its outcome.
- * const counter: SendCounter = testApp("send-counter").sends;
- * console.log(typeof counter.end);
- * ```
  */
 export interface SendCounter {
   /** One send ended (acknowledged or failed). */

@@ -102,16 +102,6 @@ export interface TableOptions<K = unknown, V = unknown> {
 
 /**
  * What a table needs from its app.
- *
- * @example What a table sees of its app
- * ```ts
- * import type { TableHost } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- *
- * // The app is the host; nothing else implements it.
- * const host: TableHost = testApp("table-host");
- * console.log(host.conf.store);
- * ```
  */
 export interface TableHost extends ChangelogHost {
   /** Sensors to tell about table reads and writes (`onTableOp`), if any. */
@@ -147,15 +137,6 @@ export interface TableWindowing {
 
 /**
  * The app as the table factories see it.
- *
- * @example The app as the table factories see it
- * ```ts
- * import type { TableApp } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- *
- * const app: TableApp = testApp("table-app");
- * console.log(typeof app.registerTable);
- * ```
  */
 export interface TableApp extends TableHost {
   /** Register a table (its changelog is created and recovered with the app). */

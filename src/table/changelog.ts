@@ -43,16 +43,6 @@ import type { Store, StoreBatch, StoreOp } from "./store.ts";
 
 /**
  * What the writer needs from the app.
- *
- * @example What a changelog writer sees of its app
- * ```ts
- * import type { ChangelogHost } from "@faust/faust";
- * import { testApp } from "@faust/faust/testing";
- *
- * // The app is the host; nothing else implements it.
- * const host: ChangelogHost = testApp("changelog-host");
- * console.log(typeof host.produce);
- * ```
  */
 export interface ChangelogHost {
   /** Logger. */
