@@ -208,7 +208,7 @@ export interface CommandContext {
 export interface CommandRegistration {
   /** Command name. */
   readonly name: string;
-  /** The function. */
+  /** The function; an integer it returns is the exit code of the run. */
   readonly fn: (ctx: CommandContext) => unknown;
   /** Options. */
   readonly options: CommandOptions;

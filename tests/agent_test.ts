@@ -268,7 +268,10 @@ Deno.test("Agent.testContext() runs the agent without a broker; put() waits for 
 });
 
 Deno.test("AgentTestContext.put() resolves while the app itself is started (the context runs actors of its own)", async () => {
-  const app = new App("tc-started", { broker: "memory://", store: "memory://" });
+  const app = new App("tc-started", {
+    broker: "memory://",
+    store: "memory://",
+  });
   const seen: string[] = [];
   const upper = app.agent(undefined, async function* upper(stream) {
     for await (const s of stream) {

@@ -265,7 +265,14 @@ export class AppRegistry extends TableRegistry {
     this.webSetup.push(setup);
   }
 
-  /** Register a CLI command. */
+  /**
+   * Register a CLI command (`faust COMMAND`, `app.main()`).
+   *
+   * What `fn` returns is ignored, except an integer: that is the exit code
+   * of the run (`return 3` exits 3), as a `main` function returning its
+   * status. Return nothing unless you mean one: `() => list.push(x)` exits
+   * with the list's new length. A command that throws exits 1.
+   */
   command(
     name: string,
     fn: (ctx: CommandContext) => unknown,

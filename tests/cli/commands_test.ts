@@ -97,6 +97,23 @@ Deno.test("autodiscovered project: agents, models and commands of users/ and ord
   assert.match(help.stdout, /create-user \[options\] <name>\s+Create a user/);
 });
 
+Deno.test("runCli(): an integer a custom command returns is the exit code; other results exit 0, a throw exits 1", async () => {
+  const app = new App("cli-exit-codes", {
+    broker: "memory://",
+    store: "memory://",
+  });
+  app.command("three", () => 3);
+  app.command("text", () => "done");
+  app.command("nothing", () => {});
+  app.command("fails", () => {
+    throw new Error("no");
+  });
+  assert.equal(await runCli(["-q", "three"], app), 3);
+  assert.equal(await runCli(["-q", "text"], app), 0);
+  assert.equal(await runCli(["-q", "nothing"], app), 0);
+  assert.equal(await runCli(["-q", "fails"], app), 1);
+});
+
 Deno.test("runCli() reset and clean-versions delete table state and old version dirs", async () => {
   const dir = await Deno.makeTempDir();
   try {
