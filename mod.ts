@@ -27,10 +27,10 @@ export {
   Agent,
   type AgentFn,
   type AgentOptions,
-  AgentTestContext,
   type AskMessage,
   type Sink,
 } from "./src/agent.ts";
+export { AgentTestContext } from "./src/testing/agent_test_context.ts";
 export {
   Channel,
   type ChannelOptions,

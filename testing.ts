@@ -20,7 +20,7 @@
  */
 import { App, type AppOptions } from "./src/app.ts";
 
-export { AgentTestContext } from "./src/agent.ts";
+export { AgentTestContext } from "./src/testing/agent_test_context.ts";
 export { MemoryTransport } from "./src/transport/memory.ts";
 
 /**

@@ -7,16 +7,16 @@
  * @module
  */
 import { ackHeld, type ActorContext, runAsActor } from "./actor_context.ts";
-import { Delivery, Event } from "./event.ts";
+import type { Event } from "./event.ts";
 import type { Channel, SendMessage } from "./channel.ts";
 import { Stream } from "./stream.ts";
-import { AsyncQueue } from "./queue.ts";
+import { AgentTestContext } from "./testing/agent_test_context.ts";
+import type { AsyncQueue } from "./queue.ts";
 import { Supervisor, type SupervisorStrategy } from "./supervisor.ts";
 import type { AgentHost } from "./agent_host.ts";
 import { ConfigError } from "./errors.ts";
 import type { RecordMetadata } from "./transport/transport.ts";
 import type { TopicOptions } from "./topic.ts";
-import { toRawHeaders } from "./types.ts";
 
 /**
  * Where yielded values go: another agent, a channel or topic, or a function.
@@ -580,92 +580,5 @@ async function* settleAsTheyCome<R>(promises: Promise<R>[]): AsyncGenerator<R> {
     const [i, v] = await Promise.race(pending.values());
     pending.delete(i);
     yield v;
-  }
-}
-
-/**
- * What {@linkcode Agent.testContext} returns.
- *
- * @example Checking what an agent yields per event
- * ```ts
- * import { type AgentTestContext, testApp } from "@faust/faust/testing";
- * import assert from "node:assert/strict";
- *
- * const app = testApp("test-context");
- * const length = app.agent(undefined, async function* (stream) {
- *   for await (const text of stream) yield text.length;
- * }, { name: "length", valueType: "string" });
- * const ctx: AgentTestContext<string, unknown, number> = await length
- *   .testContext()
- *   .start();
- * try {
- *   const event = await ctx.put("four");
- *   assert.equal(ctx.results.get(event.offset), 4);
- * } finally {
- *   await ctx.stop();
- * }
- * ```
- */
-export class AgentTestContext<V, K, R> {
-  /** Yielded values by the offset of the event being processed. */
-  readonly results: Map<number, R> = new Map();
-  /** Every yielded value, in order. */
-  readonly yielded: R[] = [];
-  readonly #agent: Agent<V, K, R>;
-  readonly #queue: AsyncQueue<Event<K, V>>;
-  #offset = 0;
-  #started = false;
-
-  /** @internal */
-  constructor(agent: Agent<V, K, R>) {
-    this.#agent = agent;
-    this.#queue = new AsyncQueue<Event<K, V>>(agent.channel.maxsize);
-    agent.useQueue(this.#queue, (event, value) => {
-      this.yielded.push(value);
-      if (event !== undefined) this.results.set(event.offset, value);
-    });
-  }
-
-  /** Start the agent's actors on the test buffer. */
-  start(): Promise<this> {
-    if (!this.#started) {
-      this.#started = true;
-      this.#agent.start();
-    }
-    return Promise.resolve(this);
-  }
-
-  /** Put a value (with optional key/headers) and wait until the agent processed it. */
-  async put(
-    value: V,
-    options: { key?: K; headers?: Record<string, string> } = {},
-  ): Promise<Event<K, V>> {
-    await this.start();
-    const offset = this.#offset++;
-    let processed!: () => void;
-    const done = new Promise<void>((resolve) => processed = resolve);
-    const event = new Event<K, V>({
-      key: (options.key ?? null) as K,
-      value,
-      headers: toRawHeaders(options.headers),
-      topic: this.#agent.channel.label,
-      partition: 0,
-      offset,
-      timestamp: Date.now(),
-    }, new Delivery(1, () => processed()));
-    await this.#queue.put(event);
-    await done;
-    return event;
-  }
-
-  /** Stop the actors. */
-  async stop(): Promise<void> {
-    this.#queue.close();
-    await this.#agent.stop();
-  }
-
-  /** Stop on `await using`. */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.stop();
   }
 }
