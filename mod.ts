@@ -100,7 +100,7 @@ export type {
   SettingsDraft,
   TableLike,
   View,
-} from "./src/app_types.ts";
+} from "./src/app/registrations.ts";
 export type {
   CommitOffset,
   Consumer,

@@ -27,7 +27,7 @@ import type { AsyncSignal, SyncSignal } from "./signals.ts";
 import { appCreated } from "./main_hint.ts";
 import type { ProduceRecord } from "./transport/transport.ts";
 import type { TP } from "./types.ts";
-import type { SettingsDraft } from "./app_types.ts";
+import type { SettingsDraft } from "./app/registrations.ts";
 
 /**
  * Options of `new App()`: every setting, see {@linkcode SettingsInput}.

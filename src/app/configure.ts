@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { SettingsDraft } from "../app_types.ts";
+import type { SettingsDraft } from "./registrations.ts";
 import { ConfigError } from "../errors.ts";
 import {
   type Settings,

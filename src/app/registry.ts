@@ -33,7 +33,7 @@ import type {
   PageHandler,
   PageRegistration,
   View,
-} from "../app_types.ts";
+} from "./registrations.ts";
 import type { Hono } from "hono";
 
 /**

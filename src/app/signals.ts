@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { SettingsDraft } from "../app_types.ts";
+import type { SettingsDraft } from "./registrations.ts";
 import type { ProduceRecord } from "../transport/transport.ts";
 import type { TP } from "../types.ts";
 import { AsyncSignal, SyncSignal } from "../signals.ts";

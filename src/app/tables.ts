@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { TableLike } from "../app_types.ts";
+import type { TableLike } from "./registrations.ts";
 import { ConfigError } from "../errors.ts";
 import type { TypeSpec } from "../models.ts";
 import type { Runtime } from "../runtime/runtime.ts";

@@ -10,7 +10,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Agent, AskMessage } from "../agent.ts";
-import type { TableLike } from "../app_types.ts";
+import type { TableLike } from "../app/registrations.ts";
 import { Conductor } from "../conductor.ts";
 import { StateError } from "../errors.ts";
 import type { Event } from "../event.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { TableLike } from "../app_types.ts";
+import type { TableLike } from "../app/registrations.ts";
 import type { Codec } from "../codecs.ts";
 import type { Infer, TypeSpec } from "../models.ts";
 import type { Sensor } from "../monitor.ts";

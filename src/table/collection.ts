@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TableLike } from "../app_types.ts";
+import type { TableLike } from "../app/registrations.ts";
 import { actorContext } from "../actor_context.ts";
 import { ConfigError, KeyError, StateError, TableKeyError } from "../errors.ts";
 import { makeSerde, type Serde } from "../models.ts";

@@ -13,7 +13,7 @@
 import { type Context, Hono } from "hono";
 import { cors } from "hono/cors";
 import type { App } from "../app.ts";
-import type { PageHandler, View } from "../app_types.ts";
+import type { PageHandler, View } from "../app/registrations.ts";
 import { ConfigError } from "../errors.ts";
 import { routingTable } from "../routing.ts";
 import {

@@ -9,7 +9,7 @@
  * @module
  */
 import type { Context } from "hono";
-import type { PageHandler, TableLike } from "../app_types.ts";
+import type { PageHandler, TableLike } from "../app/registrations.ts";
 import { partitionForKey } from "../partitioner.ts";
 import { type GroupRouting, ownerOf } from "../routing.ts";
 
