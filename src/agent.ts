@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { ackHeld, type ActorContext, runAsActor } from "./actor_context.ts";
+import type { ActorContext } from "./actor_context.ts";
+import { Actors } from "./agent/actors.ts";
 import type { Event } from "./event.ts";
 import type { Channel, SendMessage } from "./channel.ts";
 import { Stream } from "./stream.ts";
@@ -141,18 +142,6 @@ export interface AgentOptions<R = unknown> extends TopicOptions {
  */
 export type AskMessage<V, K> = SendMessage<K, V>;
 
-interface Actor {
-  controller: AbortController;
-  done: Promise<void>;
-  index: number;
-  context: ActorContext;
-  /** The event last reported as stuck (reported once). */
-  stuck?: Event;
-  /** The event the watchdog last saw in hand, and when it first saw it. */
-  seen?: Event | undefined;
-  seenAt?: number;
-}
-
 /**
  * A stream processor registered with `app.agent()`.
  *
@@ -191,9 +180,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   readonly #host: AgentHost;
   readonly #sinks: Sink<R>[];
   #queue: AsyncQueue<Event<K, V>> | undefined;
-  #actors: Actor[] = [];
-  #running = false;
-  #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly #actors: Actors;
   #yieldListener: ((event: Event | undefined, value: R) => void) | undefined;
 
   /** @internal Use `app.agent()`. */
@@ -228,6 +215,15 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     this.supervisor = new Supervisor(
       options.supervisorStrategy ?? host.conf.agentSupervisor,
     );
+    this.#actors = new Actors({
+      name,
+      concurrency,
+      supervisor: this.supervisor,
+      host,
+      run: (context) => this.#run(context),
+      onError: (error) =>
+        options.onError?.(this as Agent<unknown, unknown, R>, error),
+    });
   }
 
   /** Add a sink after creation. */
@@ -237,7 +233,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
 
   /** True while actors run. */
   get running(): boolean {
-    return this.#running;
+    return this.#actors.running;
   }
 
   /** @internal Subscribe to the channel (before the consumer starts delivering). */
@@ -247,54 +243,9 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
 
   /** @internal Start the actors. */
   start(): void {
-    if (this.#running) return;
+    if (this.#actors.running) return;
     this.subscribe();
-    this.#running = true;
-    for (let i = 0; i < this.concurrency; i++) {
-      this.#actors.push(this.#spawn(i));
-    }
-    const limit = this.#host.conf.streamProcessingTimeout * 1000;
-    if (limit > 0) {
-      const tick = Math.max(10, Math.min(1000, limit / 4));
-      this.#watchdog = setInterval(() => this.#reportStuck(limit), tick);
-    }
-  }
-
-  /**
-   * Log (once per event) every actor that has held one event for longer
-   * than `streamProcessingTimeout`: a stuck agent stalls its partitions'
-   * commits, and without this nothing would say so.
-   */
-  #reportStuck(limit: number): void {
-    const now = performance.now();
-    for (const actor of this.#actors) {
-      // Timed here, from the first tick that sees the event, not by the
-      // stream per event (a clock read per event costs more than the rest
-      // of handing it over): reported at most one tick later.
-      const event = actor.context.event;
-      if (event !== actor.seen) {
-        actor.seen = event;
-        actor.seenAt = now;
-        continue;
-      }
-      const since = actor.seenAt!;
-      if (event === undefined) continue;
-      if (actor.stuck === event || now - since <= limit) continue;
-      actor.stuck = event;
-      this.#host.monitor.count("stuckEvents");
-      this.#host.log.warn(
-        "Agent {agent} actor {index} has been processing {topic}[{partition}]@{offset} for {seconds} s (streamProcessingTimeout {limit} s): it may be stuck",
-        {
-          agent: this.name,
-          index: actor.index,
-          topic: event.topic,
-          partition: event.partition,
-          offset: event.offset,
-          seconds: Math.round(now - since) / 1000,
-          limit: limit / 1000,
-        },
-      );
-    }
+    this.#actors.start();
   }
 
   /**
@@ -306,77 +257,8 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
    *   it again. Without it, wait as long as the actors take.
    * @returns The number of actors left behind.
    */
-  async stop(timeout?: number): Promise<number> {
-    this.#running = false;
-    clearInterval(this.#watchdog);
-    this.#watchdog = undefined;
-    const actors = this.#actors;
-    this.#actors = [];
-    for (const a of actors) a.controller.abort();
-    const pending = new Set(actors);
-    const all = Promise.allSettled(
-      actors.map((a) => a.done.finally(() => pending.delete(a))),
-    );
-    if (timeout === undefined) {
-      await all;
-      return 0;
-    }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      all,
-      new Promise<void>((r) => timer = setTimeout(r, timeout)),
-    ]);
-    clearTimeout(timer);
-    for (const a of pending) {
-      const event = a.context.event;
-      this.#host.monitor.count("stuckEvents");
-      this.#host.log.warn(
-        "Stopping: agent {agent} actor {index} did not finish {topic}[{partition}]@{offset} within {seconds} s; leaving it behind (the event is not acked: its offset is not committed and the next start processes it again)",
-        {
-          agent: this.name,
-          index: a.index,
-          topic: event?.topic ?? "-",
-          partition: event?.partition ?? "-",
-          offset: event?.offset ?? "-",
-          seconds: Math.round(timeout / 100) / 10,
-        },
-      );
-    }
-    return pending.size;
-  }
-
-  #spawn(index: number): Actor {
-    const controller = new AbortController();
-    const context: ActorContext = {
-      event: undefined,
-      agent: this.name,
-      concurrency: this.concurrency,
-      signal: controller.signal,
-    };
-    const actor: Actor = {
-      controller,
-      index,
-      context,
-      done: Promise.resolve(),
-    };
-    actor.done = runAsActor(context, () => this.#run(context)).then(
-      () => {
-        // Returned normally: a loop it left early is done with its value.
-        ackHeld(context);
-        if (this.#running && !controller.signal.aborted) {
-          // Its buffer keeps filling and nothing reads it: never a silent
-          // stall. The supervisor restarts it (or crashes the worker).
-          return this.#crashed(
-            actor,
-            new Error(
-              `Agent "${this.name}" actor ${index} returned while its stream still delivers`,
-            ),
-          );
-        }
-      },
-      (error) => this.#crashed(actor, error),
-    );
-    return actor;
+  stop(timeout?: number): Promise<number> {
+    return this.#actors.stop(timeout);
   }
 
   async #run(context: ActorContext): Promise<void> {
@@ -402,88 +284,6 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     }
     this.#yieldListener?.(event, value);
     if (event !== undefined) await this.#host.reply(event, value);
-  }
-
-  async #crashed(actor: Actor, error: unknown): Promise<void> {
-    const err = error instanceof Error ? error : new Error(String(error));
-    this.#host.monitor.count("agentErrors");
-    this.#host.log.error("Agent {agent} actor {index} raised: {error}", {
-      agent: this.name,
-      index: actor.index,
-      error: err,
-    });
-    try {
-      await this.#options.onError?.(this as Agent<unknown, unknown, R>, err);
-    } catch (hookError) {
-      this.#host.log.error("onError of agent {agent} raised: {error}", {
-        agent: this.name,
-        error: hookError,
-      });
-    }
-    // The events the actor was on when it raised (a stream loop it left).
-    const failed = actor.context.held ?? [];
-    actor.context.held = undefined;
-    if (!this.#running) return; // stopping: left unacked, read again at the next start
-    const decision = this.supervisor.decide(this.name, err);
-    if (decision.action === "crash") {
-      // Not acked: the offset is not committed and the event is processed
-      // again after the restart.
-      for (const e of failed) this.#logFailedEvent(e, err, false);
-      this.#running = false;
-      this.#host.crash(decision.error);
-      return;
-    }
-    // As in Faust, a restarting supervisor moves past the event the agent
-    // raised on (else one poison event would stop its partition for good):
-    // acked, so never processed again, and each one logged and counted.
-    for (const e of failed) {
-      this.#logFailedEvent(e, err, true);
-      e.ack();
-    }
-    this.#host.monitor.count("agentRestarts");
-    const i = this.#actors.indexOf(actor);
-    if (decision.which === "one") {
-      if (i >= 0) this.#actors[i] = this.#spawn(actor.index);
-      this.#host.log.warn(
-        "Restarted agent {agent} actor {index} (one_for_one)",
-        {
-          agent: this.name,
-          index: actor.index,
-        },
-      );
-      return;
-    }
-    const others = this.#actors.filter((a) => a !== actor);
-    for (const a of others) a.controller.abort();
-    await Promise.allSettled(others.map((a) => a.done));
-    if (!this.#running) return;
-    this.#actors = [];
-    for (let k = 0; k < this.concurrency; k++) {
-      this.#actors.push(this.#spawn(k));
-    }
-    this.#host.log.warn(
-      "Restarted all {n} actors of agent {agent} (one_for_all)",
-      {
-        agent: this.name,
-        n: this.concurrency,
-      },
-    );
-  }
-
-  #logFailedEvent(event: Event, error: Error, acked: boolean): void {
-    this.#host.monitor.count("agentEventErrors");
-    this.#host.log.error(
-      acked
-        ? "Agent {agent} raised on {topic}[{partition}]@{offset}; the event is acked and will not be processed again: {error}"
-        : "Agent {agent} raised on {topic}[{partition}]@{offset}; the event is not acked and will be processed again after a restart: {error}",
-      {
-        agent: this.name,
-        topic: event.topic,
-        partition: event.partition,
-        offset: event.offset,
-        error: error.message,
-      },
-    );
   }
 
   /** Send a value to the agent's channel. */
