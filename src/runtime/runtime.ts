@@ -11,31 +11,29 @@
 import type { Logger } from "@logtape/logtape";
 import type { Agent, AskMessage } from "../agent.ts";
 import type { TableLike } from "../app/registrations.ts";
-import { Conductor } from "../conductor.ts";
 import { StateError } from "../errors.ts";
 import type { Event } from "../event.ts";
 import type { AppHost } from "../host.ts";
 import type { InFlight } from "../inflight.ts";
 import type { Monitor } from "../monitor.ts";
 import { Producer, type SendBinding, type SendCounter } from "../producer.ts";
-import { Replies } from "../replies.ts";
 import type { GroupRouting } from "../routing.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { TableApp } from "../table/api.ts";
 import type { JobHost } from "../timer.ts";
 import type { Topic, TopicOptions } from "../topic.ts";
-import { TransactionManager } from "../transactions.ts";
 import { createTransport } from "../transport/factory.ts";
 import type {
-  CommitOffset,
   ProduceRecord,
   RecordMetadata,
   TopicSpec,
   Transport,
 } from "../transport/transport.ts";
 import type { TP } from "../types.ts";
-import { deadLetterRecord } from "./dead_letter.ts";
+import { DeclaredTopics } from "./declared.ts";
 import { Group } from "./group.ts";
+import { Rpc } from "./rpc.ts";
+import { Consumption } from "./consumer.ts";
 
 /** What the runtime reads of the app (the app itself). */
 export interface RuntimeOwner {
@@ -79,12 +77,9 @@ export class Runtime implements AppHost, TableApp, JobHost {
   readonly #hooks: RuntimeHooks;
   #transport: Transport | undefined;
   #producer: Producer | undefined;
-  #conductor: Conductor | undefined;
-  #replies: Replies | undefined;
-  #transactions: TransactionManager | undefined;
-  #declared = new Map<string, Promise<number>>();
-  /** Partition counts of `#declared` that are known (resolved). */
-  #partitionCounts = new Map<string, number>();
+  readonly #consumer: Consumption;
+  readonly #rpc: Rpc;
+  readonly #declared: DeclaredTopics;
   #client = false;
   #tick: ReturnType<typeof setInterval> | undefined;
   /** Leader election and group routing. */
@@ -95,6 +90,9 @@ export class Runtime implements AppHost, TableApp, JobHost {
     this.#app = app;
     this.#hooks = hooks;
     this.group = new Group(this);
+    this.#declared = new DeclaredTopics(this);
+    this.#rpc = new Rpc(this);
+    this.#consumer = new Consumption(this, hooks);
   }
 
   /** The transport while started, else `undefined`. */
@@ -109,7 +107,7 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Whether the consumer runs. */
   get consuming(): boolean {
-    return this.#conductor !== undefined;
+    return this.#consumer.consuming;
   }
 
   /** Settings. */
@@ -137,6 +135,11 @@ export class Runtime implements AppHost, TableApp, JobHost {
     return this.#app.running;
   }
 
+  /** Topic descriptions by name. */
+  get topics(): ReadonlyMap<string, Topic<unknown, unknown>[]> {
+    return this.#app.topics;
+  }
+
   /** Tables by name. */
   get tables(): ReadonlyMap<string, TableLike> {
     return this.#app.tables;
@@ -149,7 +152,7 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Whether offsets commit through Kafka transactions (exactly-once). */
   get transactional(): boolean {
-    return this.#transactions !== undefined;
+    return this.#consumer.transactional;
   }
 
   /** The transport (after start). */
@@ -164,7 +167,7 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Partitions assigned to this app (empty before start). */
   assignment(): TP[] {
-    return this.#conductor?.assignment() ?? [];
+    return this.#consumer.assignment();
   }
 
   /** Whether this worker is the leader (see {@linkcode Group.isLeader}). */
@@ -225,51 +228,12 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Create the consumer, give it the subscribed topics and join the group. */
   async startConsumer(): Promise<void> {
-    const conf = this.#app.conf;
-    this.#conductor = new Conductor({
-      conf,
-      log: this.log,
-      monitor: this.monitor,
-      transport: this.#transport!,
-      deadLetter: async (r, e) => {
-        await this.produce(deadLetterRecord(conf.appId, r, e));
-      },
-      fence: (a) =>
-        this.#transactions?.assign(this.#consumedPartitions(a)) ??
-          Promise.resolve(),
-      assigned: (a, s) => this.#assigned(a, s),
-      revoked: (r) => this.#revoked(r),
-      crash: (e) => this.crash(e),
-      beforeCommit: () => this.#flushForCommit(),
-      assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
-      ...this.#exactlyOnce(),
-      groupAssigned: (members) => this.group.publishRouting(members),
-      // Agents that send without awaiting: at most this many records wait
-      // for the broker before delivery pauses (until half have been acked).
-      producerEbb: () =>
-        this.sends.ebb(Math.max(1000, 4 * conf.streamBufferMaxsize)),
-      memberMetadata: () => ({
-        web: conf.canonicalUrl,
-        tableStandbyReplicas: String(conf.tableStandbyReplicas),
-      }),
-    });
-    // Agents may have declared topics while starting (groupBy's repartition topics).
-    for (const list of this.#app.topics.values()) {
-      for (const t of list) {
-        if (t.queues.length === 0) continue;
-        if (t.options.internal === true) await this.declare(t.spec());
-        this.#conductor.add(t);
-      }
-    }
-    if (this.#transactions !== undefined) {
-      this.#producer!.setRouter(() => this.#transactions?.route());
-    }
-    await this.#conductor.start();
+    await this.#consumer.start();
   }
 
   /** Create the reply topic when `replyCreateTopic` is set. */
   async prepareReplies(): Promise<void> {
-    if (this.#app.conf.replyCreateTopic) await this.#repliesOf().prepare();
+    await this.#rpc.prepare();
   }
 
   /** Run the tables' cleanup every `tableCleanupInterval`. */
@@ -300,17 +264,17 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** The consumer stops delivering (the events in hand go on). */
   pause(): void {
-    this.#conductor?.pause();
+    this.#consumer.pause();
   }
 
   /** Commit what is acked now (flushing the producer and tables first). */
   async commit(): Promise<void> {
-    await this.#conductor?.commit();
+    await this.#consumer.commit();
   }
 
   /** Stop waiting for replies. */
   async stopReplies(): Promise<void> {
-    await this.#replies?.stop();
+    await this.#rpc.stop();
   }
 
   /** Wait until every record handed to the producer is acknowledged. */
@@ -320,12 +284,12 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Commit what is durable and leave the group. */
   async stopConsumer(): Promise<void> {
-    await this.#conductor?.stop();
+    await this.#consumer.stop();
   }
 
   /** Close the exactly-once transactions. */
   async closeTransactions(): Promise<void> {
-    await this.#transactions?.close();
+    await this.#consumer.closeTransactions();
   }
 
   /** Close the producer. */
@@ -340,13 +304,11 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Forget everything opened (after the last stop step). */
   reset(): void {
-    this.#conductor = undefined;
     this.#producer = undefined;
     this.#transport = undefined;
-    this.#replies = undefined;
-    this.#transactions = undefined;
+    this.#rpc.reset();
+    this.#consumer.reset();
     this.#declared.clear();
-    this.#partitionCounts.clear();
   }
 
   *#declarable(): Iterable<TopicSpec> {
@@ -358,94 +320,6 @@ export class Runtime implements AppHost, TableApp, JobHost {
         }
       }
     }
-  }
-
-  async #assigned(
-    assigned: readonly TP[],
-    standbys: readonly TP[],
-  ): Promise<void> {
-    const delay = this.#app.conf.streamRecoveryDelay;
-    if (delay > 0) {
-      // Let more workers join or leave before tables recover and streams resume.
-      this.log.info(
-        "Waiting {seconds} s (streamRecoveryDelay) before recovery",
-        { seconds: delay },
-      );
-      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
-    }
-    // Exactly-once: the partitions' previous owners were fenced already
-    // (ConductorHost.fence), before their committed offsets were read.
-    for (const t of this.#app.tables.values()) {
-      await t.assigned(assigned, standbys);
-    }
-    await this.#hooks.assigned(assigned);
-  }
-
-  async #revoked(revoked: readonly TP[]): Promise<void> {
-    for (const t of this.#app.tables.values()) await t.revoked(revoked);
-    await this.#transactions?.revoke(this.#consumedPartitions(revoked));
-    await this.#hooks.revoked(revoked);
-  }
-
-  /** Partition numbers of consumed (not assignment-only) topics among `tps`. */
-  #consumedPartitions(tps: readonly TP[]): number[] {
-    return tps.filter((tp) => this.#conductor?.consumes(tp.topic) ?? false)
-      .map((tp) => tp.partition);
-  }
-
-  /**
-   * With `processingGuarantee: "exactly_once"`: the transactions and the
-   * commit that goes through them (producer flushed into the open
-   * transactions, offsets and sends committed together, then the tables
-   * let the committed changes reach their stores).
-   */
-  #exactlyOnce(): {
-    commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
-  } {
-    const conf = this.#app.conf;
-    if (conf.processingGuarantee !== "exactly_once") return {};
-    const tables = this.#app.tables;
-    const txm = new TransactionManager(
-      this.#transport!,
-      conf.appId,
-      this.log,
-      (topic) => this.#conductor?.consumes(topic) ?? false,
-      (event) => this.#conductor?.isCurrent(event) ?? true,
-    );
-    this.#transactions = txm;
-    return {
-      commitTransaction: async (offsets) => {
-        // Table changes the record cache held back go into these transactions.
-        for (const t of tables.values()) t.stage?.();
-        // Sends bound to these transactions but still on their way to the
-        // producer (not awaited by their agent) belong in this commit.
-        await txm.handedOver();
-        await this.#producer?.flush();
-        await txm.commit(conf.appId, offsets);
-        for (const t of tables.values()) t.release?.();
-        for (const t of tables.values()) await t.flush();
-      },
-    };
-  }
-
-  /**
-   * Table changelogs join the group subscription on a group-managed broker
-   * (Kafka): the assignor gives changelog partition N with source partition
-   * N and spreads standbys. Brokers without a group protocol give every
-   * partition to the one consumer, so the tables hold them all anyway.
-   */
-  #assignmentOnlyTopics(): string[] {
-    if (!this.group.managed) return [];
-    return [
-      this.group.leaderSpec().name,
-      ...[...this.#app.tables.values()].map((t) => t.changelogSpec().name),
-    ];
-  }
-
-  async #flushForCommit(): Promise<void> {
-    for (const t of this.#app.tables.values()) t.stage?.();
-    await this.#producer?.flush();
-    for (const t of this.#app.tables.values()) await t.flush();
   }
 
   // ---------------------------------------------------------------- the port
@@ -484,106 +358,35 @@ export class Runtime implements AppHost, TableApp, JobHost {
 
   /** Partition count of a topic; declares it from its description when missing. */
   partitionsOf(topic: string): Promise<number> {
-    let p = this.#declared.get(topic);
-    if (p === undefined) {
-      p = (async () => {
-        const n = await this.transport.partitionCount(topic);
-        if (n !== undefined) return n;
-        const desc = this.#app.topics.get(topic)?.[0];
-        const spec = desc?.spec() ??
-          { name: topic, partitions: this.#app.conf.topicPartitions };
-        await this.transport.createTopic(spec);
-        return spec.partitions;
-      })();
-      const declared = p;
-      p.then((n) => {
-        if (this.#declared.get(topic) === declared) {
-          this.#partitionCounts.set(topic, n);
-        }
-      }, () => this.#declared.delete(topic));
-      this.#declared.set(topic, p);
-    }
-    return p;
+    return this.#declared.partitionsOf(topic);
   }
 
   /** Partition count of a topic when already known, else `undefined`. */
   knownPartitions(topic: string): number | undefined {
-    return this.#partitionCounts.get(topic);
+    return this.#declared.knownPartitions(topic);
   }
 
   /** Create a topic on the broker (with `topicAllowDeclare`). */
-  async declare(spec: TopicSpec): Promise<void> {
-    if (this.#transport === undefined) return;
-    if (this.#app.conf.topicAllowDeclare) {
-      await this.#transport.createTopic(spec);
-    }
-    this.#declared.set(spec.name, Promise.resolve(spec.partitions));
-    this.#partitionCounts.set(spec.name, spec.partitions);
+  declare(spec: TopicSpec): Promise<void> {
+    return this.#declared.declare(spec);
   }
 
   /** A stream subscribed to `topic`. */
   subscribed(topic: Topic<unknown, unknown>): void {
-    if (this.#conductor === undefined) return;
-    void (async () => {
-      if (topic.options.internal === true) await this.declare(topic.spec());
-      this.#conductor?.add(topic);
-    })().catch((error) =>
-      // The stream would wait forever for a topic never consumed.
-      this.crash(
-        new Error(
-          `Subscribing to topic "${topic.name}" failed: ${
-            (error as Error)?.message ?? error
-          }`,
-          { cause: error },
-        ),
-      )
-    );
+    this.#consumer.subscribed(topic);
   }
 
   /** Reply to an RPC request. */
-  async reply(event: Event, value: unknown): Promise<void> {
-    if (this.#producer === undefined) return;
-    await this.#repliesOf().reply(event, value);
+  reply(event: Event, value: unknown): Promise<void> {
+    return this.#rpc.reply(event, value);
   }
 
   /** Send an RPC request and wait for the reply. */
-  async ask(
+  ask(
     agent: Agent<unknown, unknown, unknown>,
     message: AskMessage<unknown, unknown>,
     timeout?: number,
   ): Promise<unknown> {
-    const { headers, reply, cancel } = await this.#repliesOf().request(
-      timeout,
-    );
-    const sending = agent.channel.send({
-      ...message,
-      headers: { ...(message.headers ?? {}), ...headers },
-    });
-    // The timeout covers the send too: while the send is blocked (a full
-    // buffer, a slow broker) the reply may time out first. Whichever fails
-    // first is the caller's error; neither may reject unobserved.
-    reply.catch(() => {});
-    sending.catch((error) =>
-      this.log.debug("Request to agent {agent} failed: {error}", {
-        agent: agent.name,
-        error,
-      })
-    );
-    try {
-      await Promise.race([sending, reply]);
-    } catch (error) {
-      cancel();
-      throw error;
-    }
-    return await reply;
-  }
-
-  #repliesOf(): Replies {
-    return this.#replies ??= new Replies(
-      this.#app.conf,
-      () => this.transport,
-      () => this.#producer!,
-      this.log,
-    );
+    return this.#rpc.ask(agent, message, timeout);
   }
 }

@@ -1,0 +1,271 @@
+/**
+ * The consumer side of an app's runtime: the conductor (the group
+ * consumer, partitions to streams, commits), what an assignment and a
+ * revocation do to the tables, and exactly-once transactions with the
+ * commit that goes through them.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { TableLike } from "../app/registrations.ts";
+import { Conductor } from "../conductor.ts";
+import type { InFlight } from "../inflight.ts";
+import type { Monitor } from "../monitor.ts";
+import type { Producer } from "../producer.ts";
+import type { Settings } from "../settings/settings.ts";
+import type { Topic } from "../topic.ts";
+import { TransactionManager } from "../transactions.ts";
+import type {
+  CommitOffset,
+  ProduceRecord,
+  RecordMetadata,
+  TopicSpec,
+  Transport,
+} from "../transport/transport.ts";
+import type { TP } from "../types.ts";
+import { deadLetterRecord } from "./dead_letter.ts";
+import type { Group } from "./group.ts";
+
+/** What the consumer side reads of the runtime. */
+export interface ConsumptionView {
+  /** Settings. */
+  readonly conf: Settings;
+  /** Logger. */
+  readonly log: Logger;
+  /** Counters. */
+  readonly monitor: Monitor;
+  /** Topic sends in progress. */
+  readonly sends: InFlight;
+  /** Topic descriptions by name. */
+  readonly topics: ReadonlyMap<string, Topic<unknown, unknown>[]>;
+  /** Tables by name. */
+  readonly tables: ReadonlyMap<string, TableLike>;
+  /** Leader election and group routing. */
+  readonly group: Group;
+  /** The transport while started, else `undefined`. */
+  readonly openTransport: Transport | undefined;
+  /** The producer while started, else `undefined`. */
+  readonly openProducer: Producer | undefined;
+  /** Append a record through the producer. */
+  produce(record: ProduceRecord): Promise<RecordMetadata>;
+  /** Stop the app because of `error`. */
+  crash(error: Error): void;
+  /** Create a topic on the broker. */
+  declare(spec: TopicSpec): Promise<void>;
+}
+
+/** What the app does after the tables saw an assignment or a revocation. */
+export interface ConsumptionHooks {
+  /** Partitions were assigned and tables recovered. */
+  assigned(assigned: readonly TP[]): Promise<void>;
+  /** Partitions were revoked. */
+  revoked(revoked: readonly TP[]): Promise<void>;
+}
+
+/** The conductor and the transactions of one app. */
+export class Consumption {
+  readonly #view: ConsumptionView;
+  readonly #hooks: ConsumptionHooks;
+  #conductor: Conductor | undefined;
+  #transactions: TransactionManager | undefined;
+
+  /** The consumer side of the runtime `view` describes. */
+  constructor(view: ConsumptionView, hooks: ConsumptionHooks) {
+    this.#view = view;
+    this.#hooks = hooks;
+  }
+
+  /** Whether the consumer runs. */
+  get consuming(): boolean {
+    return this.#conductor !== undefined;
+  }
+
+  /** Whether offsets commit through Kafka transactions (exactly-once). */
+  get transactional(): boolean {
+    return this.#transactions !== undefined;
+  }
+
+  /** Partitions assigned to this app (empty before start). */
+  assignment(): TP[] {
+    return this.#conductor?.assignment() ?? [];
+  }
+
+  /** Forget the consumer and the transactions (after the last stop step). */
+  reset(): void {
+    this.#conductor = undefined;
+    this.#transactions = undefined;
+  }
+
+  /** Create the consumer, give it the subscribed topics and join the group. */
+  async start(): Promise<void> {
+    const conf = this.#view.conf;
+    this.#conductor = new Conductor({
+      conf,
+      log: this.#view.log,
+      monitor: this.#view.monitor,
+      transport: this.#view.openTransport!,
+      deadLetter: async (r, e) => {
+        await this.#view.produce(deadLetterRecord(conf.appId, r, e));
+      },
+      fence: (a) =>
+        this.#transactions?.assign(this.#consumedPartitions(a)) ??
+          Promise.resolve(),
+      assigned: (a, s) => this.#assigned(a, s),
+      revoked: (r) => this.#revoked(r),
+      crash: (e) => this.#view.crash(e),
+      beforeCommit: () => this.#flushForCommit(),
+      assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
+      ...this.#exactlyOnce(),
+      groupAssigned: (members) => this.#view.group.publishRouting(members),
+      // Agents that send without awaiting: at most this many records wait
+      // for the broker before delivery pauses (until half have been acked).
+      producerEbb: () =>
+        this.#view.sends.ebb(Math.max(1000, 4 * conf.streamBufferMaxsize)),
+      memberMetadata: () => ({
+        web: conf.canonicalUrl,
+        tableStandbyReplicas: String(conf.tableStandbyReplicas),
+      }),
+    });
+    // Agents may have declared topics while starting (groupBy's repartition topics).
+    for (const list of this.#view.topics.values()) {
+      for (const t of list) {
+        if (t.queues.length === 0) continue;
+        if (t.options.internal === true) await this.#view.declare(t.spec());
+        this.#conductor.add(t);
+      }
+    }
+    if (this.#transactions !== undefined) {
+      this.#view.openProducer!.setRouter(() => this.#transactions?.route());
+    }
+    await this.#conductor.start();
+  }
+
+  /** The consumer stops delivering (the events in hand go on). */
+  pause(): void {
+    this.#conductor?.pause();
+  }
+
+  /** Commit what is acked now (flushing the producer and tables first). */
+  async commit(): Promise<void> {
+    await this.#conductor?.commit();
+  }
+
+  /** Commit what is durable and leave the group. */
+  async stop(): Promise<void> {
+    await this.#conductor?.stop();
+  }
+
+  /** Close the exactly-once transactions. */
+  async closeTransactions(): Promise<void> {
+    await this.#transactions?.close();
+  }
+
+  async #assigned(
+    assigned: readonly TP[],
+    standbys: readonly TP[],
+  ): Promise<void> {
+    const delay = this.#view.conf.streamRecoveryDelay;
+    if (delay > 0) {
+      // Let more workers join or leave before tables recover and streams resume.
+      this.#view.log.info(
+        "Waiting {seconds} s (streamRecoveryDelay) before recovery",
+        { seconds: delay },
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay * 1000));
+    }
+    // Exactly-once: the partitions' previous owners were fenced already
+    // (ConductorHost.fence), before their committed offsets were read.
+    for (const t of this.#view.tables.values()) {
+      await t.assigned(assigned, standbys);
+    }
+    await this.#hooks.assigned(assigned);
+  }
+
+  async #revoked(revoked: readonly TP[]): Promise<void> {
+    for (const t of this.#view.tables.values()) await t.revoked(revoked);
+    await this.#transactions?.revoke(this.#consumedPartitions(revoked));
+    await this.#hooks.revoked(revoked);
+  }
+
+  /** Partition numbers of consumed (not assignment-only) topics among `tps`. */
+  #consumedPartitions(tps: readonly TP[]): number[] {
+    return tps.filter((tp) => this.#conductor?.consumes(tp.topic) ?? false)
+      .map((tp) => tp.partition);
+  }
+
+  /**
+   * With `processingGuarantee: "exactly_once"`: the transactions and the
+   * commit that goes through them (producer flushed into the open
+   * transactions, offsets and sends committed together, then the tables
+   * let the committed changes reach their stores).
+   */
+  #exactlyOnce(): {
+    commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
+  } {
+    const conf = this.#view.conf;
+    if (conf.processingGuarantee !== "exactly_once") return {};
+    const tables = this.#view.tables;
+    const txm = new TransactionManager(
+      this.#view.openTransport!,
+      conf.appId,
+      this.#view.log,
+      (topic) => this.#conductor?.consumes(topic) ?? false,
+      (event) => this.#conductor?.isCurrent(event) ?? true,
+    );
+    this.#transactions = txm;
+    return {
+      commitTransaction: async (offsets) => {
+        // Table changes the record cache held back go into these transactions.
+        for (const t of tables.values()) t.stage?.();
+        // Sends bound to these transactions but still on their way to the
+        // producer (not awaited by their agent) belong in this commit.
+        await txm.handedOver();
+        await this.#view.openProducer?.flush();
+        await txm.commit(conf.appId, offsets);
+        for (const t of tables.values()) t.release?.();
+        for (const t of tables.values()) await t.flush();
+      },
+    };
+  }
+
+  /**
+   * Table changelogs join the group subscription on a group-managed broker
+   * (Kafka): the assignor gives changelog partition N with source partition
+   * N and spreads standbys. Brokers without a group protocol give every
+   * partition to the one consumer, so the tables hold them all anyway.
+   */
+  #assignmentOnlyTopics(): string[] {
+    if (!this.#view.group.managed) return [];
+    return [
+      this.#view.group.leaderSpec().name,
+      ...[...this.#view.tables.values()].map((t) => t.changelogSpec().name),
+    ];
+  }
+
+  async #flushForCommit(): Promise<void> {
+    for (const t of this.#view.tables.values()) t.stage?.();
+    await this.#view.openProducer?.flush();
+    for (const t of this.#view.tables.values()) await t.flush();
+  }
+
+  /** A stream subscribed to `topic`. */
+  subscribed(topic: Topic<unknown, unknown>): void {
+    if (this.#conductor === undefined) return;
+    void (async () => {
+      if (topic.options.internal === true) {
+        await this.#view.declare(topic.spec());
+      }
+      this.#conductor?.add(topic);
+    })().catch((error) =>
+      // The stream would wait forever for a topic never consumed.
+      this.#view.crash(
+        new Error(
+          `Subscribing to topic "${topic.name}" failed: ${
+            (error as Error)?.message ?? error
+          }`,
+          { cause: error },
+        ),
+      )
+    );
+  }
+}
