@@ -257,6 +257,10 @@ export class App extends AppRegistry {
       this.log.debug("Consumer started; starting {n} timers and tasks", {
         n: this.jobs.length,
       });
+      // A crash while starting (a poison record under decodeErrorPolicy
+      // "fail") already began the stop: jobs and the table timer started
+      // now would outlive it and keep the process alive.
+      if (this.#state !== "starting") return;
       this.#state = "running";
       for (const job of this.jobs) job.start();
       rt.startTableTicks();
