@@ -19,7 +19,8 @@ import type {
   TableOptions,
   TableWindowing,
 } from "./api.ts";
-import { ChangelogWriter, keyId } from "./changelog.ts";
+import { ChangelogWriter } from "./changelog.ts";
+import { keyId } from "./changelog_change.ts";
 import {
   recoverPartitions,
   type RecoveryOptions,

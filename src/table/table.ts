@@ -10,7 +10,7 @@
 import { actorContext } from "../actor_context.ts";
 import { type Duration, toSeconds } from "../duration.ts";
 import { StateError } from "../errors.ts";
-import { keyId } from "./changelog.ts";
+import { keyId } from "./changelog_change.ts";
 import { Collection } from "./collection.ts";
 import { HoppingWindow, SlidingWindow, TumblingWindow } from "./window.ts";
 import {

@@ -18,7 +18,7 @@ import { type Duration, toSeconds } from "../duration.ts";
 import { StateError } from "../errors.ts";
 import type { Event } from "../event.ts";
 import type { FieldDescriptor } from "../models.ts";
-import { keyId } from "./changelog.ts";
+import { keyId } from "./changelog_change.ts";
 import type { Table } from "./table.ts";
 import type { Window, WindowRange } from "./window.ts";
 import {
