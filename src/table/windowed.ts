@@ -21,6 +21,7 @@ import type { FieldDescriptor } from "../models.ts";
 import { keyId } from "./changelog_change.ts";
 import type { Table } from "./table.ts";
 import type { Window, WindowRange } from "./window.ts";
+import { fieldSeconds, streamTime, type TimeOf } from "./window_time.ts";
 import {
   parseWindowKey,
   WINDOW_KEY_OVERHEAD,
@@ -60,33 +61,6 @@ export function windowSeconds(
   what: string,
 ): number | undefined {
   return value === undefined ? undefined : toSeconds(value, what);
-}
-
-type TimeOf = (event: Event | undefined) => number;
-
-function streamTime(table: string): TimeOf {
-  return (event) => {
-    if (event === undefined) {
-      throw new StateError(
-        `Windowed table "${table}" needs the current event to pick a window (relative to stream time): call it while processing an event, pass an event, or use .now()`,
-      );
-    }
-    return event.timestamp / 1000;
-  };
-}
-
-/** A field value as seconds: numbers are seconds (as Faust), Dates and date strings are converted. */
-function fieldSeconds(value: unknown, field: string): number {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (value instanceof Date) return value.getTime() / 1000;
-  if (typeof value === "string" && !Number.isNaN(Date.parse(value))) {
-    return Date.parse(value) / 1000;
-  }
-  throw new StateError(
-    `Cannot use field "${field}" as window time: ${
-      JSON.stringify(value)
-    }; expected seconds since the epoch, a Date or a date string`,
-  );
 }
 
 /**
