@@ -286,6 +286,14 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     return e;
   }
 
+  /**
+   * @internal `keySerde.encode(key)`, remembered for string and number keys
+   * (windowed tables encode the same keys event after event).
+   */
+  encodeKey(key: K): Uint8Array {
+    return this.#entry(key).kb;
+  }
+
   /** Keys, decoded. */
   *keys(): IterableIterator<K> {
     for (const [k] of this.entries()) yield k;

@@ -204,7 +204,7 @@ export class WindowedTable<K, V> {
     const t = this.table;
     const p = t.writePartition("set a key of");
     const ts = this.timeOf();
-    const kb = t.keySerde.encode(key);
+    const kb = t.encodeKey(key);
     t.checkKey(kb, WINDOW_KEY_OVERHEAD, "window key");
     for (const range of this.window.ranges(ts)) {
       const wk = windowKey(kb, range);
@@ -227,7 +227,7 @@ export class WindowedTable<K, V> {
   delete(key: K): this {
     const t = this.table;
     const p = t.writePartition("delete a key of");
-    const kb = t.keySerde.encode(key);
+    const kb = t.encodeKey(key);
     for (const range of this.window.ranges(this.timeOf())) {
       const wk = windowKey(kb, range);
       if (t.rawGet(wk) !== undefined) t.rawWrite(p, wk, null);
@@ -240,7 +240,7 @@ export class WindowedTable<K, V> {
    */
   valueAt(key: K, range: WindowRange): V {
     const t = this.table;
-    const v = t.rawGet(windowKey(t.keySerde.encode(key), range));
+    const v = t.rawGet(windowKey(t.encodeKey(key), range));
     return v === undefined ? t.missing(key) : t.valueSerde.decode(v);
   }
 
