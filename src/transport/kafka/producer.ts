@@ -22,6 +22,50 @@ export interface BatchSender {
   sendBatch: Producer["sendBatch"];
 }
 
+const arrayReduce = Array.prototype.reduce;
+
+/**
+ * `messages`, with a `reduce` that groups them per partition in one pass
+ * when kafkajs asks for that grouping.
+ *
+ * kafkajs 2.2 groups a topic's messages per partition with
+ * `messages.reduce((result, m) => ({...result, [p]: [...result[p], m]}), {})`
+ * (`producer/groupMessagesPerPartition.js`): it copies the partition's list
+ * once per message, quadratic in the batch. At the ~7,000 records of one of
+ * our produce requests that copying was about a third of the CPU and most of
+ * the garbage of a forwarding agent (profile of `bench/peers.ts --workloads
+ * forward`). Every message we give kafkajs carries its partition (the
+ * caller picks it), which is all its partitioner returns then, so grouping
+ * by `message.partition` gives the same result. Any other `reduce` call
+ * (a callback with another initial value, a message without a partition)
+ * runs the ordinary one.
+ */
+function groupable(messages: Message[]): Message[] {
+  Object.defineProperty(messages, "reduce", {
+    value: function reduce(
+      this: Message[],
+      ...args: Parameters<Message[]["reduce"]>
+    ): unknown {
+      const init = args[1] as unknown;
+      if (
+        args.length === 2 && typeof init === "object" && init !== null &&
+        Object.getPrototypeOf(init) === Object.prototype &&
+        Object.keys(init).length === 0 &&
+        this.every((m) => typeof m.partition === "number")
+      ) {
+        const out: Record<number, Message[]> = {};
+        for (const m of this) (out[m.partition!] ??= []).push(m);
+        return out;
+      }
+      return (arrayReduce as (...a: unknown[]) => unknown).apply(this, args);
+    },
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
+  return messages;
+}
+
 /**
  * Send records in one `sendBatch` and return where each landed, in input
  * order. Kafka gives one base offset per partition; record `k` of a
@@ -50,7 +94,7 @@ export async function sendRecords(
     const ts = r.timestamp ?? now;
     stamps.push(ts);
     let list = byTopic.get(r.topic);
-    if (list === undefined) byTopic.set(r.topic, list = []);
+    if (list === undefined) byTopic.set(r.topic, list = groupable([]));
     list.push(toMessage(r, ts));
   }
   const result: KafkaRecordMetadata[] = await sender.sendBatch({
