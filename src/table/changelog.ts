@@ -25,7 +25,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
-import type { SendBinding } from "../producer.ts";
+import type { InFlight } from "../inflight.ts";
+import type { SendBinding, SendCounter } from "../producer.ts";
 import type {
   ProduceRecord,
   RecordMetadata,
@@ -65,7 +66,14 @@ export interface ChangelogHost {
   produce(
     record: ProduceRecord,
     binding?: SendBinding,
+    counter?: SendCounter,
   ): Promise<RecordMetadata>;
+  /**
+   * Sends in progress (the app's): changelog appends count in it, so the
+   * consumer holds delivery while too many wait for the broker, as for
+   * topic sends. Without it appends are not counted.
+   */
+  readonly sends?: InFlight;
   /**
    * Where a record sent now would go (exactly-once: the transaction of the
    * current event's partition). The cache asks when a change is made and
@@ -268,9 +276,15 @@ export class ChangelogWriter {
       meta: undefined,
     };
     this.#applier.push(partition, w);
+    // Counted until acked: without that, a table written faster than the
+    // broker acknowledges (record cache off) queued every pending append
+    // in memory (766 MB peak for 200k updates on kafka://).
+    const sends = this.#host.sends;
+    sends?.begin();
     this.#host.produce(
       { topic: this.#topic, partition, key: e.key, value },
       binding,
+      sends,
     ).then(
       (meta) => {
         w.meta = meta;
