@@ -5,7 +5,7 @@
  * workloads and flags; not a test.
  *
  *   deno run -A bench/peers.ts [--events 200000] [--runs 3]
- *     [--systems ours,raw,faust,kstreams,kstreams-nocache]
+ *     [--systems ours,ours-nocache,raw,faust,kstreams,kstreams-nocache]
  *     [--workloads forward,count,recover,window,count-1m,latency,ask]
  *     [--port 39092] [--out results.md] [--old-tree PATH]
  *

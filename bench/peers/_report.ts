@@ -173,11 +173,18 @@ function ratio(row: Row, ours: Row | undefined): string {
 
 /**
  * The row `row` is compared with: for `X-old` (a system of ours on an old
- * checkout) the row of `X`, else the row of `ours`, same workload.
+ * checkout) the row of `X`; for a peer run with its cache off (`-nocache`)
+ * the row of `ours-nocache` (ours with the table record cache off) when
+ * there is one; else the row of `ours`, same workload.
  */
 function oursRow(rows: readonly Row[], row: Row): Row | undefined {
-  const base = row.system.endsWith("-old") ? row.system.slice(0, -4) : "ours";
-  return rows.find((o) => o.system === base && o.workload === row.workload);
+  const find = (base: string) =>
+    rows.find((o) => o.system === base && o.workload === row.workload);
+  if (row.system.endsWith("-old")) return find(row.system.slice(0, -4));
+  if (row.system.endsWith("-nocache")) {
+    return find("ours-nocache") ?? find("ours");
+  }
+  return find("ours");
 }
 
 const HEADER = [
@@ -237,7 +244,7 @@ export function cells(rows: readonly Row[]): string[][] {
       fmt(r.allocKbPerEvent, 2),
       fmt(r.p50Ms, 2),
       fmt(r.p99Ms, 2),
-      r.system === "ours"
+      r.system === "ours" || r.system === "ours-nocache"
         ? (r.passed > 0 ? "1.00" : "-")
         : recover && r.system === "raw"
         ? "-"

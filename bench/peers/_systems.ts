@@ -31,11 +31,15 @@ const PEERS = new URL(".", import.meta.url).pathname;
 /** Every known system, in report order. */
 export const ALL_SYSTEMS = [
   "ours",
+  "ours-nocache",
   "raw",
   "faust",
   "kstreams",
   "kstreams-nocache",
 ] as const;
+
+/** The workloads a cache setting changes (the stateful ones). */
+const STATEFUL = ["count", "recover", "window", "count-1m"];
 
 /** Kafka Streams' default `statestore.cache.max.bytes` (10 MiB). */
 const KSTREAMS_DEFAULT_CACHE = 10 * 1024 * 1024;
@@ -133,6 +137,20 @@ export function treeOptions(
 }
 
 /**
+ * Ours' arguments with `changelogCache: false` added to its
+ * `--table-options` (made when absent).
+ */
+function nocacheArgs(oursArgs: readonly string[]): string[] {
+  const args = [...oursArgs];
+  const at = args.indexOf("--table-options");
+  const given = at >= 0 ? JSON.parse(args[at + 1] ?? "{}") : {};
+  const json = JSON.stringify({ ...given, changelogCache: false });
+  if (at >= 0) args[at + 1] = json;
+  else args.push("--table-options", json);
+  return args;
+}
+
+/**
  * The system called `name`.
  *
  * @param name One of {@linkcode ALL_SYSTEMS}.
@@ -163,6 +181,18 @@ export function system(
           "latency",
           "ask",
         ],
+      };
+    }
+    case "ours-nocache": {
+      // Ours with the tables' changelog record cache off (one changelog
+      // record per update), beside Kafka Streams with its cache off.
+      const base = system("ours", extraDenoFlags, tree, oursArgs);
+      return {
+        ...base,
+        name,
+        label: `${base.label}, table record cache off`,
+        extraArgs: nocacheArgs(oursArgs),
+        workloads: STATEFUL,
       };
     }
     case "raw":
@@ -222,7 +252,7 @@ export function system(
         // The cache only changes stateful workloads.
         workloads: name === "kstreams"
           ? ["forward", "count", "recover", "window", "count-1m", "latency"]
-          : ["count", "recover", "window", "count-1m"],
+          : STATEFUL,
       };
     }
     default:

@@ -5,7 +5,7 @@
  * /proc, its result checked, then one table of medians with ratios.
  *
  *   deno run -A bench/peers.ts [--events N] [--runs R]
- *     [--systems ours,raw,faust,kstreams,kstreams-nocache]
+ *     [--systems ours,ours-nocache,raw,faust,kstreams,kstreams-nocache]
  *     [--workloads forward,count,recover,window,count-1m,latency,ask]
  *     [--port 39092] [--warmup W] [--timeout S] [--out FILE]
  *     [--big-keys K] [--big-events N] [--big-runs R] [--latency-seconds S]
@@ -288,9 +288,10 @@ export async function runHarness(opts: HarnessOptions): Promise<number> {
     }
     const systems: Array<[System, Record<string, string>]> = [];
     for (const name of systemNames(opts)) {
-      const ours = name === "ours" || name === "ours-old";
+      const ours = name === "ours" || name === "ours-old" ||
+        name === "ours-nocache";
       let sys = system(
-        ours ? "ours" : name,
+        name === "ours-old" ? "ours" : name,
         ours
           ? [...(opts.gcTrace ? [GC_TRACE_FLAG] : []), ...opts.oursDenoFlags]
           : [],

@@ -20,6 +20,7 @@
 import { patchKafkajsReadCommitted } from "./kafka/aborted_patch.ts";
 import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
 import { patchKafkajsRejoin } from "./kafka/rejoin_patch.ts";
+import { patchKafkajsVarints } from "./kafka/varint_patch.ts";
 import {
   connectHint,
   hasKafkaErrorType,
@@ -127,6 +128,7 @@ export class KafkaTransport implements Transport {
     this.#settings = readKafkaSettings(url, options.extra);
     patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
+    patchKafkajsVarints((message) => console.error(`kafka://: ${message}`));
     patchKafkajsReadCommitted((message) =>
       console.error(`kafka://: ${message}`)
     );

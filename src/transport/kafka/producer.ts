@@ -22,6 +22,69 @@ export interface BatchSender {
   sendBatch: Producer["sendBatch"];
 }
 
+const arrayReduce = Array.prototype.reduce;
+
+/**
+ * `messages`, with a `reduce` that groups them per partition in one pass
+ * when kafkajs asks for that grouping.
+ *
+ * kafkajs 2.2 groups a topic's messages per partition with
+ * `messages.reduce((result, m) => Object.assign(result, {[p]: [...result[p],
+ * m]}), {})` (`producer/groupMessagesPerPartition.js`): it copies the
+ * partition's list once per message, quadratic in the batch. At the ~7,000
+ * records of one of our produce requests that copying was about a third of
+ * the CPU and most of the garbage of a forwarding agent (profile of
+ * `bench/peers.ts --workloads forward`). This `reduce` runs the callback on
+ * the first message as an ordinary reduce would; if that call did exactly
+ * the grouping (the initial empty object came back holding that one
+ * message under its partition) and every message names its partition (we
+ * always pick it, and kafkajs' partitioner returns it then), the rest are
+ * appended to their partition's list directly. Any other callback goes on
+ * as the ordinary reduce.
+ */
+function groupable(messages: Message[]): Message[] {
+  Object.defineProperty(messages, "reduce", {
+    value: function reduce(
+      this: Message[],
+      ...args: Parameters<Message[]["reduce"]>
+    ): unknown {
+      const [fn, init] = args as unknown as [
+        (acc: unknown, m: Message, i: number, all: Message[]) => unknown,
+        unknown,
+      ];
+      if (
+        args.length !== 2 || this.length === 0 || typeof init !== "object" ||
+        init === null || Object.getPrototypeOf(init) !== Object.prototype ||
+        Object.keys(init).length !== 0
+      ) {
+        return (arrayReduce as (...a: unknown[]) => unknown).apply(this, args);
+      }
+      const first = this[0]!;
+      let acc = fn(init, first, 0, this);
+      const groups = acc as Record<string, unknown>;
+      const own = groups[String(first.partition)];
+      if (
+        acc === init && typeof first.partition === "number" &&
+        Object.keys(groups).length === 1 && Array.isArray(own) &&
+        own.length === 1 && own[0] === first &&
+        this.every((m) => typeof m.partition === "number")
+      ) {
+        for (let i = 1; i < this.length; i++) {
+          const m = this[i]!;
+          ((groups[m.partition!] ??= []) as Message[]).push(m);
+        }
+        return groups;
+      }
+      for (let i = 1; i < this.length; i++) acc = fn(acc, this[i]!, i, this);
+      return acc;
+    },
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
+  return messages;
+}
+
 /**
  * Send records in one `sendBatch` and return where each landed, in input
  * order. Kafka gives one base offset per partition; record `k` of a
@@ -50,7 +113,7 @@ export async function sendRecords(
     const ts = r.timestamp ?? now;
     stamps.push(ts);
     let list = byTopic.get(r.topic);
-    if (list === undefined) byTopic.set(r.topic, list = []);
+    if (list === undefined) byTopic.set(r.topic, list = groupable([]));
     list.push(toMessage(r, ts));
   }
   const result: KafkaRecordMetadata[] = await sender.sendBatch({
