@@ -20,6 +20,22 @@ import type { DecodeErrors } from "./decode_errors.ts";
 import type { AnyTopic, ConsumerState } from "./state.ts";
 
 /**
+ * Decoded events kept ahead of one stream, at most. Records fetched beyond
+ * wait undecoded in their partition's backlog (bounded by one poll, the
+ * partition paused) and are decoded when the buffer is half empty: a
+ * decoded event (its `Event`, key and value) that waits through several
+ * young-generation collections costs far more to collect than one that is
+ * handed out soon after it is made (measured on local:// forward: about 10%
+ * less CPU per event than decoding 4096 ahead).
+ */
+export const DECODE_AHEAD = 512;
+
+/** How many decoded events may wait in `q`: its size, up to {@linkcode DECODE_AHEAD}. */
+function decodeAhead(q: { readonly maxsize: number }): number {
+  return q.maxsize < DECODE_AHEAD ? q.maxsize : DECODE_AHEAD;
+}
+
+/**
  * The acks of one partition's single-stream events, straight into its
  * tracker: one object per assignment instead of one closure per event.
  */
@@ -100,8 +116,8 @@ export class Dispatcher {
 
   /**
    * Deliver `records[from..]`, all of partition `k`, in order, until a
-   * stream buffer is full; the rest then waits (its partition paused) until
-   * that buffer is half empty.
+   * stream buffer holds its {@linkcode DECODE_AHEAD} events; the rest then
+   * waits undecoded (its partition paused) until that buffer is half empty.
    */
   dispatchRun(k: string, records: TransportRecord[], from: number): void {
     const s = this.#s;
@@ -153,7 +169,7 @@ export class Dispatcher {
           subscribers += t.queues.length;
           if (t.queues.length > 0) single = t;
           for (const q of t.queues) {
-            const r = q.maxsize - q.size;
+            const r = decodeAhead(q) - q.size;
             if (r <= 0) {
               full = q;
               break;
@@ -165,7 +181,7 @@ export class Dispatcher {
       }
       if (full !== undefined) {
         this.#back.block(k, records, i, "topicBufferFull");
-        full.onEbb(() => this.#back.unblock(k));
+        full.onEbb(() => this.#back.unblock(k), decodeAhead(full) >> 1);
         return;
       }
       const end = i + room;
