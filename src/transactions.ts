@@ -214,18 +214,25 @@ export class TransactionManager {
         );
       }
     }
+    // The partitions' commits run side by side: on `local://` they land in
+    // one LMDB write transaction and one flush (lmdb-js batches the
+    // transactions queued together), on Kafka each producer commits its own.
+    // Each stays atomic for its partition (its offsets and its records).
+    const commits: Promise<void>[] = [];
+    let failure: unknown;
     for (const open of this.#open.values()) {
       const mine = byPartition.get(open.partition) ?? [];
       if (mine.length === 0 && !open.dirty) continue;
       if (open.failed !== undefined) {
-        throw new StateError(
+        failure = new StateError(
           `Cannot commit the transaction of partition ${open.partition}: a send into it failed (${
             errorLine(open.failed)
           })`,
           { cause: open.failed },
         );
+        break;
       }
-      await this.#step(open, async () => {
+      commits.push(this.#step(open, async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
         this.#log.debug(
@@ -239,8 +246,13 @@ export class TransactionManager {
         );
         open.dirty = false;
         await open.tx.begin();
-      });
+      }));
     }
+    // Settle every commit started before reporting the first failure.
+    for (const r of await Promise.allSettled(commits)) {
+      if (r.status === "rejected") failure ??= r.reason;
+    }
+    if (failure !== undefined) throw failure;
   }
 
   /** Close the producers of partitions that left (their open transactions abort). */
