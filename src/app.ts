@@ -1032,6 +1032,7 @@ export class App implements AppHost {
    */
   #exactlyOnce(): {
     commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
+    describeTransactions?: () => string;
   } {
     if (this.#conf.processingGuarantee !== "exactly_once") return {};
     const txm = new TransactionManager(
@@ -1043,6 +1044,7 @@ export class App implements AppHost {
     );
     this.#transactions = txm;
     return {
+      describeTransactions: () => txm.describe(),
       commitTransaction: async (offsets) => {
         // Table changes the record cache held back go into these transactions.
         for (const t of this.tables.values()) t.stage?.();

@@ -74,6 +74,8 @@ export interface ConductorHost {
   readonly commitTransaction?: (
     offsets: readonly CommitOffset[],
   ) => Promise<void>;
+  /** Exactly-once: what the transactions are doing, for a stall warning. */
+  describeTransactions?(): string;
 }
 
 type AnyTopic = Topic<unknown, unknown>;
@@ -128,8 +130,20 @@ export class Conductor implements RebalanceListener {
   #acksSinceCommit = 0;
   #commitDue = false;
   #commitChain: Promise<void> = Promise.resolve();
+  /** Commits queued or running on `#commitChain`. */
+  #commitsQueued = 0;
+  /**
+   * Exactly-once: no periodic commit before this time (`performance.now()`),
+   * so that events get at least as much time as the last commit held
+   * delivery. Without it, commits slower than `brokerCommitInterval` (a
+   * loaded broker) ran back to back, and an agent that awaits its sends
+   * processed about one event per commit.
+   */
+  #commitNotBefore = 0;
   #resubscribe: Promise<void> | undefined;
   #barrier: Promise<void> | undefined;
+  /** Exactly-once commit in progress: its step and since when (stall warnings). */
+  #commitStep: { what: string; since: number } | undefined;
   /** Events of partitions being revoked that were dropped unprocessed. */
   #dropped = new Map<string, Set<number>>();
   /** A record failed to decode under `decodeErrorPolicy: "fail"`: deliver nothing more. */
@@ -213,7 +227,7 @@ export class Conductor implements RebalanceListener {
     await this.#consumer.subscribe(this.topicNames);
     this.#loop = this.#run();
     const interval = Math.max(10, conf.brokerCommitInterval * 1000);
-    this.#commitTimer = setInterval(() => void this.commit(), interval);
+    this.#commitTimer = setInterval(() => this.#periodicCommit(), interval);
     const limit = conf.brokerCommitLivelockSoftTimeout * 1000;
     if (limit > 0) {
       const tick = Math.max(10, Math.min(1000, limit / 4));
@@ -243,8 +257,9 @@ export class Conductor implements RebalanceListener {
       if (now - seen.since <= limit || now - seen.warned <= limit) continue;
       seen.warned = now;
       this.#host.monitor.count("commitLivelocks");
+      const step = this.#commitStep;
       this.#host.log.warn(
-        "Partition {tp} has not committed for {seconds} s while events wait: committed offset {committed}, {unacked} events delivered and not acked (lowest {offset}) (brokerCommitLivelockSoftTimeout {limit} s)",
+        "Partition {tp} has not committed for {seconds} s while events wait: committed offset {committed}, {unacked} events delivered and not acked (lowest {offset}) (brokerCommitLivelockSoftTimeout {limit} s){commit}{transactions}",
         {
           tp: tpString(parseTpKey(k)),
           seconds: Math.round(now - seen.since) / 1000,
@@ -252,6 +267,14 @@ export class Conductor implements RebalanceListener {
           unacked: t.inFlight,
           offset: t.inFlight > 0 ? t.committable() : "none",
           limit: limit / 1000,
+          commit: step === undefined
+            ? ""
+            : `; commit ${step.what} for ${
+              ((now - step.since) / 1000).toFixed(1)
+            } s`,
+          transactions: this.#host.describeTransactions === undefined
+            ? ""
+            : `; transactions: ${this.#host.describeTransactions()}`,
         },
       );
     }
@@ -637,11 +660,25 @@ export class Conductor implements RebalanceListener {
     }
   }
 
+  /**
+   * The timer's commit: skipped while another commit is queued or running
+   * (they would pile up behind a slow one), and under exactly-once until
+   * the events had as much time as the last commit took.
+   */
+  #periodicCommit(): void {
+    if (this.#commitsQueued > 0) return;
+    if (performance.now() < this.#commitNotBefore) return;
+    void this.commit();
+  }
+
   /** Commit, for every partition, up to its lowest unacked offset. */
   async commit(only?: readonly TP[]): Promise<void> {
     // Strictly one at a time: two commits computing the same offsets while
     // the producer flushes would both send them.
-    const run = this.#commitChain.then(() => this.#commitNow(only));
+    this.#commitsQueued++;
+    const run = this.#commitChain.then(() => this.#commitNow(only)).finally(
+      () => this.#commitsQueued--,
+    );
     this.#commitChain = run.catch(() => {});
     await run;
   }
@@ -688,6 +725,7 @@ export class Conductor implements RebalanceListener {
    * a transaction cannot commit its sends without its offsets.
    */
   async #commitExactlyOnce(): Promise<void> {
+    const started = performance.now();
     let open!: () => void;
     this.#barrier = new Promise((resolve) => open = resolve);
     await (async () => {
@@ -702,11 +740,16 @@ export class Conductor implements RebalanceListener {
           queued.set(k, set);
         }
         const tps = [...this.#trackers.keys()].map(parseTpKey);
+        this.#commitStep = {
+          what: "waiting for the events in hand",
+          since: performance.now(),
+        };
         if (!await this.#settle(tps, queued)) return;
         const { offsets, trackers } = this.#progress();
         if (offsets.length === 0) return;
         this.#acksSinceCommit = 0;
         const t0 = performance.now();
+        this.#commitStep = { what: "committing the transactions", since: t0 };
         try {
           await this.#host.commitTransaction!(offsets);
         } catch (error) {
@@ -740,6 +783,9 @@ export class Conductor implements RebalanceListener {
           for (const [q, events] of taken) q.putFront(events);
         }
         this.#barrier = undefined;
+        this.#commitStep = undefined;
+        const end = performance.now();
+        this.#commitNotBefore = end + (end - started);
         open();
       }
     })();

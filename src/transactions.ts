@@ -57,6 +57,15 @@ interface Open {
    * events' offsets would commit without that output).
    */
   failed: unknown;
+  /** Steps queued or running on `chain` (for the stall report). */
+  steps: Step[];
+}
+
+/** A step on a transaction's chain: what, when queued, when it started. */
+interface Step {
+  readonly what: string;
+  readonly queued: number;
+  started?: number;
 }
 
 /** Transactions per source partition number. */
@@ -147,11 +156,16 @@ export class TransactionManager {
         idle: [],
         closed: false,
         failed: undefined,
+        steps: [],
         target: {
           send: (records: readonly ProduceRecord[]) => {
             if (open.closed) return refusing(p).send(records);
             open.dirty = true;
-            return this.#step(open, () => tx.send(records)).catch((e) => {
+            return this.#step(
+              open,
+              `send of ${records.length} records`,
+              () => tx.send(records),
+            ).catch((e) => {
               open.failed ??= e;
               // Another worker initialised this partition's transactional
               // id: it owns the partition now, and our transaction is dead.
@@ -183,10 +197,46 @@ export class TransactionManager {
   }
 
   /** Run `fn` after everything queued on the transaction; a failure does not block later steps. */
-  #step<T>(open: Open, fn: () => Promise<T>): Promise<T> {
-    const run = open.chain.then(fn);
+  #step<T>(open: Open, what: string, fn: () => Promise<T>): Promise<T> {
+    const step: Step = { what, queued: performance.now() };
+    open.steps.push(step);
+    const run = open.chain.then(() => {
+      step.started = performance.now();
+      return fn();
+    }).finally(() => {
+      const i = open.steps.indexOf(step);
+      if (i >= 0) open.steps.splice(i, 1);
+    });
     open.chain = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * What each open transaction is doing, for a stall report: sends not yet
+   * handed to the producer, the steps queued or running on it (with their
+   * age) and the producer's own state.
+   */
+  describe(): string {
+    const now = performance.now();
+    const age = (t: number) => `${((now - t) / 1000).toFixed(1)} s`;
+    const parts: string[] = [];
+    for (const open of this.#open.values()) {
+      const steps = open.steps.map((s) =>
+        s.started === undefined
+          ? `${s.what} queued ${age(s.queued)}`
+          : `${s.what} running ${age(s.started)}`
+      );
+      parts.push(
+        `partition ${open.partition}: ${open.holds} sends not handed over, ${
+          open.dirty ? "dirty" : "clean"
+        }${open.failed === undefined ? "" : ", failed"}${
+          open.closed ? ", closed" : ""
+        }, steps [${steps.join("; ")}], producer ${
+          open.tx.describe?.() ?? "?"
+        }`,
+      );
+    }
+    return parts.length === 0 ? "no open transactions" : parts.join(" | ");
   }
 
   /**
@@ -214,9 +264,15 @@ export class TransactionManager {
         );
       }
     }
-    for (const open of this.#open.values()) {
-      const mine = byPartition.get(open.partition) ?? [];
-      if (mine.length === 0 && !open.dirty) continue;
+    // Each partition's transaction has its own producer: commit them side
+    // by side (one after another, a commit took the sum of their round
+    // trips, and delivery waits for it).
+    const due = [...this.#open.values()].filter((open) =>
+      open.dirty || byPartition.has(open.partition)
+    );
+    // A failed transaction stops the whole commit before any starts (the
+    // caller restarts every transaction from the committed offsets).
+    for (const open of due) {
       if (open.failed !== undefined) {
         throw new StateError(
           `Cannot commit the transaction of partition ${open.partition}: a send into it failed (${
@@ -225,7 +281,11 @@ export class TransactionManager {
           { cause: open.failed },
         );
       }
-      await this.#step(open, async () => {
+    }
+    const commits: Promise<void>[] = [];
+    for (const open of due) {
+      const mine = byPartition.get(open.partition) ?? [];
+      commits.push(this.#step(open, "commit", async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
         this.#log.debug(
@@ -239,7 +299,11 @@ export class TransactionManager {
         );
         open.dirty = false;
         await open.tx.begin();
-      });
+      }));
+    }
+    const outcomes = await Promise.allSettled(commits);
+    for (const o of outcomes) {
+      if (o.status === "rejected") throw o.reason;
     }
   }
 
@@ -250,7 +314,7 @@ export class TransactionManager {
       if (open === undefined) continue;
       this.#open.delete(p);
       open.closed = true;
-      await this.#step(open, () => open.tx.close());
+      await this.#step(open, "close", () => open.tx.close());
     }
   }
 

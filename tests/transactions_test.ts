@@ -129,6 +129,64 @@ Deno.test("exactly_once on local://: commits keep coming while the agent awaits 
   });
 });
 
+Deno.test("exactly_once on local://: commits slower than brokerCommitInterval leave the agent time to process (they do not run back to back)", async () => {
+  // Every commit takes 250 ms (a loaded broker), 25 times the interval.
+  // Commits used to queue one per tick and run back to back; each held
+  // delivery, so an agent awaiting its sends got about one event per
+  // commit (300 events: over a minute).
+  const proto = LocalTransport.prototype;
+  const create = proto.createTransactionalProducer;
+  let commits = 0;
+  proto.createTransactionalProducer = async function (
+    this: LocalTransport,
+    id: string,
+  ) {
+    const tx = await create.call(this, id);
+    const commit = tx.commit.bind(tx);
+    tx.commit = async () => {
+      commits++;
+      await new Promise((r) => setTimeout(r, 250));
+      await commit();
+    };
+    return tx;
+  };
+  try {
+    await withDir(async (dir) => {
+      const client = new App("eos-local-client", {
+        broker: `local://${dir}/broker`,
+        topicPartitions: 2,
+      });
+      const input = client.topic("in", { valueType: "json", partitions: 2 });
+      await client.startClient();
+      for (let i = 0; i < 300; i++) {
+        await input.send({ key: `k${i % 7}`, value: i });
+      }
+      await client.stop();
+      const c = counter(dir, {
+        brokerCommitInterval: 0.01,
+        brokerCommitEvery: 10_000,
+      });
+      await c.app.start();
+      const t0 = Date.now();
+      try {
+        while (c.seen.length < 300 && Date.now() - t0 < 40_000) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(
+          c.seen.length,
+          300,
+          `${c.seen.length} of 300 events processed in 40 s (${commits} commits)`,
+        );
+      } finally {
+        await c.app.stop();
+      }
+      assert.equal(await outputs(dir), 300);
+    });
+  } finally {
+    proto.createTransactionalProducer = create;
+  }
+});
+
 Deno.test("exactly_once on local://: no event is delivered while a commit runs (each commit holds the outputs of exactly its offsets)", async () => {
   await withDir(async (dir) => {
     // A backlog behind a small buffer: the partitions block, and each commit
