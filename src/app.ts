@@ -1041,6 +1041,10 @@ export class App implements AppHost {
       this.log,
       (topic) => this.#conductor?.consumes(topic) ?? false,
       (event) => this.#conductor?.isCurrent(event) ?? true,
+      // A send or commit still running after four produce timeouts (120 s
+      // by default) is stuck; Kafka aborts a transaction open for longer
+      // than a minute anyway.
+      Math.max(4 * this.#conf.producerRequestTimeout * 1000, 1000),
     );
     this.#transactions = txm;
     return {

@@ -78,6 +78,8 @@ export class TransactionManager {
   readonly #consumes: (topic: string) => boolean;
   /** Whether an event belongs to the current assignment of its partition. */
   readonly #current: (event: Event) => boolean;
+  /** How long one step (a send, a commit, the close) may run: see the constructor. */
+  readonly #stepLimitMs: number;
 
   /**
    * @param transport A transport that supports transactions.
@@ -86,6 +88,11 @@ export class TransactionManager {
    * @param consumes Whether the app's consumer reads a topic.
    * @param current Whether an event belongs to the current assignment of
    *   its partition (not one still in hand from before a revocation).
+   * @param stepLimitMs How long a step of a transaction (a send, a commit,
+   *   the close) may run before it counts as stuck: the transaction is then
+   *   failed (logged with what every transaction is doing) so that the next
+   *   commit restarts it from the committed offsets, instead of the
+   *   partition stalling without end.
    * @throws {ConfigError} When the transport has no transactions.
    */
   constructor(
@@ -94,6 +101,7 @@ export class TransactionManager {
     log: Logger,
     consumes: (topic: string) => boolean,
     current: (event: Event) => boolean = () => true,
+    stepLimitMs = 120_000,
   ) {
     if (transport.createTransactionalProducer === undefined) {
       throw new ConfigError(
@@ -105,6 +113,7 @@ export class TransactionManager {
     this.#log = log;
     this.#consumes = consumes;
     this.#current = current;
+    this.#stepLimitMs = stepLimitMs;
   }
 
   /** Partition numbers with an open transaction. */
@@ -160,6 +169,11 @@ export class TransactionManager {
         target: {
           send: (records: readonly ProduceRecord[]) => {
             if (open.closed) return refusing(p).send(records);
+            // A step of this transaction got stuck: it never commits, and
+            // another call into its producer would run beside the stuck one.
+            if (open.failed instanceof TransactionStalledError) {
+              return Promise.reject(open.failed);
+            }
             open.dirty = true;
             return this.#step(
               open,
@@ -202,13 +216,40 @@ export class TransactionManager {
     open.steps.push(step);
     const run = open.chain.then(() => {
       step.started = performance.now();
-      return fn();
+      return this.#bounded(open, what, fn());
     }).finally(() => {
       const i = open.steps.indexOf(step);
       if (i >= 0) open.steps.splice(i, 1);
     });
     open.chain = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * `running`, or a {@linkcode TransactionStalledError} once it has run for
+   * the step limit: the transaction is marked failed (it never commits; the
+   * next commit restarts every transaction from the committed offsets) and
+   * the chain goes on. What the stuck call does later is ignored.
+   */
+  #bounded<T>(open: Open, what: string, running: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new TransactionStalledError(
+          `Transaction of partition ${open.partition}: ${what} has not completed after ${
+            this.#stepLimitMs / 1000
+          } s; the transaction is abandoned (it never commits) and restarted from the committed offsets`,
+        );
+        open.failed ??= error;
+        this.#log.error("{error}; transactions: {state}", {
+          error: error.message,
+          state: this.describe(),
+        });
+        reject(error);
+      }, this.#stepLimitMs);
+    });
+    running.catch(() => {});
+    return Promise.race([running, stalled]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -314,13 +355,28 @@ export class TransactionManager {
       if (open === undefined) continue;
       this.#open.delete(p);
       open.closed = true;
-      await this.#step(open, "close", () => open.tx.close());
+      await this.#step(open, "close", () => open.tx.close()).catch((e) => {
+        // Logged by #bounded; the next owner's producer fences this one.
+        if (!(e instanceof TransactionStalledError)) throw e;
+      });
     }
   }
 
   /** Close every producer. */
   async close(): Promise<void> {
     await this.revoke([...this.#open.keys()]);
+  }
+}
+
+/**
+ * A step of a transaction did not complete within the step limit. Like a
+ * revocation for what the events of that transaction produced: it never
+ * commits, and the events are processed again (here, after the restart).
+ */
+class TransactionStalledError extends PartitionRevokedError {
+  constructor(message: string) {
+    super(message);
+    this.name = "TransactionStalledError";
   }
 }
 
