@@ -5,55 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
-import type { Table } from "../../src/table/table.ts";
 import { BROKER, requireBroker, sortTps, unique, waitFor } from "./_helpers.ts";
+import { counter } from "./_counter.ts";
 import { createWeb } from "../../src/web/server.ts";
 import { captureLogs } from "../helpers.ts";
-
-interface Counter {
-  app: App;
-  counts: Table<string, number>;
-  processed: () => number;
-  send(words: readonly string[]): Promise<void>;
-}
-
-function counter(id: string, datadir: string): Counter {
-  const app = new App(id, {
-    broker: `kafka://${BROKER}`,
-    store: "lmdb://",
-    datadir,
-    topicPartitions: 4,
-    brokerCommitInterval: 0.2,
-    brokerSessionTimeout: 10,
-    brokerHeartbeatInterval: 1,
-    webEnabled: false,
-  });
-  const words = app.topic(`${id}-words`, {
-    keyType: "string",
-    valueType: "string",
-    partitions: 4,
-  });
-  const counts = app.table("counts", {
-    keyType: "string",
-    valueType: "number",
-    default: () => 0,
-  });
-  let processed = 0;
-  app.agent(words, async (stream) => {
-    for await (const w of stream) {
-      counts.set(w, counts.get(w) + 1);
-      processed++;
-    }
-  }, { name: "count" });
-  return {
-    app,
-    counts,
-    processed: () => processed,
-    async send(list) {
-      for (const w of list) await words.send({ key: w, value: w });
-    },
-  };
-}
 
 function wordList(n: number, salt = 0): string[] {
   return Array.from({ length: n }, (_, i) => `w${(i * 7 + salt) % 23}`);
@@ -76,7 +31,7 @@ Deno.test("App on kafka:// counts words exactly, restarts from stored offsets, r
   const changelog = `${id}-counts-changelog`;
   try {
     // 1. A clean run: exact counts; the changelog partitions come with their sources.
-    const first = counter(id, datadir);
+    const first = counter(id, datadir, 4);
     await first.app.start();
     const words = wordList(300);
     try {
@@ -103,7 +58,7 @@ Deno.test("App on kafka:// counts words exactly, restarts from stored offsets, r
 
     // 2. Restart on the same store: the table comes back from the stored
     //    offsets (nothing replayed) and no event is processed twice.
-    const second = counter(id, datadir);
+    const second = counter(id, datadir, 4);
     await second.app.start();
     const more = wordList(50, 3);
     try {
@@ -129,7 +84,7 @@ Deno.test("App on kafka:// counts words exactly, restarts from stored offsets, r
 
     // 3. Store deleted: the table is rebuilt from the changelog alone.
     await Deno.remove(second.app.conf.tabledir, { recursive: true });
-    const third = counter(id, datadir);
+    const third = counter(id, datadir, 4);
     await third.app.start();
     try {
       // The changelog record cache keeps the last value per key between

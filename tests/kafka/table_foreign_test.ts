@@ -8,52 +8,8 @@
  * record to the changelog.
  */
 import assert from "node:assert/strict";
-import { App } from "../../mod.ts";
-import {
-  BROKER,
-  requireBroker,
-  startTransport,
-  unique,
-  waitFor,
-} from "./_helpers.ts";
-
-function counter(id: string, datadir: string) {
-  const app = new App(id, {
-    broker: `kafka://${BROKER}`,
-    store: "lmdb://",
-    datadir,
-    topicPartitions: 1,
-    brokerCommitInterval: 0.2,
-    brokerSessionTimeout: 10,
-    brokerHeartbeatInterval: 1,
-    webEnabled: false,
-  });
-  const words = app.topic(`${id}-words`, {
-    keyType: "string",
-    valueType: "string",
-    partitions: 1,
-  });
-  const counts = app.table("counts", {
-    keyType: "string",
-    valueType: "number",
-    default: () => 0,
-  });
-  let processed = 0;
-  app.agent(words, async (stream) => {
-    for await (const w of stream) {
-      counts.set(w, counts.get(w) + 1);
-      processed++;
-    }
-  }, { name: "count" });
-  return {
-    app,
-    counts,
-    processed: () => processed,
-    async send(list: readonly string[]) {
-      for (const w of list) await words.send({ key: w, value: w });
-    },
-  };
-}
+import { counter } from "./_counter.ts";
+import { requireBroker, startTransport, unique, waitFor } from "./_helpers.ts";
 
 Deno.test("Table on kafka:// (at_least_once) appends its own values again over records another worker appended to its changelog partition", async () => {
   await requireBroker();
@@ -61,7 +17,7 @@ Deno.test("Table on kafka:// (at_least_once) appends its own values again over r
   const datadir = await Deno.makeTempDir();
   const enc = new TextEncoder();
   try {
-    const owner = counter(id, datadir);
+    const owner = counter(id, datadir, 1);
     await owner.app.start();
     try {
       await owner.send(["a", "b", "a", "b", "a"]);
@@ -94,7 +50,7 @@ Deno.test("Table on kafka:// (at_least_once) appends its own values again over r
     // A worker without the store rebuilds the table from the changelog
     // alone: it must find the owner's counts, not the stale one.
     await Deno.remove(owner.app.conf.tabledir, { recursive: true });
-    const next = counter(id, datadir);
+    const next = counter(id, datadir, 1);
     await next.app.start();
     try {
       assert.deepEqual(

@@ -462,3 +462,45 @@ Deno.test("splitStandbys() does not count the leader topic's partition 0 as a so
     standby: [tps[3]],
   });
 });
+
+Deno.test("splitStandbys() recovers the assignor's active/standby split when sources have different partition counts", () => {
+  // Two tables: one co-partitioned with a 4-partition source, one with an
+  // 8-partition source. A member sees only the flat kafkajs assignment and
+  // must tell its standbys by partition number alone.
+  const small = "clicks";
+  const big = "views";
+  const smallCl = "app-clicks_by_user-changelog";
+  const bigCl = "app-views_by_page-changelog";
+  const topics = [small, big, smallCl, bigCl];
+  const parts = counts({ [small]: 4, [big]: 8, [smallCl]: 4, [bigCl]: 8 });
+  const sort = (tps: readonly TP[]) => tps.map(tpKey).sort();
+  for (let m = 2; m <= 5; m++) {
+    for (const replicas of [1, 2]) {
+      let previous = new Map<string, CopartitionedAssignment>();
+      // A few rounds with stickiness, a member leaving and one joining.
+      for (let round = 0; round < 3; round++) {
+        const ids = Array.from(
+          { length: m - (round === 1 ? 1 : 0) },
+          (_, i) => `m${round === 2 && i === 0 ? "new" : i}`,
+        );
+        const result = assignCopartitioned(
+          ids.map((id) => ({
+            id,
+            topics,
+            previous: previous.get(id)?.active ?? [],
+            previousStandby: previous.get(id)?.standby ?? [],
+          })),
+          parts,
+          replicas,
+        );
+        for (const [id, a] of result) {
+          const split = splitStandbys([...a.active, ...a.standby], topics);
+          const what = `m=${m} r=${replicas} round=${round} member=${id}`;
+          assert.deepEqual(sort(split.active), sort(a.active), what);
+          assert.deepEqual(sort(split.standby), sort(a.standby), what);
+        }
+        previous = result;
+      }
+    }
+  }
+});
