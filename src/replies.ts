@@ -118,12 +118,38 @@ export class Replies {
       value: value ?? null,
       correlation_id: id,
     });
-    await this.#producer().send({
+    const producer = this.#producer();
+    // Outside a transaction (at-least-once) an asker in this process gets
+    // the reply now, without waiting for the reply record's flush: the
+    // record still goes to the reply topic (and the request's offset is
+    // committed only once it is acked), the asker is the only one who reads
+    // it, and a crash that loses it takes the asker with it. What the asker
+    // sends after the reply queues behind it on the same producer, so it
+    // cannot reach the log while the reply does not. Sequential asks then
+    // share a flush: the next request leaves with this reply. Under
+    // exactly-once the reply waits for the commit of its transaction.
+    const local = to === this.topic && producer.route() === undefined;
+    const sent = producer.send({
       topic: to,
       partition: 0,
       key: null,
       value: encoder.encode(body),
     });
+    if (local) this.#deliver(body);
+    await sent;
+  }
+
+  /** Resolve the waiting `ask` a reply body answers (none: already answered, or gone). */
+  #deliver(text: string): void {
+    const body = JSON.parse(text) as {
+      value: unknown;
+      correlation_id: string;
+    };
+    const waiter = this.#waiters.get(body.correlation_id);
+    if (waiter === undefined) return;
+    this.#waiters.delete(body.correlation_id);
+    clearTimeout(waiter.timer);
+    waiter.resolve(body.value);
   }
 
   async #start(): Promise<void> {
@@ -161,15 +187,8 @@ export class Replies {
       for (const r of records) {
         if (r.value === null) continue;
         try {
-          const body = JSON.parse(decoder.decode(r.value)) as {
-            value: unknown;
-            correlation_id: string;
-          };
-          const waiter = this.#waiters.get(body.correlation_id);
-          if (waiter === undefined) continue;
-          this.#waiters.delete(body.correlation_id);
-          clearTimeout(waiter.timer);
-          waiter.resolve(body.value);
+          // Already answered when the reply was sent from this process.
+          this.#deliver(decoder.decode(r.value));
         } catch (error) {
           this.#log.error("Bad reply at {topic}@{offset}: {error}", {
             topic: r.topic,

@@ -305,27 +305,24 @@ export class TransactionManager {
         );
       }
     }
-    // Each partition's transaction has its own producer: commit them side
-    // by side (one after another, a commit took the sum of their round
-    // trips, and delivery waits for it).
-    const due = [...this.#open.values()].filter((open) =>
-      open.dirty || byPartition.has(open.partition)
-    );
-    // A failed transaction stops the whole commit before any starts (the
-    // caller restarts every transaction from the committed offsets).
-    for (const open of due) {
+    // The partitions' commits run side by side: on `local://` they land in
+    // one LMDB write transaction and one flush (lmdb-js batches the
+    // transactions queued together), on Kafka each producer commits its own.
+    // Each stays atomic for its partition (its offsets and its records).
+    const commits: Promise<void>[] = [];
+    let failure: unknown;
+    for (const open of this.#open.values()) {
+      const mine = byPartition.get(open.partition) ?? [];
+      if (mine.length === 0 && !open.dirty) continue;
       if (open.failed !== undefined) {
-        throw new StateError(
+        failure = new StateError(
           `Cannot commit the transaction of partition ${open.partition}: a send into it failed (${
             errorLine(open.failed)
           })`,
           { cause: open.failed },
         );
+        break;
       }
-    }
-    const commits: Promise<void>[] = [];
-    for (const open of due) {
-      const mine = byPartition.get(open.partition) ?? [];
       commits.push(this.#step(open, "commit", async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
@@ -342,10 +339,11 @@ export class TransactionManager {
         await open.tx.begin();
       }));
     }
-    const outcomes = await Promise.allSettled(commits);
-    for (const o of outcomes) {
-      if (o.status === "rejected") throw o.reason;
+    // Settle every commit started before reporting the first failure.
+    for (const r of await Promise.allSettled(commits)) {
+      if (r.status === "rejected") failure ??= r.reason;
     }
+    if (failure !== undefined) throw failure;
   }
 
   /** Close the producers of partitions that left (their open transactions abort). */

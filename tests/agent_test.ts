@@ -89,6 +89,14 @@ Deno.test("Agent.ask() replies come back on the app's own f-reply-{uuid} topic",
     assert.match(replyTo[0]!, uuid);
     assert.match(replyTo[1]!, uuid);
     assert.notEqual(replyTo[0], replyTo[1], "each app has its own");
+    // An asker in the same process may get the reply before its record is
+    // appended (not under exactly-once): wait for the record.
+    const tp = { topic: replyTo[0]!, partition: 0 };
+    const deadline = Date.now() + 10_000;
+    while (await a.transport.highWatermark(tp) === 0) {
+      assert.ok(Date.now() < deadline, "the reply record within 10 s");
+      await new Promise((r) => setTimeout(r, 5));
+    }
     const [reply] = await a.transport.read(
       { topic: replyTo[0]!, partition: 0 },
       0,

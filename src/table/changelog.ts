@@ -18,16 +18,8 @@
  * ChangelogWriter.release} (called once the transaction that carries
  * them committed): an aborted transaction never reaches the store.
  *
- * At-least-once has no fencing: a worker that lost its partitions without
- * knowing yet (expelled from the group during a broker outage or a long
- * stall) may still append to a changelog partition after its new owner
- * recovered it. Those records carry the old owner's values; left last in
- * the changelog, the next recovery would start from them while the
- * committed offsets are the new owner's, and counts would end below the
- * truth. So the writer checks where its own appends land: records between
- * two of its own (or between the recovered end and its first) are someone
- * else's, and it appends its own current values of their keys again, before
- * any {@linkcode ChangelogWriter.flush} (and so any offset commit) returns.
+ * At-least-once: the writer re-appends its values of keys another worker
+ * appended in between its own records (see `changelog_repair.ts`).
  *
  * @module
  */
@@ -39,7 +31,16 @@ import type {
   RecordMetadata,
   Transport,
 } from "../transport/transport.ts";
-import type { Store, StoreBatch, StoreOp } from "./store.ts";
+import type { Store } from "./store.ts";
+import { type PendingWrite, StoreApplier } from "./changelog_apply.ts";
+import {
+  Change,
+  type Encoder,
+  keyId,
+  type OverlayEntry,
+} from "./changelog_change.ts";
+import { CACHE_MAX_BYTES, RecordCache } from "./changelog_cache.ts";
+import { readForeignKeys } from "./changelog_repair.ts";
 
 /**
  * What the writer needs from the app.
@@ -77,74 +78,6 @@ export interface ChangelogHost {
   readonly transport?: Pick<Transport, "read">;
 }
 
-/** How long a repair keeps retrying the read of foreign records before the app stops. */
-const REPAIR_LIMIT_MS = 90_000;
-
-/** A change not yet applied to the store. */
-export interface OverlayEntry {
-  /** Changelog partition the change was written to. */
-  readonly partition: number;
-  /** Encoded key. */
-  readonly key: Uint8Array;
-  /** Encoded value, or `null` for a delete. */
-  readonly value: Uint8Array | null;
-  /** Write sequence number (to tell a newer write of the same key). */
-  readonly seq: number;
-}
-
-/** Encodes the value of a deferred write ({@linkcode ChangelogWriter.writeDeferred}). */
-export type Encoder = (value: unknown) => Uint8Array;
-
-/**
- * A change; its value may be encoded only when first needed (a change the
- * record cache replaces before the commit is never encoded).
- */
-class Change implements OverlayEntry {
-  readonly partition: number;
-  readonly key: Uint8Array;
-  readonly seq: number;
-  #bytes: Uint8Array | null | undefined;
-  #decoded: unknown;
-  #encode: Encoder | undefined;
-
-  constructor(
-    partition: number,
-    key: Uint8Array,
-    seq: number,
-    bytes: Uint8Array | null | undefined,
-    decoded: unknown,
-    encode: Encoder | undefined,
-  ) {
-    this.partition = partition;
-    this.key = key;
-    this.seq = seq;
-    this.#bytes = bytes;
-    this.#decoded = decoded;
-    this.#encode = encode;
-  }
-
-  get value(): Uint8Array | null {
-    if (this.#bytes === undefined) {
-      this.#bytes = this.#encode!(this.#decoded);
-      this.#decoded = undefined;
-      this.#encode = undefined;
-    }
-    return this.#bytes;
-  }
-
-  /** Bytes counted against the cache bound (an estimate while not encoded). */
-  get size(): number {
-    return this.key.length +
-      (this.#bytes === undefined
-        ? DEFERRED_VALUE_BYTES
-        : (this.#bytes?.length ?? 0)) +
-      ENTRY_OVERHEAD;
-  }
-}
-
-/** Size assumed for a value not encoded yet (deferred writes hold primitives). */
-const DEFERRED_VALUE_BYTES = 16;
-
 /** How a {@linkcode ChangelogWriter} batches and applies. */
 export interface ChangelogWriterOptions {
   /** Apply acked changes only up to the last {@linkcode ChangelogWriter.release} (exactly-once). */
@@ -153,67 +86,6 @@ export interface ChangelogWriterOptions {
   readonly cache?: boolean;
   /** Bytes of cached keys and values above which the cache is appended early. @default 10 MiB */
   readonly cacheMaxBytes?: number;
-}
-
-/** Default byte bound of the record cache (Kafka Streams' default too). */
-export const CACHE_MAX_BYTES = 10 * 1024 * 1024;
-
-/** Bytes counted per cached change on top of its key and value (the objects holding it). */
-const ENTRY_OVERHEAD = 64;
-
-interface PendingWrite {
-  readonly id: string;
-  readonly key: Uint8Array;
-  readonly value: Uint8Array | null;
-  /** Write sequence number of the change (the overlay's). */
-  readonly seq: number;
-  /** Append sequence number: the order changes were handed to the producer. */
-  readonly aseq: number;
-  /**
-   * Where the append landed, once acked. Read at apply time, not at the ack:
-   * a `local://` transaction acks with offset -1 and sets the offset when it
-   * commits (held mode applies only after that).
-   */
-  meta: RecordMetadata | undefined;
-}
-
-/** Changes of one partition waiting in the record cache. */
-interface CachedPartition {
-  /** Last change per key id, in order of first change within the window. */
-  readonly changes: Map<string, Change>;
-  /** Where the changes go (exactly-once: the partition's transaction). */
-  binding: SendBinding | undefined;
-}
-
-/** Changelog offset of a write, -1 while not known. */
-function offsetOf(w: PendingWrite): number {
-  return w.meta?.offset ?? -1;
-}
-
-function sizeOf(e: Change): number {
-  return e.size;
-}
-
-const NO_RELEASE = () => {};
-
-/**
- * A string identity for key bytes (one char per byte), usable as a Map key.
- *
- * @param bytes Encoded key.
- * @returns A string equal for equal bytes.
- */
-export function keyId(bytes: Uint8Array): string {
-  if (bytes.length <= 4096) {
-    return String.fromCharCode.apply(null, bytes as unknown as number[]);
-  }
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 4096) {
-    s += String.fromCharCode.apply(
-      null,
-      bytes.subarray(i, i + 4096) as unknown as number[],
-    );
-  }
-  return s;
 }
 
 /**
@@ -226,24 +98,16 @@ export class ChangelogWriter {
   readonly #topic: string;
   readonly #store: Store;
   readonly #host: ChangelogHost;
-  /** Per partition, appends in the order they were produced (= offset order). */
-  readonly #queues = new Map<number, PendingWrite[]>();
-  /** The record cache, per partition (only with `cache`). */
-  readonly #cache = new Map<number, CachedPartition>();
-  readonly #caching: boolean;
-  readonly #cacheMaxBytes: number;
-  #cacheBytes = 0;
+  /** Appends waiting for their ack and the group commit to the store. */
+  readonly #applier: StoreApplier;
+  /** The record cache (only with `cache`). */
+  readonly #cache: RecordCache | undefined;
   #seq = 0;
   /** Last append sequence number handed out. */
   #aseq = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  #draining: Promise<void> | undefined;
   #waiters: Array<() => void> = [];
   #failure: Error | undefined;
-  #applied = 0;
   readonly #held: boolean;
-  /** Held mode: appends up to this append sequence number may reach the store. */
-  #released = 0;
   /** Called when changes are dropped unapplied (reads of them must not be served from caches). */
   onDiscard: (() => void) | undefined;
   /** Per partition, the highest changelog offset known to hold this writer's data (own ack or store). */
@@ -272,8 +136,21 @@ export class ChangelogWriter {
     options: ChangelogWriterOptions = {},
   ) {
     this.#held = options.held ?? false;
-    this.#caching = options.cache ?? false;
-    this.#cacheMaxBytes = options.cacheMaxBytes ?? CACHE_MAX_BYTES;
+    this.#applier = new StoreApplier(store, this.#held, {
+      applied: (done) => {
+        for (const w of done) {
+          if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
+        }
+      },
+      fail: (error) => this.#fail(error),
+      wake: () => this.#wake(),
+    });
+    if (options.cache ?? false) {
+      this.#cache = new RecordCache(
+        options.cacheMaxBytes ?? CACHE_MAX_BYTES,
+        (partition, id, e, binding) => this.#append(partition, id, e, binding),
+      );
+    }
     this.#table = table;
     this.#topic = topic;
     this.#store = store;
@@ -282,15 +159,12 @@ export class ChangelogWriter {
 
   /** Changes written and not yet applied to the store (cached ones included). */
   get pending(): number {
-    let n = 0;
-    for (const q of this.#queues.values()) n += q.length;
-    for (const c of this.#cache.values()) n += c.changes.size;
-    return n;
+    return this.#applier.pending + (this.#cache?.size ?? 0);
   }
 
   /** Changes applied to the store through this writer. */
   get applied(): number {
-    return this.#applied;
+    return this.#applier.applied;
   }
 
   /**
@@ -351,30 +225,21 @@ export class ChangelogWriter {
     }
     const e = new Change(partition, key, ++this.#seq, bytes, decoded, encode);
     this.overlay.set(id, e);
-    if (!this.#caching) {
+    if (this.#cache === undefined) {
       this.#append(partition, id, e, undefined);
       return;
     }
-    let c = this.#cache.get(partition);
-    if (c === undefined) {
-      c = { changes: new Map(), binding: undefined };
-      this.#cache.set(partition, c);
-    }
+    let bound = false;
+    let target;
     if (this.#held && this.#host.bindSend !== undefined) {
       // The transaction is chosen now, in the event's context; the append
       // happens at stage(), which the commit runs before it commits.
       const b = this.#host.bindSend();
       b.release();
-      if (c.binding === undefined || c.binding.target !== b.target) {
-        if (c.changes.size > 0) this.#stagePartition(partition, c);
-        c.binding = { target: b.target, release: NO_RELEASE };
-      }
+      bound = true;
+      target = b.target;
     }
-    const old = c.changes.get(id);
-    if (old !== undefined) this.#cacheBytes -= sizeOf(old);
-    c.changes.set(id, e);
-    this.#cacheBytes += sizeOf(e);
-    if (this.#cacheBytes > this.#cacheMaxBytes) this.stage();
+    this.#cache.put(id, e, bound, target);
   }
 
   /**
@@ -384,20 +249,7 @@ export class ChangelogWriter {
    * the transaction that commits the offsets).
    */
   stage(): void {
-    if (this.#cache.size === 0) return;
-    for (const [partition, c] of this.#cache) {
-      this.#stagePartition(partition, c);
-    }
-    this.#cache.clear();
-    this.#cacheBytes = 0;
-  }
-
-  #stagePartition(partition: number, c: CachedPartition): void {
-    for (const [id, e] of c.changes) {
-      this.#cacheBytes -= sizeOf(e);
-      this.#append(partition, id, e, c.binding);
-    }
-    c.changes.clear();
+    this.#cache?.stage();
   }
 
   #append(
@@ -415,9 +267,7 @@ export class ChangelogWriter {
       aseq: ++this.#aseq,
       meta: undefined,
     };
-    let q = this.#queues.get(partition);
-    if (q === undefined) this.#queues.set(partition, q = []);
-    q.push(w);
+    this.#applier.push(partition, w);
     this.#host.produce(
       { topic: this.#topic, partition, key: e.key, value },
       binding,
@@ -425,7 +275,7 @@ export class ChangelogWriter {
       (meta) => {
         w.meta = meta;
         if (!this.#held) this.#checkForeign(partition, meta.offset);
-        this.#schedule();
+        this.#applier.acked();
       },
       (error) => {
         // Exactly-once, partition gone while its event was in hand: the
@@ -446,25 +296,18 @@ export class ChangelogWriter {
   discardUnreleased(partitions: Iterable<number>): void {
     if (!this.#held) return;
     for (const p of partitions) {
-      const c = this.#cache.get(p);
-      if (c !== undefined) {
-        this.#cache.delete(p);
-        for (const [id, e] of c.changes) {
-          this.#cacheBytes -= sizeOf(e);
-          if (this.overlay.get(id)?.seq === e.seq) this.overlay.delete(id);
-        }
-        this.onDiscard?.();
-      }
-      this.#forget(p, (w) => w.aseq > this.#released);
+      const dropped = this.#cache?.discard(p, (id, e) => {
+        if (this.overlay.get(id)?.seq === e.seq) this.overlay.delete(id);
+      });
+      if (dropped === true) this.onDiscard?.();
+      const released = this.#applier.released;
+      this.#forget(p, (w) => w.aseq > released);
     }
   }
 
   #forget(partition: number, match: (w: PendingWrite) => boolean): void {
-    const q = this.#queues.get(partition);
-    if (q === undefined) return;
-    const gone = q.filter(match);
+    const gone = this.#applier.forget(partition, match);
     if (gone.length === 0) return;
-    this.#queues.set(partition, q.filter((w) => !match(w)));
     for (const w of gone) {
       if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
     }
@@ -474,8 +317,7 @@ export class ChangelogWriter {
 
   /** Let every change appended so far reach the store once acked (held mode). */
   release(): void {
-    this.#released = this.#aseq;
-    if (this.#hasAcked()) this.#schedule();
+    this.#applier.release(this.#aseq);
   }
 
   /**
@@ -487,8 +329,8 @@ export class ChangelogWriter {
    */
   async flush(): Promise<void> {
     if (this.#failure === undefined) this.stage();
-    let target = this.#held ? this.#released : this.#aseq;
-    while (this.#repairs > 0 || !this.#doneThrough(target)) {
+    let target = this.#held ? this.#applier.released : this.#aseq;
+    while (this.#repairs > 0 || !this.#applier.doneThrough(target)) {
       this.#throwIfFailed();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
       // A repair started meanwhile belongs to the changes flushed here.
@@ -527,33 +369,13 @@ export class ChangelogWriter {
     const transport = this.#host.transport!;
     this.#repairs++;
     const run = async () => {
-      const keys = new Map<string, Uint8Array>();
-      let records = 0;
-      let at = from;
-      const deadline = Date.now() + REPAIR_LIMIT_MS;
-      for (let wait = 500; at < to;) {
-        let batch;
-        try {
-          batch = await transport.read(
-            { topic: this.#topic, partition },
-            at,
-            Math.min(1000, to - at),
-          );
-        } catch (error) {
-          if (Date.now() + wait > deadline) throw error;
-          await new Promise((r) => setTimeout(r, wait));
-          wait = Math.min(5000, wait * 2);
-          continue;
-        }
-        const last = batch[batch.length - 1];
-        if (last === undefined) break;
-        for (const r of batch) {
-          if (r.offset >= to || r.key === null) continue;
-          records++;
-          keys.set(keyId(r.key), r.key);
-        }
-        at = last.offset + 1;
-      }
+      const { records, keys } = await readForeignKeys(
+        transport,
+        this.#topic,
+        partition,
+        from,
+        to,
+      );
       if (keys.size === 0) return;
       this.foreign += records;
       this.#host.log.warn(
@@ -589,9 +411,7 @@ export class ChangelogWriter {
   /** Flush (when nothing failed) and cancel the timer. */
   async close(): Promise<void> {
     if (this.#failure === undefined) await this.flush();
-    await this.#draining;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
+    await this.#applier.close();
   }
 
   #throwIfFailed(): void {
@@ -601,13 +421,6 @@ export class ChangelogWriter {
         { cause: this.#failure },
       );
     }
-  }
-
-  #doneThrough(aseq: number): boolean {
-    for (const q of this.#queues.values()) {
-      if (q.length > 0 && q[0]!.aseq <= aseq) return false;
-    }
-    return true;
   }
 
   #fail(error: unknown): void {
@@ -628,79 +441,4 @@ export class ChangelogWriter {
     this.#waiters = [];
     for (const w of waiters) w();
   }
-
-  #schedule(): void {
-    if (this.#timer !== undefined || this.#draining !== undefined) return;
-    // One group commit per turn of the event loop: acks of one producer
-    // batch all land in it.
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#draining = this.#drain().catch((error) => this.#fail(error))
-        .finally(() => {
-          this.#draining = undefined;
-          this.#wake();
-          if (this.#hasAcked()) this.#schedule();
-        });
-    }, 0);
-  }
-
-  #ready(w: PendingWrite): boolean {
-    return offsetOf(w) >= 0 && (!this.#held || w.aseq <= this.#released);
-  }
-
-  #hasAcked(): boolean {
-    for (const q of this.#queues.values()) {
-      if (q.length > 0 && this.#ready(q[0]!)) return true;
-    }
-    return false;
-  }
-
-  async #drain(): Promise<void> {
-    const batches: StoreBatch[] = [];
-    const done: PendingWrite[] = [];
-    for (const [partition, q] of this.#queues) {
-      let n = 0;
-      while (n < q.length && this.#ready(q[n]!)) n++;
-      if (n === 0) continue;
-      const batch = q.splice(0, n);
-      const persisted = this.#store.persistedOffset(partition) ?? -1;
-      // The highest, not the last: on `local://` a plain send (a write from
-      // outside any event) lands before the records of a transaction
-      // written earlier but committed later.
-      let last = -1;
-      for (const w of batch) last = Math.max(last, offsetOf(w));
-      if (last > persisted) {
-        // A standby follower may already have applied some of them.
-        const ops: StoreOp[] = [];
-        for (const w of batch) {
-          if (offsetOf(w) > persisted) {
-            ops.push({ key: w.key, value: w.value });
-          }
-        }
-        batches.push({ partition, ops, offset: last });
-      }
-      for (const w of batch) done.push(w);
-    }
-    // Every partition's batch in one store transaction.
-    if (batches.length > 0) await applyBatches(this.#store, batches);
-    this.#applied += done.length;
-    for (const w of done) {
-      if (this.overlay.get(w.id)?.seq === w.seq) this.overlay.delete(w.id);
-    }
-  }
-}
-
-/**
- * Apply several partitions' batches: in one store transaction when the
- * store can ({@linkcode Store.applyMany}), else one by one.
- *
- * @param store The store.
- * @param batches One batch per partition.
- */
-export async function applyBatches(
-  store: Store,
-  batches: readonly StoreBatch[],
-): Promise<void> {
-  if (store.applyMany !== undefined) return await store.applyMany(batches);
-  for (const b of batches) await store.apply(b.partition, b.ops, b.offset);
 }

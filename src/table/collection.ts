@@ -7,38 +7,28 @@
  * @module
  */
 import type { TableLike } from "../app_types.ts";
-import { actorContext } from "../actor_context.ts";
-import { ConfigError, KeyError, StateError, TableKeyError } from "../errors.ts";
+import { ConfigError, KeyError, StateError } from "../errors.ts";
 import { makeSerde, type Serde } from "../models.ts";
 import type { Sensor } from "../monitor.ts";
-import type { TopicSpec, TransportRecord } from "../transport/transport.ts";
+import type { TopicSpec } from "../transport/transport.ts";
 import type { TP } from "../types.ts";
-import type {
-  ChangelogEvent,
-  TableHost,
-  TableOptions,
-  TableWindowing,
-} from "./api.ts";
-import { ChangelogWriter, keyId } from "./changelog.ts";
+import type { TableHost, TableOptions, TableWindowing } from "./api.ts";
+import { ChangelogWriter } from "./changelog.ts";
+import { keyId } from "./changelog_change.ts";
+import type { RecoveryStats } from "./recovery.ts";
 import {
-  recoverPartitions,
-  type RecoveryOptions,
-  type RecoveryStats,
-  StandbyFollower,
-} from "./recovery.ts";
+  allPartitions,
+  changelogEvent,
+  Holdings,
+  partitionsToHold,
+} from "./holdings.ts";
+import {
+  checkStoreKey,
+  checkTableOptions,
+  writePartitionOf,
+} from "./table_checks.ts";
 import type { Store } from "./store.ts";
 import { createStore } from "./store_factory.ts";
-import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
-
-const NAME = /^[a-zA-Z0-9._-]+$/;
-
-function positiveInt(table: string, name: string, v: number | undefined): void {
-  if (v !== undefined && !(Number.isInteger(v) && v >= 1)) {
-    throw new ConfigError(
-      `Invalid option "${name}" of table "${table}": ${v}; expected an integer >= 1`,
-    );
-  }
-}
 
 /**
  * What every table kind shares: store, changelog, partitions, recovery.
@@ -87,9 +77,8 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
   readonly #sensors: ReadonlySet<Sensor> | undefined;
   #store: Store | undefined;
   #writer: ChangelogWriter | undefined;
-  #follower: StandbyFollower | undefined;
-  #active = new Set<number>();
-  #standby = new Set<number>();
+  /** Partitions held (active, standby) and their recovery. */
+  readonly #h: Holdings;
   #windowing: TableWindowing | undefined;
 
   /**
@@ -101,26 +90,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
    * @throws {ConfigError} For an invalid name or option.
    */
   constructor(host: TableHost, name: string, options: TableOptions<K, V> = {}) {
-    if (!NAME.test(name)) {
-      throw new ConfigError(
-        `Invalid table name ${
-          JSON.stringify(name)
-        }: use letters, digits, ".", "_" and "-"`,
-      );
-    }
-    positiveInt(name, "partitions", options.partitions);
-    positiveInt(name, "recoveryBufferSize", options.recoveryBufferSize);
-    positiveInt(name, "standbyBufferSize", options.standbyBufferSize);
-    if (
-      options.changelogCache !== undefined &&
-      typeof options.changelogCache !== "boolean"
-    ) {
-      throw new ConfigError(
-        `Invalid option "changelogCache" of table "${name}": ${
-          JSON.stringify(options.changelogCache)
-        }; expected true or false`,
-      );
-    }
+    checkTableOptions(name, options);
     this.#host = host;
     this.#sensors = host.monitor?.sensors;
     this.name = name;
@@ -139,6 +109,18 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       options.valueSerializer,
       host.conf.valueSerializer,
     );
+    const onEvent = options.onChangelogEvent;
+    const keys = () => this.windowed ? undefined : this.keySerde;
+    this.#h = new Holdings({
+      table: name,
+      topic: this.changelogTopic,
+      host,
+      recoveryBufferSize: options.recoveryBufferSize,
+      standbyBufferSize: options.standbyBufferSize,
+      stats: this.recoveryStats,
+      onRecord: onEvent &&
+        ((r) => onEvent(changelogEvent(r, keys(), this.valueSerde))),
+    });
   }
 
   /** The changelog topic name. */
@@ -154,15 +136,14 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
 
   /** Changelog partitions this worker holds and serves (active). */
   get activePartitions(): number[] {
-    return [...this.#active].sort((a, b) => a - b);
+    return [...this.#h.active].sort((a, b) => a - b);
   }
 
   /** Changelog partitions this worker follows as standby. */
   get standbyPartitions(): number[] {
-    return [...this.#standby].sort((a, b) => a - b);
+    return [...this.#h.standby].sort((a, b) => a - b);
   }
 
-  // ------------------------------------------------------------ TableLike
   // ------------------------------------------------------------ TableLike
 
   /** The changelog topic spec: compacted, internal (windowed: also deleted after `expires`). */
@@ -206,12 +187,9 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     );
     // Changes dropped unapplied (exactly-once abort): cached reads of them go too.
     this.#writer.onDiscard = () => this.dropCaches();
-    this.#follower = new StandbyFollower(
-      this.#recoveryOptions(this.options.standbyBufferSize),
-      1000,
-    );
+    this.#h.open(store);
     if (!this.#groupManaged()) {
-      await this.#hold(this.#allPartitions(), new Set());
+      await this.#hold(allPartitions(this.partitionCount), new Set());
     }
   }
 
@@ -242,7 +220,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     // Exactly-once: what no commit released belongs to an aborted transaction.
     this.#writer?.discardUnreleased(revoked.map((tp) => tp.partition));
     this.#writer?.forgetPartitions(revoked.map((tp) => tp.partition));
-    for (const tp of revoked) this.#active.delete(tp.partition);
+    for (const tp of revoked) this.#h.active.delete(tp.partition);
     this.dropCaches();
   }
 
@@ -267,16 +245,14 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
 
   /** Stop following standbys, flush, close the store. */
   async close(): Promise<void> {
-    await this.#follower?.stop();
+    await this.#h.stop();
     try {
       await this.#writer?.close();
     } finally {
       await this.#store?.close();
       this.#store = undefined;
       this.#writer = undefined;
-      this.#follower = undefined;
-      this.#active.clear();
-      this.#standby.clear();
+      this.#h.clear();
       this.dropCaches();
     }
   }
@@ -286,7 +262,6 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     if (this.#store !== undefined) await this.#windowing?.cleanup();
   }
 
-  /** Number of keys held (active and standby partitions). */
   /** Number of keys held (active and standby partitions), pending writes included. */
   get size(): number {
     return this.rawCount();
@@ -302,29 +277,13 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
 
   /** @internal The partition of the current event, checking that a write is allowed. */
   writePartition(what: string): number {
-    const ctx = actorContext();
-    if (ctx?.event === undefined) {
-      throw new StateError(
-        `Cannot ${what} table "${this.name}" outside of stream processing: tables change only while an agent processes an event (its partition is the changelog partition)`,
-      );
-    }
-    if (ctx.concurrency > 1) {
-      throw new StateError(
-        `Cannot ${what} table "${this.name}" from agent "${ctx.agent}" with concurrency ${ctx.concurrency}: only agents with concurrency 1 may change tables`,
-      );
-    }
-    const p = ctx.event.partition;
-    if (p >= this.partitionCount) {
-      throw new StateError(
-        `Cannot ${what} table "${this.name}" from ${ctx.event.topic}[${p}]: the changelog "${this.changelogTopic}" has ${this.partitionCount} partitions; give the table (option "partitions") as many partitions as its source topics`,
-      );
-    }
-    if (this.#writer === undefined) {
-      throw new StateError(
-        `Cannot ${what} table "${this.name}": the table is not open (start the app first)`,
-      );
-    }
-    return p;
+    return writePartitionOf(
+      this.name,
+      what,
+      this.partitionCount,
+      this.changelogTopic,
+      this.#writer !== undefined,
+    );
   }
 
   /**
@@ -334,10 +293,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
    * must never reach the changelog.
    */
   checkKey(key: Uint8Array, overhead = 0, what = "key"): void {
-    const size = key.length + overhead;
-    if (size === 0 || size > MAX_STORE_KEY_BYTES) {
-      throw new TableKeyError(this.name, size, MAX_STORE_KEY_BYTES, what);
-    }
+    checkStoreKey(this.name, key.length + overhead, what);
   }
 
   /**
@@ -420,62 +376,24 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     if (this.#sensors !== undefined && this.#sensors.size > 0) {
       this.#tableOp("get");
     }
-    const pending = this.#writer?.overlay.get(id ?? keyId(key));
-    if (pending !== undefined) {
-      if (
-        found !== undefined && pending.partition === p && this.#active.has(p)
-      ) found.partition = p;
-      return pending.value ?? undefined;
-    }
-    const store = this.#store;
-    if (store === undefined) return undefined;
-    if (p < 0) p = actorContext()?.event?.partition ?? -1;
-    if (p >= 0 && this.#holds(p)) {
-      const v = store.get(p, key);
-      if (v !== undefined) {
-        if (found !== undefined && this.#active.has(p)) found.partition = p;
-        return v;
-      }
-    }
-    for (const set of [this.#active, this.#standby]) {
-      for (const q of set) {
-        if (q === p) continue;
-        const v = store.get(q, key);
-        if (v !== undefined) return v;
-      }
-    }
-    return undefined;
+    const overlay = this.#writer?.overlay;
+    if (overlay === undefined || this.#store === undefined) return undefined;
+    return this.#h.find(overlay, id ?? keyId(key), key, p, found);
   }
 
   /** @internal Encoded entries with their partition: store entries overlaid with pending writes. */
   *rawEntries(): Generator<[Uint8Array, Uint8Array, number]> {
-    const store = this.#store;
     const overlay = this.#writer?.overlay;
-    if (store === undefined || overlay === undefined) return;
-    for (const p of this.#held()) {
-      for (const [k, v] of store.entries(p)) {
-        if (overlay.size === 0 || !overlay.has(keyId(k))) yield [k, v, p];
-      }
-    }
-    for (const e of [...overlay.values()]) {
-      if (e.value !== null) yield [e.key, e.value, e.partition];
+    if (this.#store !== undefined && overlay !== undefined) {
+      yield* this.#h.entries(overlay);
     }
   }
 
   /** @internal Number of stored keys, pending writes included. */
   rawCount(): number {
-    const store = this.#store;
     const overlay = this.#writer?.overlay;
-    if (store === undefined || overlay === undefined) return 0;
-    let n = 0;
-    for (const p of this.#held()) n += store.count(p);
-    for (const e of overlay.values()) {
-      const stored = this.#holds(e.partition) &&
-        store.get(e.partition, e.key) !== undefined;
-      if (e.value !== null && !stored) n++;
-      else if (e.value === null && stored) n--;
-    }
-    return n;
+    if (this.#store === undefined || overlay === undefined) return 0;
+    return this.#h.count(overlay);
   }
 
   /** @internal Install windowing (by `tumbling()` and friends). */
@@ -502,28 +420,12 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     active: readonly TP[],
     standbys: readonly TP[],
   ): { active: Set<number>; standby: Set<number> } {
-    const n = this.partitionCount;
-    const standby = new Set(
-      standbys.map((tp) => tp.partition).filter((p) => p < n),
+    return partitionsToHold(
+      this.#groupManaged() ? this.changelogTopic : undefined,
+      this.partitionCount,
+      active,
+      standbys,
     );
-    if (!this.#groupManaged()) {
-      // Without a group protocol every partition is ours: those not given
-      // as standby are active.
-      const all = this.#allPartitions();
-      for (const p of standby) all.delete(p);
-      return { active: all, standby };
-    }
-    // Only this table's changelog partitions: the group assigns changelog
-    // partition P with source partition P, and other topics (the leader
-    // topic, other counts) say nothing about which of ours are active.
-    const mine = active.filter((tp) => tp.topic === this.changelogTopic);
-    const numbers = mine.length > 0 ||
-        [...active, ...standbys].some((tp) => tp.topic === this.changelogTopic)
-      ? mine
-      : active.filter((tp) => !tp.topic.endsWith("-__assignor-__leader"));
-    const a = new Set(numbers.map((tp) => tp.partition).filter((p) => p < n));
-    for (const p of a) standby.delete(p);
-    return { active: a, standby };
   }
 
   /** @internal Whether partitions come from a group protocol (Kafka) rather than all being ours. */
@@ -535,110 +437,14 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     return this.#host.transport.driver === "kafka";
   }
 
-  #allPartitions(): Set<number> {
-    return new Set(Array.from({ length: this.partitionCount }, (_, i) => i));
-  }
-
-  #holds(p: number): boolean {
-    return this.#active.has(p) || this.#standby.has(p);
-  }
-
-  #held(): number[] {
-    return [...new Set([...this.#active, ...this.#standby])].sort((a, b) =>
-      a - b
-    );
-  }
-
   async #hold(active: Set<number>, standby: Set<number>): Promise<void> {
     if (this.#store === undefined) return;
     this.dropCaches();
     try {
-      await this.#holdNow(active, standby);
+      await this.#h.hold(active, standby, () => this.flush());
     } finally {
       // Recovery wrote to the store behind the write path.
       this.dropCaches();
     }
-  }
-
-  async #holdNow(active: Set<number>, standby: Set<number>): Promise<void> {
-    const dropped = [...this.#held()].filter((p) =>
-      !active.has(p) && !standby.has(p)
-    );
-    if (dropped.length > 0) await this.flush();
-    const newActive = [...active].filter((p) => !this.#active.has(p)).sort((
-      a,
-      b,
-    ) => a - b);
-    const newStandby = [...standby].filter((p) =>
-      !this.#standby.has(p) && !this.#active.has(p)
-    ).sort((a, b) => a - b);
-    // Stop following partitions that become active before replaying them.
-    this.#follower?.follow([...standby].filter((p) => this.#standby.has(p)));
-    for (const p of dropped) this.#active.delete(p);
-    this.#standby = new Set([...this.#standby].filter((p) => standby.has(p)));
-    await recoverPartitions(
-      this.#recoveryOptions(this.options.recoveryBufferSize),
-      newActive,
-      this.recoveryStats,
-      "active",
-    );
-    for (const p of newActive) this.#active.add(p);
-    for (const p of [...this.#active]) {
-      if (!active.has(p)) this.#active.delete(p);
-    }
-    for (const p of active) this.#standby.delete(p);
-    await recoverPartitions(
-      this.#recoveryOptions(this.options.standbyBufferSize),
-      newStandby,
-      this.recoveryStats,
-      "standby",
-    );
-    for (const p of standby) this.#standby.add(p);
-    this.#follower?.follow(this.standbyPartitions);
-  }
-
-  #recoveryOptions(bufferSize: number | undefined): RecoveryOptions {
-    const onChangelogEvent = this.options.onChangelogEvent;
-    return {
-      table: this.name,
-      topic: this.changelogTopic,
-      transport: this.#host.transport,
-      store: this.#store!,
-      bufferSize: bufferSize ?? 1000,
-      log: this.#host.log,
-      onSkip: (r) => {
-        this.recoveryStats.skipped++;
-        this.#host.log.error(
-          "Table {table}: skipped changelog record {topic}[{partition}]@{offset}: its key of {size} bytes cannot be stored (1 to {limit} bytes)",
-          {
-            table: this.name,
-            topic: r.topic,
-            partition: r.partition,
-            offset: r.offset,
-            size: r.key?.length ?? 0,
-            limit: MAX_STORE_KEY_BYTES,
-          },
-        );
-      },
-      ...(onChangelogEvent !== undefined
-        ? {
-          onRecord: (r: TransportRecord) =>
-            onChangelogEvent(this.#decodeRecord(r)),
-        }
-        : {}),
-    };
-  }
-
-  #decodeRecord(r: TransportRecord): ChangelogEvent<K, V> {
-    return {
-      key:
-        (this.windowed || r.key === null
-          ? r.key
-          : this.keySerde.decode(r.key)) as K,
-      value: r.value === null ? null : this.valueSerde.decode(r.value),
-      partition: r.partition,
-      offset: r.offset,
-      timestamp: r.timestamp,
-    };
   }
 }

@@ -10,7 +10,7 @@
 import { actorContext } from "../actor_context.ts";
 import { type Duration, toSeconds } from "../duration.ts";
 import { StateError } from "../errors.ts";
-import { keyId } from "./changelog.ts";
+import { keyId } from "./changelog_change.ts";
 import { Collection } from "./collection.ts";
 import { HoppingWindow, SlidingWindow, TumblingWindow } from "./window.ts";
 import {
@@ -284,6 +284,14 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
       this.#keys.set(key, e);
     }
     return e;
+  }
+
+  /**
+   * @internal `keySerde.encode(key)`, remembered for string and number keys
+   * (windowed tables encode the same keys event after event).
+   */
+  encodeKey(key: K): Uint8Array {
+    return this.#entry(key).kb;
   }
 
   /** Keys, decoded. */

@@ -18,9 +18,10 @@ import { type Duration, toSeconds } from "../duration.ts";
 import { StateError } from "../errors.ts";
 import type { Event } from "../event.ts";
 import type { FieldDescriptor } from "../models.ts";
-import { keyId } from "./changelog.ts";
+import { keyId } from "./changelog_change.ts";
 import type { Table } from "./table.ts";
 import type { Window, WindowRange } from "./window.ts";
+import { fieldSeconds, streamTime, type TimeOf } from "./window_time.ts";
 import {
   parseWindowKey,
   WINDOW_KEY_OVERHEAD,
@@ -60,33 +61,6 @@ export function windowSeconds(
   what: string,
 ): number | undefined {
   return value === undefined ? undefined : toSeconds(value, what);
-}
-
-type TimeOf = (event: Event | undefined) => number;
-
-function streamTime(table: string): TimeOf {
-  return (event) => {
-    if (event === undefined) {
-      throw new StateError(
-        `Windowed table "${table}" needs the current event to pick a window (relative to stream time): call it while processing an event, pass an event, or use .now()`,
-      );
-    }
-    return event.timestamp / 1000;
-  };
-}
-
-/** A field value as seconds: numbers are seconds (as Faust), Dates and date strings are converted. */
-function fieldSeconds(value: unknown, field: string): number {
-  if (typeof value === "number" && Number.isFinite(value)) return value;
-  if (value instanceof Date) return value.getTime() / 1000;
-  if (typeof value === "string" && !Number.isNaN(Date.parse(value))) {
-    return Date.parse(value) / 1000;
-  }
-  throw new StateError(
-    `Cannot use field "${field}" as window time: ${
-      JSON.stringify(value)
-    }; expected seconds since the epoch, a Date or a date string`,
-  );
 }
 
 /**
@@ -230,7 +204,7 @@ export class WindowedTable<K, V> {
     const t = this.table;
     const p = t.writePartition("set a key of");
     const ts = this.timeOf();
-    const kb = t.keySerde.encode(key);
+    const kb = t.encodeKey(key);
     t.checkKey(kb, WINDOW_KEY_OVERHEAD, "window key");
     for (const range of this.window.ranges(ts)) {
       const wk = windowKey(kb, range);
@@ -253,7 +227,7 @@ export class WindowedTable<K, V> {
   delete(key: K): this {
     const t = this.table;
     const p = t.writePartition("delete a key of");
-    const kb = t.keySerde.encode(key);
+    const kb = t.encodeKey(key);
     for (const range of this.window.ranges(this.timeOf())) {
       const wk = windowKey(kb, range);
       if (t.rawGet(wk) !== undefined) t.rawWrite(p, wk, null);
@@ -266,7 +240,7 @@ export class WindowedTable<K, V> {
    */
   valueAt(key: K, range: WindowRange): V {
     const t = this.table;
-    const v = t.rawGet(windowKey(t.keySerde.encode(key), range));
+    const v = t.rawGet(windowKey(t.encodeKey(key), range));
     return v === undefined ? t.missing(key) : t.valueSerde.decode(v);
   }
 

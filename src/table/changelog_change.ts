@@ -1,0 +1,94 @@
+/**
+ * A table change on its way to the changelog and the store, and the key
+ * identity the overlay and the record cache index changes by.
+ *
+ * @module
+ */
+
+/** A change not yet applied to the store. */
+export interface OverlayEntry {
+  /** Changelog partition the change was written to. */
+  readonly partition: number;
+  /** Encoded key. */
+  readonly key: Uint8Array;
+  /** Encoded value, or `null` for a delete. */
+  readonly value: Uint8Array | null;
+  /** Write sequence number (to tell a newer write of the same key). */
+  readonly seq: number;
+}
+
+/** Encodes the value of a deferred write (`ChangelogWriter.writeDeferred`). */
+export type Encoder = (value: unknown) => Uint8Array;
+
+/** Size assumed for a value not encoded yet (deferred writes hold primitives). */
+const DEFERRED_VALUE_BYTES = 16;
+
+/** Bytes counted per cached change on top of its key and value (the objects holding it). */
+const ENTRY_OVERHEAD = 64;
+
+/**
+ * A change; its value may be encoded only when first needed (a change the
+ * record cache replaces before the commit is never encoded).
+ */
+export class Change implements OverlayEntry {
+  readonly partition: number;
+  readonly key: Uint8Array;
+  readonly seq: number;
+  #bytes: Uint8Array | null | undefined;
+  #decoded: unknown;
+  #encode: Encoder | undefined;
+
+  constructor(
+    partition: number,
+    key: Uint8Array,
+    seq: number,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ) {
+    this.partition = partition;
+    this.key = key;
+    this.seq = seq;
+    this.#bytes = bytes;
+    this.#decoded = decoded;
+    this.#encode = encode;
+  }
+
+  get value(): Uint8Array | null {
+    if (this.#bytes === undefined) {
+      this.#bytes = this.#encode!(this.#decoded);
+      this.#decoded = undefined;
+      this.#encode = undefined;
+    }
+    return this.#bytes;
+  }
+
+  /** Bytes counted against the cache bound (an estimate while not encoded). */
+  get size(): number {
+    return this.key.length +
+      (this.#bytes === undefined
+        ? DEFERRED_VALUE_BYTES
+        : (this.#bytes?.length ?? 0)) +
+      ENTRY_OVERHEAD;
+  }
+}
+
+/**
+ * A string identity for key bytes (one char per byte), usable as a Map key.
+ *
+ * @param bytes Encoded key.
+ * @returns A string equal for equal bytes.
+ */
+export function keyId(bytes: Uint8Array): string {
+  if (bytes.length <= 4096) {
+    return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 4096) {
+    s += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, i + 4096) as unknown as number[],
+    );
+  }
+  return s;
+}
