@@ -1032,6 +1032,7 @@ export class App implements AppHost {
    */
   #exactlyOnce(): {
     commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
+    describeTransactions?: () => string;
   } {
     if (this.#conf.processingGuarantee !== "exactly_once") return {};
     const txm = new TransactionManager(
@@ -1040,9 +1041,14 @@ export class App implements AppHost {
       this.log,
       (topic) => this.#conductor?.consumes(topic) ?? false,
       (event) => this.#conductor?.isCurrent(event) ?? true,
+      // A send or commit still running after four produce timeouts (120 s
+      // by default) is stuck; Kafka aborts a transaction open for longer
+      // than a minute anyway.
+      Math.max(4 * this.#conf.producerRequestTimeout * 1000, 1000),
     );
     this.#transactions = txm;
     return {
+      describeTransactions: () => txm.describe(),
       commitTransaction: async (offsets) => {
         // Table changes the record cache held back go into these transactions.
         for (const t of this.tables.values()) t.stage?.();

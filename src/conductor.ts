@@ -118,7 +118,7 @@ export class Conductor implements RebalanceListener {
     await s.consumer.subscribe(this.topicNames);
     this.#loop = this.#dispatch.run(this.#controller.signal);
     const interval = Math.max(10, conf.brokerCommitInterval * 1000);
-    this.#commitTimer = setInterval(() => void this.commit(), interval);
+    this.#commitTimer = setInterval(() => this.#commits.periodic(), interval);
     const limit = conf.brokerCommitLivelockSoftTimeout * 1000;
     if (limit > 0) {
       const tick = Math.max(10, Math.min(1000, limit / 4));

@@ -28,6 +28,16 @@ export class Commits {
   #acksSinceCommit = 0;
   #commitDue = false;
   #chain: Promise<void> = Promise.resolve();
+  /** Commits queued or running on `#chain`. */
+  #queued = 0;
+  /**
+   * Exactly-once: no periodic commit before this time (`performance.now()`),
+   * so that events get at least as much time as the last commit held
+   * delivery. Without it, commits slower than `brokerCommitInterval` (a
+   * loaded broker) ran back to back, and an agent that awaits its sends
+   * processed about one event per commit.
+   */
+  notBefore = 0;
 
   /**
    * Commits over the shared consumer state `s`; `exactlyOnce` commits
@@ -95,11 +105,25 @@ export class Commits {
     }
   }
 
+  /**
+   * The timer's commit: skipped while another commit is queued or running
+   * (they would pile up behind a slow one), and under exactly-once until
+   * the events had as much time as the last commit took.
+   */
+  periodic(): void {
+    if (this.#queued > 0) return;
+    if (performance.now() < this.notBefore) return;
+    void this.commit();
+  }
+
   /** Commit, for every partition (or those `only`), up to its lowest unacked offset. */
   async commit(only?: readonly TP[]): Promise<void> {
     // Strictly one at a time: two commits computing the same offsets while
     // the producer flushes would both send them.
-    const run = this.#chain.then(() => this.#commitNow(only));
+    this.#queued++;
+    const run = this.#chain.then(() => this.#commitNow(only)).finally(
+      () => this.#queued--,
+    );
     this.#chain = run.catch(() => {});
     await run;
   }

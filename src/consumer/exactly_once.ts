@@ -55,6 +55,7 @@ export class ExactlyOnce {
   async commit(): Promise<void> {
     const s = this.#s;
     const { host } = s;
+    const started = performance.now();
     let open!: () => void;
     s.barrier = new Promise((resolve) => open = resolve);
     await (async () => {
@@ -69,11 +70,16 @@ export class ExactlyOnce {
           queued.set(k, set);
         }
         const tps = [...s.trackers.keys()].map(parseTpKey);
+        s.commitStep = {
+          what: "waiting for the events in hand",
+          since: performance.now(),
+        };
         if (!await settle(s, tps, queued)) return;
         const progress = this.#commits.progress();
         if (progress.offsets.length === 0) return;
         this.#commits.resetCount();
         const t0 = performance.now();
+        s.commitStep = { what: "committing the transactions", since: t0 };
         try {
           await host.commitTransaction!(progress.offsets);
         } catch (error) {
@@ -107,6 +113,9 @@ export class ExactlyOnce {
           for (const [q, events] of taken) q.putFront(events);
         }
         s.barrier = undefined;
+        s.commitStep = undefined;
+        const end = performance.now();
+        this.#commits.notBefore = end + (end - started);
         open();
       }
     })();

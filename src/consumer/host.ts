@@ -64,4 +64,6 @@ export interface ConductorHost {
   readonly commitTransaction?: (
     offsets: readonly CommitOffset[],
   ) => Promise<void>;
+  /** Exactly-once: what the transactions are doing, for a stall warning. */
+  describeTransactions?(): string;
 }

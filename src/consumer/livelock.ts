@@ -46,8 +46,9 @@ export class LivelockWatch {
       if (now - seen.since <= limit || now - seen.warned <= limit) continue;
       seen.warned = now;
       host.monitor.count("commitLivelocks");
+      const step = this.#s.commitStep;
       host.log.warn(
-        "Partition {tp} has not committed for {seconds} s while events wait: committed offset {committed}, {unacked} events delivered and not acked (lowest {offset}) (brokerCommitLivelockSoftTimeout {limit} s)",
+        "Partition {tp} has not committed for {seconds} s while events wait: committed offset {committed}, {unacked} events delivered and not acked (lowest {offset}) (brokerCommitLivelockSoftTimeout {limit} s){commit}{transactions}",
         {
           tp: tpString(parseTpKey(k)),
           seconds: Math.round(now - seen.since) / 1000,
@@ -55,6 +56,14 @@ export class LivelockWatch {
           unacked: t.inFlight,
           offset: t.inFlight > 0 ? t.committable() : "none",
           limit: limit / 1000,
+          commit: step === undefined
+            ? ""
+            : `; commit ${step.what} for ${
+              ((now - step.since) / 1000).toFixed(1)
+            } s`,
+          transactions: host.describeTransactions === undefined
+            ? ""
+            : `; transactions: ${host.describeTransactions()}`,
         },
       );
     }

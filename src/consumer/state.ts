@@ -51,6 +51,8 @@ export class ConsumerState {
   dropped = new Map<string, Set<number>>();
   /** The last assignment (active, standbys), to take it again after a failed transaction. */
   assignment: { active: readonly TP[]; standbys: readonly TP[] } | undefined;
+  /** Exactly-once commit in progress: its step and since when (stall warnings). */
+  commitStep: { what: string; since: number } | undefined;
 
   /** State for a consumer of `host`. */
   constructor(host: ConductorHost) {
