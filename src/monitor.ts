@@ -207,6 +207,25 @@ export class Monitor {
     }
   }
 
+  /**
+   * @internal `n` records of `topic` went out, with the sum and the
+   * maximum of their latencies (counters only: the producer calls
+   * sensors' `onSendCompleted` per record).
+   */
+  messagesOut(
+    topic: string,
+    n: number,
+    latencySumMs: number,
+    latencyMaxMs: number,
+  ): void {
+    this.count("messagesSent", n);
+    this.sentByTopic.set(topic, (this.sentByTopic.get(topic) ?? 0) + n);
+    const stats = this.sendLatency;
+    stats.count += n;
+    stats.sum += latencySumMs;
+    if (latencyMaxMs > stats.max) stats.max = latencyMaxMs;
+  }
+
   /** @internal A web request finished (called by the web server). */
   webRequest(
     method: string,

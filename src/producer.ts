@@ -376,11 +376,30 @@ export class Producer {
     const p: Promise<void> = sent.then(
       (metas) => {
         const now = performance.now();
+        const monitor = this.#monitor;
+        const sensors = monitor.sensors;
+        // Counters once per run of one topic, not per record.
+        let topic = "";
+        let n = 0;
+        let sum = 0;
+        let max = 0;
         for (let i = 0; i < batch.length; i++) {
           const b = batch[i]!;
-          this.#monitor.messageOut(b.record.topic, now - b.t0);
+          const ms = now - b.t0;
+          if (b.record.topic !== topic) {
+            if (n > 0) monitor.messagesOut(topic, n, sum, max);
+            topic = b.record.topic;
+            n = sum = max = 0;
+          }
+          n++;
+          sum += ms;
+          if (ms > max) max = ms;
+          if (sensors.size > 0) {
+            for (const s of sensors) s.onSendCompleted?.(topic, ms);
+          }
           b.succeed(metas[i]!);
         }
+        if (n > 0) monitor.messagesOut(topic, n, sum, max);
       },
       (error) => {
         this.#monitor.count("sendErrors", batch.length);

@@ -12,7 +12,10 @@ export class AsyncQueue<T> {
   #head = 0;
   readonly #getters: Array<(item: T | undefined) => void> = [];
   readonly #putters: Array<() => void> = [];
-  readonly #spaceListeners: Array<() => void> = [];
+  /** Waiting for the size to fall to a level: `[level, fn]`. */
+  readonly #spaceListeners: Array<[number, () => void]> = [];
+  /** The highest level a listener waits for (-1: none waits). */
+  #ebbAt = -1;
   #closed = false;
   /** Maximum number of items held. */
   readonly maxsize: number;
@@ -69,14 +72,17 @@ export class AsyncQueue<T> {
   }
 
   /**
-   * Call `fn` once the queue holds at most half of `maxsize` (right away
-   * when it already does). Waking a blocked sender at half-empty, not at
-   * every freed slot, lets it hand over half a buffer at once instead of
-   * one item per wake-up.
+   * Call `fn` once the queue holds at most `level` items (default: half of
+   * `maxsize`; right away when it already does). Waking a blocked sender at
+   * half-empty, not at every freed slot, lets it hand over half a buffer at
+   * once instead of one item per wake-up.
    */
-  onEbb(fn: () => void): void {
-    if (this.size <= this.maxsize >> 1) fn();
-    else this.#spaceListeners.push(fn);
+  onEbb(fn: () => void, level: number = this.maxsize >> 1): void {
+    if (this.size <= level) fn();
+    else {
+      this.#spaceListeners.push([level, fn]);
+      if (level > this.#ebbAt) this.#ebbAt = level;
+    }
   }
 
   /** Take the next item if one is waiting (never waits), else `undefined`. */
@@ -167,10 +173,22 @@ export class AsyncQueue<T> {
     if (this.full) return;
     const putter = this.#putters.shift();
     if (putter !== undefined) putter();
-    if (
-      this.#spaceListeners.length > 0 && this.size <= this.maxsize >> 1
-    ) {
-      for (const fn of this.#spaceListeners.splice(0)) fn();
+    if (this.size <= this.#ebbAt) this.#ebb();
+  }
+
+  #ebb(): void {
+    const size = this.size;
+    const due: Array<() => void> = [];
+    let i = 0;
+    this.#ebbAt = -1;
+    for (const entry of this.#spaceListeners) {
+      if (size <= entry[0]) due.push(entry[1]);
+      else {
+        this.#spaceListeners[i++] = entry;
+        if (entry[0] > this.#ebbAt) this.#ebbAt = entry[0];
+      }
     }
+    this.#spaceListeners.length = i;
+    for (const fn of due) fn();
   }
 }

@@ -12,39 +12,27 @@
 import { ackHeld, actorContext } from "./actor_context.ts";
 import type { Event } from "./event.ts";
 import type { Channel } from "./channel.ts";
-import type { Sensor } from "./monitor.ts";
 import type { AsyncQueue } from "./queue.ts";
 import type { Topic } from "./topic.ts";
+import {
+  combineSource,
+  filterSource,
+  forwarderSource,
+  mapSource,
+  takeSource,
+} from "./consumer/stream_operators.ts";
+import {
+  ackUnit,
+  queueSource,
+  type Source,
+  type Unit,
+  type UnitIterator,
+} from "./consumer/units.ts";
+
+export type { Unit, UnitIterator } from "./consumer/units.ts";
 import type { FieldDescriptor } from "./models.ts";
 import { ConfigError } from "./errors.ts";
 import { type Codec, codecs } from "./codecs.ts";
-
-/** @internal A value and the events it came from. */
-export interface Unit {
-  /** Value handed to the loop. */
-  readonly value: unknown;
-  /** Events to ack once the loop is done with the value. */
-  readonly events: readonly Event[];
-}
-
-/**
- * @internal An iterator of units that can also hand out a unit already at
- * hand without a promise: `poll()` returns it (or the end), or `undefined`
- * when only `next()` can tell. Operators pass `poll()` through, so a value
- * buffered at the source reaches the loop through every layer in one
- * synchronous call instead of one promise per layer.
- */
-export interface UnitIterator extends AsyncIterator<Unit> {
-  /** A unit (or the end) available now, else `undefined`. */
-  poll?(): IteratorResult<Unit> | undefined;
-}
-
-type Source = () => UnitIterator;
-
-const DONE: IteratorReturnResult<undefined> = Object.freeze({
-  done: true,
-  value: undefined,
-});
 
 /**
  * Options of {@linkcode Stream.groupBy}.
@@ -72,10 +60,6 @@ export interface GroupByOptions {
   readonly name?: string;
   /** Partitions of the repartition topic (default: the source topic's). */
   readonly partitions?: number;
-}
-
-function ackUnit(unit: Unit): void {
-  for (const e of unit.events) e.ack();
 }
 
 /**
@@ -225,47 +209,12 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
 
   /** Only values for which `predicate` is true; the others are acked right away. */
   filter(predicate: (value: V) => boolean | Promise<boolean>): Stream<V, K> {
-    const up = this.#source;
-    return this.#derive<V>(() => {
-      const it = up();
-      // A unit taken by poll() whose predicate answered with a promise:
-      // next() settles it first.
-      let parked: [IteratorResult<Unit>, Promise<boolean>] | undefined;
-      return {
-        poll(): IteratorResult<Unit> | undefined {
-          if (parked !== undefined) return undefined;
-          for (;;) {
-            const r = it.poll?.();
-            if (r === undefined || r.done === true) return r;
-            const keep = predicate(r.value.value as V);
-            if (typeof keep !== "boolean") {
-              parked = [r, Promise.resolve(keep)];
-              return undefined;
-            }
-            if (keep) return r;
-            ackUnit(r.value);
-          }
-        },
-        async next(): Promise<IteratorResult<Unit>> {
-          if (parked !== undefined) {
-            const [r, keep] = parked;
-            parked = undefined;
-            if (await keep) return r;
-            ackUnit(r.value);
-          }
-          for (;;) {
-            const r = it.poll?.() ?? await it.next();
-            if (r.done === true) return r;
-            if (await predicate(r.value.value as V)) return r;
-            ackUnit(r.value);
-          }
-        },
-        async return(): Promise<IteratorResult<Unit>> {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    });
+    return this.#derive<V>(
+      filterSource(
+        this.#source,
+        predicate as (v: unknown) => boolean | Promise<boolean>,
+      ),
+    );
   }
 
   /**
@@ -279,61 +228,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
         `Invalid max for take(): ${max}; expected an integer >= 1`,
       );
     }
-    const up = this.#source;
-    return this.#derive<V[]>(() => {
-      const it = up();
-      let pending: Promise<IteratorResult<Unit>> | undefined;
-      let ended = false;
-      return {
-        async next(): Promise<IteratorResult<Unit>> {
-          if (ended) return { done: true, value: undefined };
-          const values: unknown[] = [];
-          const events: Event[] = [];
-          let deadline: number | undefined;
-          while (values.length < max) {
-            let r: IteratorResult<Unit> | "timeout" | undefined = pending ===
-                undefined
-              ? it.poll?.()
-              : undefined;
-            if (r !== undefined) {
-              // At hand: no promise, no timer.
-            } else if (deadline === undefined || within === undefined) {
-              pending ??= it.next();
-              r = await pending;
-            } else {
-              pending ??= it.next();
-              let timer: ReturnType<typeof setTimeout> | undefined;
-              const left = Math.max(0, deadline - Date.now());
-              r = await Promise.race([
-                pending,
-                new Promise<"timeout">((resolve) =>
-                  timer = setTimeout(() => resolve("timeout"), left)
-                ),
-              ]);
-              clearTimeout(timer);
-            }
-            if (r === "timeout") break;
-            pending = undefined;
-            if (r.done === true) {
-              ended = true;
-              break;
-            }
-            if (values.length === 0 && within !== undefined) {
-              deadline = Date.now() + within * 1000;
-            }
-            values.push(r.value.value);
-            events.push(...r.value.events);
-          }
-          if (values.length === 0) return { done: true, value: undefined };
-          return { done: false, value: { value: values, events } };
-        },
-        async return(): Promise<IteratorResult<Unit>> {
-          ended = true;
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    });
+    return this.#derive<V[]>(takeSource(this.#source, max, within));
   }
 
   /** Send every value on to `channels`, then pass it along. */
@@ -484,57 +379,11 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   /** Values of this stream and `others`, interleaved as they arrive. */
   combine(...others: Stream<V, K>[]): Stream<V, K> {
     const sources = [this.#source, ...others.map((s) => s.#source)];
-    return this.#derive<V>(() => {
-      const its = sources.map((s) => s());
-      const pending = new Map<
-        number,
-        Promise<[number, IteratorResult<Unit>]>
-      >();
-      const pull = (i: number) =>
-        pending.set(i, its[i]!.next().then((r) => [i, r]));
-      its.forEach((_, i) => pull(i));
-      return {
-        async next(): Promise<IteratorResult<Unit>> {
-          while (pending.size > 0) {
-            const [i, r] = await Promise.race(pending.values());
-            pending.delete(i);
-            if (r.done === true) continue;
-            pull(i);
-            return r;
-          }
-          return { done: true, value: undefined };
-        },
-        async return(): Promise<IteratorResult<Unit>> {
-          await Promise.all(its.map((it) => it.return?.()));
-          return { done: true, value: undefined };
-        },
-      };
-    });
+    return this.#derive<V>(combineSource(sources));
   }
 
   #map<U>(fn: (u: Unit) => unknown): Stream<U, K> {
-    const up = this.#source;
-    return this.#derive<U>(() => {
-      const it = up();
-      const map = (r: IteratorResult<Unit>): IteratorResult<Unit> =>
-        r.done === true ? r : {
-          done: false,
-          value: { value: fn(r.value), events: r.value.events },
-        };
-      return {
-        poll(): IteratorResult<Unit> | undefined {
-          const r = it.poll?.();
-          return r === undefined ? undefined : map(r);
-        },
-        async next(): Promise<IteratorResult<Unit>> {
-          return map(it.poll?.() ?? await it.next());
-        },
-        async return(): Promise<IteratorResult<Unit>> {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
-    });
+    return this.#derive<U>(mapSource(this.#source, fn));
   }
 }
 
@@ -562,106 +411,17 @@ function repartitionKeyCodec(serializer: string | Codec): Codec {
   };
 }
 
-/**
- * Sensors' `onStreamEventIn` now, `onStreamEventOut` at the ack. The stream
- * is named by its agent (else its topic).
- */
-function streamHooks(sensors: ReadonlySet<Sensor>, e: Event, label: string) {
-  // The web server's sensor has neither hook: skip the work for it.
-  let stream: string | undefined;
-  let out = false;
-  for (const s of sensors) {
-    if (s.onStreamEventIn !== undefined) {
-      stream ??= actorContext()?.agent ?? label;
-      s.onStreamEventIn(e, e.offset, stream);
-    }
-    if (s.onStreamEventOut !== undefined) out = true;
-  }
-  if (!out) return;
-  const name = stream ?? actorContext()?.agent ?? label;
-  e.afterAck = (done) => {
-    for (const s of sensors) s.onStreamEventOut?.(done, done.offset, name);
-  };
-}
-
-function queueSource(
-  queue: AsyncQueue<Event>,
-  sensors: ReadonlySet<Sensor>,
-  label: string,
-): UnitIterator {
-  const signal = streamSignal();
-  const unit = (e: Event): IteratorResult<Unit> => {
-    // Checked per event: no sensor, no cost beyond this size test.
-    if (sensors.size > 0) streamHooks(sensors, e, label);
-    return { done: false, value: { value: e.value, events: [e] } };
-  };
-  return {
-    poll(): IteratorResult<Unit> | undefined {
-      if (signal?.aborted === true) return DONE;
-      const e = queue.poll();
-      return e === undefined ? undefined : unit(e);
-    },
-    async next(): Promise<IteratorResult<Unit>> {
-      // A stopping actor takes no more events: it finishes the one in hand
-      // and leaves the rest buffered, unacked (their offsets are not
-      // committed, so the next start reads them), instead of draining a
-      // whole buffer past the stop bound.
-      if (signal?.aborted === true) return { done: true, value: undefined };
-      const e = await queue.get(signal);
-      if (e === undefined) return { done: true, value: undefined };
-      return unit(e);
-    },
-    return(): Promise<IteratorResult<Unit>> {
-      return Promise.resolve({ done: true, value: undefined });
-    },
-  };
-}
-
-/** The stop signal of the running actor, if any (streams end when it aborts). */
-function streamSignal(): AbortSignal | undefined {
-  return actorContext()?.signal;
-}
-
 /** A stream whose iteration also runs `forward` in the background until the loop ends. */
 function withForwarder<V, K>(
   target: Stream<V, K>,
   forward: (signal: AbortSignal) => Promise<void>,
 ): Stream<V, K> {
   return new Stream<V, K>(
-    () => {
-      const it = target.units();
-      const controller = new AbortController();
-      const outer = actorContext()?.signal;
-      outer?.addEventListener("abort", () => controller.abort(), {
-        once: true,
+    forwarderSource(() => target.units(), forward, (error) => {
+      target.channel?.host.log.error("Stream forwarder failed: {error}", {
+        error,
       });
-      const running = forward(controller.signal).catch((error) => {
-        target.channel?.host.log.error("Stream forwarder failed: {error}", {
-          error,
-        });
-        throw error;
-      });
-      const failed = running.then(() => new Promise<never>(() => {}));
-      let pending: Promise<IteratorResult<Unit>> | undefined;
-      return {
-        poll(): IteratorResult<Unit> | undefined {
-          // A failed forwarder shows once the buffer is empty (next()).
-          return pending === undefined ? it.poll?.() : undefined;
-        },
-        async next(): Promise<IteratorResult<Unit>> {
-          pending ??= it.next();
-          const r = await Promise.race([pending, failed]);
-          pending = undefined;
-          return r;
-        },
-        async return(): Promise<IteratorResult<Unit>> {
-          controller.abort();
-          await it.return?.();
-          await running.catch(() => {});
-          return { done: true, value: undefined };
-        },
-      };
-    },
+    }),
     target.channel,
     true,
   );

@@ -57,6 +57,15 @@ interface Open {
    * events' offsets would commit without that output).
    */
   failed: unknown;
+  /** Steps queued or running on `chain` (for the stall report). */
+  steps: Step[];
+}
+
+/** A step on a transaction's chain: what, when queued, when it started. */
+interface Step {
+  readonly what: string;
+  readonly queued: number;
+  started?: number;
 }
 
 /** Transactions per source partition number. */
@@ -69,6 +78,8 @@ export class TransactionManager {
   readonly #consumes: (topic: string) => boolean;
   /** Whether an event belongs to the current assignment of its partition. */
   readonly #current: (event: Event) => boolean;
+  /** How long one step (a send, a commit, the close) may run: see the constructor. */
+  readonly #stepLimitMs: number;
 
   /**
    * @param transport A transport that supports transactions.
@@ -77,6 +88,11 @@ export class TransactionManager {
    * @param consumes Whether the app's consumer reads a topic.
    * @param current Whether an event belongs to the current assignment of
    *   its partition (not one still in hand from before a revocation).
+   * @param stepLimitMs How long a step of a transaction (a send, a commit,
+   *   the close) may run before it counts as stuck: the transaction is then
+   *   failed (logged with what every transaction is doing) so that the next
+   *   commit restarts it from the committed offsets, instead of the
+   *   partition stalling without end.
    * @throws {ConfigError} When the transport has no transactions.
    */
   constructor(
@@ -85,6 +101,7 @@ export class TransactionManager {
     log: Logger,
     consumes: (topic: string) => boolean,
     current: (event: Event) => boolean = () => true,
+    stepLimitMs = 120_000,
   ) {
     if (transport.createTransactionalProducer === undefined) {
       throw new ConfigError(
@@ -96,6 +113,7 @@ export class TransactionManager {
     this.#log = log;
     this.#consumes = consumes;
     this.#current = current;
+    this.#stepLimitMs = stepLimitMs;
   }
 
   /** Partition numbers with an open transaction. */
@@ -147,11 +165,21 @@ export class TransactionManager {
         idle: [],
         closed: false,
         failed: undefined,
+        steps: [],
         target: {
           send: (records: readonly ProduceRecord[]) => {
             if (open.closed) return refusing(p).send(records);
+            // A step of this transaction got stuck: it never commits, and
+            // another call into its producer would run beside the stuck one.
+            if (open.failed instanceof TransactionStalledError) {
+              return Promise.reject(open.failed);
+            }
             open.dirty = true;
-            return this.#step(open, () => tx.send(records)).catch((e) => {
+            return this.#step(
+              open,
+              `send of ${records.length} records`,
+              () => tx.send(records),
+            ).catch((e) => {
               open.failed ??= e;
               // Another worker initialised this partition's transactional
               // id: it owns the partition now, and our transaction is dead.
@@ -183,10 +211,73 @@ export class TransactionManager {
   }
 
   /** Run `fn` after everything queued on the transaction; a failure does not block later steps. */
-  #step<T>(open: Open, fn: () => Promise<T>): Promise<T> {
-    const run = open.chain.then(fn);
+  #step<T>(open: Open, what: string, fn: () => Promise<T>): Promise<T> {
+    const step: Step = { what, queued: performance.now() };
+    open.steps.push(step);
+    const run = open.chain.then(() => {
+      step.started = performance.now();
+      return this.#bounded(open, what, fn());
+    }).finally(() => {
+      const i = open.steps.indexOf(step);
+      if (i >= 0) open.steps.splice(i, 1);
+    });
     open.chain = run.catch(() => {});
     return run;
+  }
+
+  /**
+   * `running`, or a {@linkcode TransactionStalledError} once it has run for
+   * the step limit: the transaction is marked failed (it never commits; the
+   * next commit restarts every transaction from the committed offsets) and
+   * the chain goes on. What the stuck call does later is ignored.
+   */
+  #bounded<T>(open: Open, what: string, running: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new TransactionStalledError(
+          `Transaction of partition ${open.partition}: ${what} has not completed after ${
+            this.#stepLimitMs / 1000
+          } s; the transaction is abandoned (it never commits) and restarted from the committed offsets`,
+        );
+        open.failed ??= error;
+        this.#log.error("{error}; transactions: {state}", {
+          error: error.message,
+          state: this.describe(),
+        });
+        reject(error);
+      }, this.#stepLimitMs);
+    });
+    running.catch(() => {});
+    return Promise.race([running, stalled]).finally(() => clearTimeout(timer));
+  }
+
+  /**
+   * What each open transaction is doing, for a stall report: sends not yet
+   * handed to the producer, the steps queued or running on it (with their
+   * age) and the producer's own state.
+   */
+  describe(): string {
+    const now = performance.now();
+    const age = (t: number) => `${((now - t) / 1000).toFixed(1)} s`;
+    const parts: string[] = [];
+    for (const open of this.#open.values()) {
+      const steps = open.steps.map((s) =>
+        s.started === undefined
+          ? `${s.what} queued ${age(s.queued)}`
+          : `${s.what} running ${age(s.started)}`
+      );
+      parts.push(
+        `partition ${open.partition}: ${open.holds} sends not handed over, ${
+          open.dirty ? "dirty" : "clean"
+        }${open.failed === undefined ? "" : ", failed"}${
+          open.closed ? ", closed" : ""
+        }, steps [${steps.join("; ")}], producer ${
+          open.tx.describe?.() ?? "?"
+        }`,
+      );
+    }
+    return parts.length === 0 ? "no open transactions" : parts.join(" | ");
   }
 
   /**
@@ -232,7 +323,7 @@ export class TransactionManager {
         );
         break;
       }
-      commits.push(this.#step(open, async () => {
+      commits.push(this.#step(open, "commit", async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
         this.#log.debug(
@@ -262,13 +353,28 @@ export class TransactionManager {
       if (open === undefined) continue;
       this.#open.delete(p);
       open.closed = true;
-      await this.#step(open, () => open.tx.close());
+      await this.#step(open, "close", () => open.tx.close()).catch((e) => {
+        // Logged by #bounded; the next owner's producer fences this one.
+        if (!(e instanceof TransactionStalledError)) throw e;
+      });
     }
   }
 
   /** Close every producer. */
   async close(): Promise<void> {
     await this.revoke([...this.#open.keys()]);
+  }
+}
+
+/**
+ * A step of a transaction did not complete within the step limit. Like a
+ * revocation for what the events of that transaction produced: it never
+ * commits, and the events are processed again (here, after the restart).
+ */
+class TransactionStalledError extends PartitionRevokedError {
+  constructor(message: string) {
+    super(message);
+    this.name = "TransactionStalledError";
   }
 }
 

@@ -25,6 +25,24 @@ Deno.test("AsyncQueue.onEbb() calls back right away when the queue is at most ha
   assert.equal(calls, 1);
 });
 
+Deno.test("AsyncQueue.onEbb(fn, level) calls back once the queue holds at most level items", () => {
+  const q = new AsyncQueue<number>(100);
+  for (let i = 0; i < 10; i++) assert.ok(q.tryPut(i));
+  const calls: string[] = [];
+  q.onEbb(() => calls.push("at 4"), 4);
+  q.onEbb(() => calls.push("at 8"), 8);
+  q.poll();
+  assert.equal(calls.length, 0, "9 waiting");
+  q.poll();
+  assert.deepEqual(calls, ["at 8"]);
+  for (let i = 0; i < 3; i++) q.poll();
+  assert.deepEqual(calls, ["at 8"], "5 waiting");
+  q.poll();
+  assert.deepEqual(calls, ["at 8", "at 4"]);
+  q.onEbb(() => calls.push("now"), 4);
+  assert.deepEqual(calls, ["at 8", "at 4", "now"]);
+});
+
 Deno.test("AsyncQueue.poll() takes a waiting item without waiting, and returns undefined when none waits", async () => {
   const q = new AsyncQueue<string>(4);
   assert.equal(q.poll(), undefined);

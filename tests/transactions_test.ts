@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { App } from "../mod.ts";
 import { LocalTransport } from "../src/transport/local.ts";
+import { captureLogs } from "./helpers.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "faust-eos-local-" });
@@ -127,6 +128,140 @@ Deno.test("exactly_once on local://: commits keep coming while the agent awaits 
       await c.app.stop();
     }
   });
+});
+
+Deno.test("exactly_once on local://: commits slower than brokerCommitInterval leave the agent time to process (they do not run back to back)", async () => {
+  // Every commit takes 250 ms (a loaded broker), 25 times the interval.
+  // Commits used to queue one per tick and run back to back; each held
+  // delivery, so an agent awaiting its sends got about one event per
+  // commit (300 events: over a minute).
+  const proto = LocalTransport.prototype;
+  const create = proto.createTransactionalProducer;
+  let commits = 0;
+  proto.createTransactionalProducer = async function (
+    this: LocalTransport,
+    id: string,
+  ) {
+    const tx = await create.call(this, id);
+    const commit = tx.commit.bind(tx);
+    tx.commit = async () => {
+      commits++;
+      await new Promise((r) => setTimeout(r, 250));
+      await commit();
+    };
+    return tx;
+  };
+  try {
+    await withDir(async (dir) => {
+      const client = new App("eos-local-client", {
+        broker: `local://${dir}/broker`,
+        topicPartitions: 2,
+      });
+      const input = client.topic("in", { valueType: "json", partitions: 2 });
+      await client.startClient();
+      for (let i = 0; i < 300; i++) {
+        await input.send({ key: `k${i % 7}`, value: i });
+      }
+      await client.stop();
+      const c = counter(dir, {
+        brokerCommitInterval: 0.01,
+        brokerCommitEvery: 10_000,
+      });
+      await c.app.start();
+      const t0 = Date.now();
+      try {
+        while (c.seen.length < 300 && Date.now() - t0 < 40_000) {
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.equal(
+          c.seen.length,
+          300,
+          `${c.seen.length} of 300 events processed in 40 s (${commits} commits)`,
+        );
+      } finally {
+        await c.app.stop();
+      }
+      assert.equal(await outputs(dir), 300);
+    });
+  } finally {
+    proto.createTransactionalProducer = create;
+  }
+});
+
+Deno.test("exactly_once on local://: a send into a transaction that never completes fails the transaction after 4 × producerRequestTimeout, and it restarts from the committed offsets (nothing lost, nothing twice)", async () => {
+  // The first send into a transaction after one committed with output
+  // never completes (a stuck client call), once.
+  const proto = LocalTransport.prototype;
+  const create = proto.createTransactionalProducer;
+  let sends = 0;
+  let stuck = false;
+  proto.createTransactionalProducer = async function (
+    this: LocalTransport,
+    id: string,
+  ) {
+    const tx = await create.call(this, id);
+    const send = tx.send.bind(tx);
+    const commit = tx.commit.bind(tx);
+    let sent = false;
+    let committed = false;
+    tx.send = (records) => {
+      sends++;
+      if (committed && !stuck) {
+        stuck = true;
+        return new Promise<never>(() => {});
+      }
+      sent = true;
+      return send(records);
+    };
+    tx.commit = async () => {
+      await commit();
+      if (sent) committed = true;
+    };
+    return tx;
+  };
+  try {
+    await withDir(async (dir) => {
+      const c = counter(dir, {
+        brokerCommitInterval: 0.05,
+        producerRequestTimeout: 0.25,
+      });
+      await using logs = await captureLogs();
+      await c.app.start();
+      let total = 0;
+      try {
+        // 50 events, committed; then 50 more (a send among them sticks).
+        for (let i = 0; i < 100; i++) {
+          await c.input.send({ key: `k${i % 7}`, value: i });
+          if (i === 49) {
+            await waitUntil(
+              "50 outputs committed",
+              async () => await outputs(dir) === 50,
+            );
+          }
+        }
+        await waitUntil(
+          "100 outputs committed",
+          async () => await outputs(dir) === 100,
+        ).catch((e) => {
+          throw new Error(`${e}:\n${logs.lines().slice(-30).join("\n")}`);
+        });
+        for (let k = 0; k < 7; k++) total += c.counts.get(`k${k}`);
+      } finally {
+        await c.app.stop();
+      }
+      assert.ok(
+        logs.lines().some((l) =>
+          /send of 1 records has not completed after 1 s/.test(l)
+        ),
+        logs.lines().join("\n"),
+      );
+      assert.ok(stuck && sends > 100, `${sends} sends`);
+      assert.equal(c.app.monitor.counters.get("transactionRestarts"), 1);
+      assert.equal(total, 100);
+    });
+  } finally {
+    proto.createTransactionalProducer = create;
+  }
 });
 
 Deno.test("exactly_once on local://: no event is delivered while a commit runs (each commit holds the outputs of exactly its offsets)", async () => {

@@ -201,6 +201,7 @@ export class Consumption {
    */
   #exactlyOnce(): {
     commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
+    describeTransactions?: () => string;
   } {
     const conf = this.#view.conf;
     if (conf.processingGuarantee !== "exactly_once") return {};
@@ -211,9 +212,14 @@ export class Consumption {
       this.#view.log,
       (topic) => this.#conductor?.consumes(topic) ?? false,
       (event) => this.#conductor?.isCurrent(event) ?? true,
+      // A send or commit still running after four produce timeouts (120 s
+      // by default) is stuck; Kafka aborts a transaction open for longer
+      // than a minute anyway.
+      Math.max(4 * conf.producerRequestTimeout * 1000, 1000),
     );
     this.#transactions = txm;
     return {
+      describeTransactions: () => txm.describe(),
       commitTransaction: async (offsets) => {
         // Table changes the record cache held back go into these transactions.
         for (const t of tables.values()) t.stage?.();

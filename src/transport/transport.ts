@@ -74,6 +74,8 @@ export interface TransactionalProducer {
   abort(): Promise<void>;
   /** Disconnect; an open transaction is aborted first. Idempotent. */
   close(): Promise<void>;
+  /** What the producer is doing now, for a stall report (one line). */
+  describe?(): string;
 }
 
 /**

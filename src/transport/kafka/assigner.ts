@@ -21,6 +21,7 @@ import {
   type GroupMemberAssignment,
   type PartitionAssigner,
 } from "kafkajs";
+import { ConfigError } from "../../errors.ts";
 import {
   partitionsByTopic,
   partitionsFromTopics,
@@ -158,6 +159,35 @@ export function splitStandbys(
     } else active.push(tp);
   }
   return { active, standby };
+}
+
+/**
+ * Standby copies per changelog partition: `tableStandbyReplicas` of the
+ * member metadata when given (a non-negative integer), else 1 (Faust's default).
+ *
+ * @param meta The member metadata a consumer publishes.
+ * @returns The standby count.
+ * @throws {ConfigError} When the value is not a non-negative integer.
+ * @example
+ * ```ts
+ * import { standbyReplicasOf } from "./assigner.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(standbyReplicasOf({ tableStandbyReplicas: "2" }), 2);
+ * assert.equal(standbyReplicasOf(undefined), 1);
+ * ```
+ */
+export function standbyReplicasOf(
+  meta: Readonly<Record<string, string>> | undefined,
+): number {
+  const raw = meta?.tableStandbyReplicas ?? "1";
+  const n = Number(raw);
+  if (raw.trim() === "" || !Number.isInteger(n) || n < 0) {
+    throw new ConfigError(
+      `memberMetadata.tableStandbyReplicas must be a non-negative integer, got "${raw}"`,
+    );
+  }
+  return n;
 }
 
 /**

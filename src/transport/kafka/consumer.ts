@@ -2,7 +2,7 @@
  * The group consumer for `kafka://`: kafkajs' push-based `eachBatch` adapted
  * to our pull-based `poll()`.
  *
- * - Buffer: `eachBatch` appends the whole batch (records are never dropped,
+ * - Buffer (`fetch_buffer.ts`): `eachBatch` appends the whole batch (records are never dropped,
  *   except those of partitions revoked or re-positioned by `seek`) and then
  *   waits while more than `consumerMaxBufferedRecords` records of unpaused
  *   partitions are buffered, heartbeating every `brokerHeartbeatInterval`.
@@ -42,12 +42,7 @@ import type {
   EachBatchPayload,
   Kafka,
 } from "kafkajs";
-import {
-  ClosedError,
-  ConfigError,
-  FaustError,
-  StateError,
-} from "../../errors.ts";
+import { ClosedError, FaustError, StateError } from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../types.ts";
 import type {
   CommitOffset,
@@ -55,16 +50,15 @@ import type {
   ConsumerOptions,
   TransportRecord,
 } from "../transport.ts";
-import { partitionAssigners, splitStandbys } from "./assigner.ts";
+import {
+  partitionAssigners,
+  splitStandbys,
+  standbyReplicasOf,
+} from "./assigner.ts";
 import type { KafkaSettings } from "./options.ts";
+import { FetchBuffer } from "./fetch_buffer.ts";
 import { fromMessage } from "./records.ts";
 import { BEFORE_REJOIN } from "./rejoin_patch.ts";
-
-interface Chunk {
-  readonly key: string;
-  readonly records: TransportRecord[];
-  at: number;
-}
 
 interface Waiter {
   readonly resolve: () => void;
@@ -90,23 +84,6 @@ function groupByTopic(
   return [...m].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
-/**
- * Standby copies per changelog partition: `tableStandbyReplicas` of the
- * member metadata when given (a non-negative integer), else 1 (Faust's default).
- */
-function standbyReplicas(
-  meta: Readonly<Record<string, string>> | undefined,
-): number {
-  const raw = meta?.tableStandbyReplicas ?? "1";
-  const n = Number(raw);
-  if (raw.trim() === "" || !Number.isInteger(n) || n < 0) {
-    throw new ConfigError(
-      `memberMetadata.tableStandbyReplicas must be a non-negative integer, got "${raw}"`,
-    );
-  }
-  return n;
-}
-
 /** A kafkajs group consumer behind the pull-based {@linkcode Consumer} interface. */
 export class KafkaConsumer implements Consumer {
   #kafka: Kafka;
@@ -117,10 +94,7 @@ export class KafkaConsumer implements Consumer {
   #topics: string[] = [];
   #assigned = new Map<string, TP>();
   #previous: { active: TP[]; standby: TP[] } = { active: [], standby: [] };
-  #paused = new Set<string>();
-  #chunks: Chunk[] = [];
-  #dataWaiters: (() => void)[] = [];
-  #spaceWaiters: (() => void)[] = [];
+  #buffer = new FetchBuffer();
   #chain: Promise<void> = Promise.resolve();
   #revoked = false;
   #joinWaiters: Waiter[] = [];
@@ -166,7 +140,7 @@ export class KafkaConsumer implements Consumer {
       await this.#chain;
       const old = this.#consumer;
       this.#consumer = undefined;
-      this.#wakeAll();
+      this.#buffer.wakeAll();
       await old.disconnect();
     }
     this.#topics = next;
@@ -178,7 +152,7 @@ export class KafkaConsumer implements Consumer {
       groupId: this.#options.groupId,
       partitionAssigners: partitionAssigners({
         memberMetadata: this.#options.memberMetadata ?? {},
-        standbyReplicas: standbyReplicas(this.#options.memberMetadata),
+        standbyReplicas: standbyReplicasOf(this.#options.memberMetadata),
         previous: () => this.#previous,
         ...(this.#options.onGroupAssignment === undefined
           ? {}
@@ -268,20 +242,11 @@ export class KafkaConsumer implements Consumer {
     const deadline = Date.now() + timeoutMs;
     while (true) {
       this.#throwFailure();
-      const out = this.#take(maxRecords);
+      const out = this.#buffer.take(maxRecords);
       if (out.length > 0 || this.#closed || signal?.aborted) return out;
       const left = deadline - Date.now();
       if (left <= 0) return out;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        };
-        const timer = setTimeout(done, left);
-        signal?.addEventListener("abort", done, { once: true });
-        this.#dataWaiters.push(done);
-      });
+      await this.#buffer.waitForData(left, signal);
     }
   }
 
@@ -336,7 +301,7 @@ export class KafkaConsumer implements Consumer {
   /** Move the read position of an assigned partition; buffered records of it are dropped. */
   seek(tp: TP, offset: number): void {
     const consumer = this.#requireAssigned(tp, "seek");
-    this.#drop((key) => key === tpKey(tp));
+    this.#buffer.drop((key) => key === tpKey(tp));
     consumer.seek({
       topic: tp.topic,
       partition: tp.partition,
@@ -346,16 +311,14 @@ export class KafkaConsumer implements Consumer {
 
   /** Stop returning and fetching records of these partitions. */
   pause(tps: readonly TP[]): void {
-    for (const tp of tps) this.#paused.add(tpKey(tp));
+    this.#buffer.pause(tps.map(tpKey));
     this.#consumer?.pause(groupByTopic(tps));
-    this.#wake(this.#spaceWaiters);
   }
 
   /** Resume paused partitions. */
   resume(tps: readonly TP[]): void {
-    for (const tp of tps) this.#paused.delete(tpKey(tp));
     this.#consumer?.resume(groupByTopic(tps));
-    this.#wake(this.#dataWaiters);
+    this.#buffer.resume(tps.map(tpKey));
   }
 
   /** Currently assigned partitions. */
@@ -368,7 +331,7 @@ export class KafkaConsumer implements Consumer {
     if (this.#closed) return;
     this.#closed = true;
     this.#onClose();
-    this.#wakeAll();
+    this.#buffer.wakeAll();
     const consumer = this.#consumer;
     this.#consumer = undefined;
     for (const w of this.#joinWaiters.splice(0)) {
@@ -379,7 +342,7 @@ export class KafkaConsumer implements Consumer {
       );
     }
     if (consumer !== undefined) await consumer.disconnect();
-    this.#chunks = [];
+    this.#buffer.drop(() => true);
     this.#assigned.clear();
   }
 
@@ -394,29 +357,16 @@ export class KafkaConsumer implements Consumer {
       this.#closed || this.#consumer !== consumer || !isRunning() ||
       isStale() || !this.#assigned.has(key)
     ) return;
-    if (batch.messages.length > 0) {
-      this.#chunks.push({
-        key,
-        records: batch.messages.map((m) =>
-          fromMessage(batch.topic, batch.partition, m)
-        ),
-        at: 0,
-      });
-      this.#wake(this.#dataWaiters);
-    }
+    this.#buffer.push(
+      key,
+      batch.messages.map((m) => fromMessage(batch.topic, batch.partition, m)),
+    );
     const interval = Math.max(100, this.#settings.heartbeatIntervalMs);
     while (
       !this.#closed && this.#consumer === consumer && isRunning() &&
-      this.#activeBuffered() > this.#settings.maxBufferedRecords
+      this.#buffer.active() > this.#settings.maxBufferedRecords
     ) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, interval);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#spaceWaiters.push(done);
-      });
+      await this.#buffer.waitForSpace(interval);
       try {
         await heartbeat();
       } catch (e) {
@@ -428,35 +378,6 @@ export class KafkaConsumer implements Consumer {
         throw e;
       }
     }
-  }
-
-  #take(max: number): TransportRecord[] {
-    const out: TransportRecord[] = [];
-    for (let i = 0; i < this.#chunks.length && out.length < max; i++) {
-      const c = this.#chunks[i]!;
-      if (this.#paused.has(c.key)) continue;
-      const n = Math.min(max - out.length, c.records.length - c.at);
-      for (let j = 0; j < n; j++) out.push(c.records[c.at + j]!);
-      c.at += n;
-    }
-    if (out.length > 0) {
-      this.#chunks = this.#chunks.filter((c) => c.at < c.records.length);
-      this.#wake(this.#spaceWaiters);
-    }
-    return out;
-  }
-
-  #activeBuffered(): number {
-    let n = 0;
-    for (const c of this.#chunks) {
-      if (!this.#paused.has(c.key)) n += c.records.length - c.at;
-    }
-    return n;
-  }
-
-  #drop(match: (key: string) => boolean): void {
-    this.#chunks = this.#chunks.filter((c) => !match(c.key));
-    this.#wake(this.#spaceWaiters);
   }
 
   #requireAssigned(tp: TP, what: string): KConsumer {
@@ -478,7 +399,7 @@ export class KafkaConsumer implements Consumer {
     if (this.#revoked || this.#assigned.size === 0) return;
     this.#revoked = true;
     const old = [...this.#assigned.values()];
-    this.#drop(() => true);
+    this.#buffer.drop(() => true);
     try {
       await this.#options.listener.onPartitionsRevoked(old);
     } finally {
@@ -501,7 +422,7 @@ export class KafkaConsumer implements Consumer {
     // kafkajs keeps pauses across assignments, so resume former standbys.
     if (this.#consumer === consumer) {
       const promoted = active.filter((tp) =>
-        wasStandby.has(tpKey(tp)) && !this.#paused.has(tpKey(tp))
+        wasStandby.has(tpKey(tp)) && !this.#buffer.isPaused(tpKey(tp))
       );
       if (promoted.length > 0) consumer.resume(groupByTopic(promoted));
       if (standby.length > 0) consumer.pause(groupByTopic(standby));
@@ -514,7 +435,7 @@ export class KafkaConsumer implements Consumer {
     const waiters = this.#joinWaiters.splice(0);
     if (waiters.length > 0) { for (const w of waiters) w.reject(e); }
     else this.#error ??= e;
-    this.#wake(this.#dataWaiters);
+    this.#buffer.wakeData();
   }
 
   #throwFailure(): void {
@@ -522,14 +443,5 @@ export class KafkaConsumer implements Consumer {
     const e = this.#error;
     this.#error = undefined;
     throw e;
-  }
-
-  #wake(list: (() => void)[]): void {
-    for (const f of list.splice(0)) f();
-  }
-
-  #wakeAll(): void {
-    this.#wake(this.#dataWaiters);
-    this.#wake(this.#spaceWaiters);
   }
 }

@@ -28,6 +28,9 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
   #timeoutMs: number | undefined;
   #tx: Transaction | undefined;
   #closed = false;
+  /** Calls into kafkajs in progress, with when each started (stall report). */
+  readonly #calls = new Map<number, { what: string; since: number }>();
+  #callSeq = 0;
 
   /**
    * @param producer A connected kafkajs producer created with `transactionalId`.
@@ -45,6 +48,36 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     this.#id = transactionalId;
     this.#compression = compression;
     this.#timeoutMs = timeoutMs;
+  }
+
+  /** Run a kafkajs call, recorded while it runs. */
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const n = ++this.#callSeq;
+    this.#calls.set(n, { what, since: performance.now() });
+    try {
+      return await fn();
+    } finally {
+      this.#calls.delete(n);
+    }
+  }
+
+  /** What the producer is doing now, for a stall report. */
+  describe(): string {
+    const now = performance.now();
+    const calls = [...this.#calls.values()].map((c) =>
+      `${c.what} for ${((now - c.since) / 1000).toFixed(1)} s`
+    );
+    return `"${this.#id}" (${
+      this.#closed
+        ? "closed"
+        : this.#tx === undefined
+        ? "no transaction"
+        : this.#tx.isActive()
+        ? "transaction active"
+        : "transaction not active"
+    }; kafkajs calls in progress: ${
+      calls.length === 0 ? "none" : calls.join(", ")
+    })`;
   }
 
   #current(what: string): Transaction {
@@ -65,20 +98,27 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     }
     // The first begin initialises the transactional id (fencing older
     // producers): wait out a broker that is restarting.
-    this.#tx = await retryWhileUnreachable(() => this.#producer.transaction());
+    this.#tx = await this.#call(
+      "begin",
+      () => retryWhileUnreachable(() => this.#producer.transaction()),
+    );
   }
 
   /** Append within the transaction (acks are always -1). */
   async send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]> {
     const tx = this.#current("send");
-    return await retryWhileUnreachable(() =>
-      sendRecords(tx, records, {
-        acks: -1,
-        compression: this.#compression,
-        ...(this.#timeoutMs === undefined
-          ? {}
-          : { timeoutMs: this.#timeoutMs }),
-      })
+    return await this.#call(
+      `send of ${records.length} records`,
+      () =>
+        retryWhileUnreachable(() =>
+          sendRecords(tx, records, {
+            acks: -1,
+            compression: this.#compression,
+            ...(this.#timeoutMs === undefined
+              ? {}
+              : { timeoutMs: this.#timeoutMs }),
+          })
+        ),
     );
   }
 
@@ -94,27 +134,28 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       if (list === undefined) byTopic.set(o.topic, list = []);
       list.push({ partition: o.partition, offset: String(o.offset) });
     }
-    await tx.sendOffsets({
-      consumerGroupId: groupId,
-      topics: [...byTopic].map(([topic, partitions]) => ({
-        topic,
-        partitions,
-      })),
-    });
+    await this.#call("sendOffsets", () =>
+      tx.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [...byTopic].map(([topic, partitions]) => ({
+          topic,
+          partitions,
+        })),
+      }));
   }
 
   /** Commit the transaction. */
   async commit(): Promise<void> {
     const tx = this.#current("commit");
     this.#tx = undefined;
-    await tx.commit();
+    await this.#call("commit", () => tx.commit());
   }
 
   /** Abort the transaction. */
   async abort(): Promise<void> {
     const tx = this.#current("abort");
     this.#tx = undefined;
-    await tx.abort();
+    await this.#call("abort", () => tx.abort());
   }
 
   /** Disconnect; an open transaction is aborted first. Idempotent. */
@@ -122,6 +163,6 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#tx !== undefined) await this.abort().catch(() => {});
-    await this.#producer.disconnect();
+    await this.#call("disconnect", () => this.#producer.disconnect());
   }
 }

@@ -25,6 +25,9 @@ export const app = new App(id, {
   brokerSessionTimeout: 6,
   brokerHeartbeatInterval: 1,
   brokerRebalanceTimeout: 10,
+  // A stalled partition is reported (with what its transaction is doing)
+  // within the run, not after the default 300 s.
+  brokerCommitLivelockSoftTimeout: 20,
   webTablesEnabled: true,
 });
 

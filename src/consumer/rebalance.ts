@@ -1,0 +1,159 @@
+/**
+ * Rebalance: partitions assigned start tracking from their committed
+ * offsets; partitions revoked drop their buffered events, let the events in
+ * hand finish (bounded), commit and are forgotten. An exactly-once
+ * transaction that fails to commit is handled as a revocation of every
+ * partition followed by their assignment again.
+ *
+ * @module
+ */
+import { PartitionTracker } from "../acks.ts";
+import { errorLine } from "../errors.ts";
+import { parseTpKey, type TP, tpKey, tpString } from "../types.ts";
+import { dropBuffered, settle } from "./buffered.ts";
+import type { Commits } from "./commits.ts";
+import type { ConsumerState } from "./state.ts";
+
+/** Assignment and revocation of partitions. */
+export class Rebalance {
+  readonly #s: ConsumerState;
+  readonly #commits: Commits;
+
+  /** Over the shared consumer state `s`, committing through `commits`. */
+  constructor(s: ConsumerState, commits: Commits) {
+    this.#s = s;
+    this.#commits = commits;
+  }
+
+  /**
+   * Drop the buffered events of the revoked partitions (unacked, so their
+   * offsets are not committed: the new owner reads them), wait (bounded)
+   * for the events in hand to finish so their table writes and sends
+   * happen before the partitions change hands, commit, forget.
+   */
+  async revoked(revoked: readonly TP[]): Promise<void> {
+    const s = this.#s;
+    // A commit in progress holds queued events aside (exactly-once): let it
+    // put them back, or they would count as in hand and the wait below
+    // would run into its bound.
+    await this.#commits.settled;
+    const dropped = dropBuffered(s, revoked);
+    s.dropped = dropped;
+    s.revoking = true;
+    try {
+      await settle(s, revoked, dropped);
+      await this.#commits.commit(revoked);
+    } finally {
+      s.dropped = new Map();
+      s.revoking = false;
+    }
+    // Pauses outlive assignments in the consumer: lift ours, or a partition
+    // that comes back would stay paused.
+    const paused = revoked.filter((tp) => s.paused.delete(tpKey(tp)));
+    if (paused.length > 0) s.consumer?.resume(paused);
+    for (const tp of revoked) {
+      s.trackers.delete(tpKey(tp));
+      s.blocked.delete(tpKey(tp));
+    }
+    await s.host.revoked(revoked);
+  }
+
+  /** Track new partitions from their committed offsets. */
+  async assigned(
+    assigned: readonly TP[],
+    standbys: readonly TP[],
+  ): Promise<void> {
+    const s = this.#s;
+    const { host } = s;
+    // Assignment-only partitions (changelogs) are read by the tables, not
+    // fetched here: pause them, never track or commit them.
+    s.assignment = { active: assigned, standbys };
+    const silent = assigned.filter((tp) => !s.topics.has(tp.topic));
+    if (silent.length > 0) s.consumer?.pause(silent);
+    await host.fence?.(assigned);
+    const fresh = assigned.filter((tp) =>
+      s.topics.has(tp.topic) && !s.trackers.has(tpKey(tp))
+    );
+    const committed = fresh.length > 0
+      ? await s.consumer!.committed(fresh)
+      : new Map<string, number>();
+    for (const tp of fresh) {
+      const c = committed.get(tpKey(tp));
+      // kafkajs fetches from the offset it read when the group assigned the
+      // partition, before the fence above let the previous owner's last
+      // transaction complete (its offsets were not yet visible): fetch from
+      // the offset read now instead, or those events are processed twice.
+      if (c !== undefined && host.commitTransaction !== undefined) {
+        s.consumer!.seek(tp, c);
+      }
+      const start = c ?? -1;
+      const tracker = new PartitionTracker(Math.max(0, start));
+      if (c === undefined) tracker.committed = -1;
+      s.trackers.set(tpKey(tp), tracker);
+      const stats = host.monitor.partition(tp);
+      stats.committed = Math.max(0, start);
+      stats.read = Math.max(stats.read, stats.committed);
+      void host.transport.highWatermark(tp).then(
+        (hw) => stats.end = Math.max(stats.end, hw),
+        () => {},
+      );
+    }
+    if (fresh.length > 0) {
+      host.log.info("Assigned {tps}", {
+        tps: fresh.map((tp) =>
+          `${tpString(tp)}@${committed.get(tpKey(tp)) ?? "none"}`
+        ).join(", "),
+      });
+    }
+    for (const sensor of host.monitor.sensors) sensor.onAssignment?.(assigned);
+    await host.assigned(assigned, standbys);
+  }
+
+  /**
+   * Exactly-once: a transaction failed to commit (fenced or expired by
+   * the broker, e.g. after an outage longer than its timeout, or its
+   * outcome unknown). Handled like a revocation of every partition
+   * followed by their assignment to this worker again: the producers
+   * close (aborting what is open), tables drop the changes no commit
+   * released, new producers fence the old ones (completing or aborting
+   * the failed transaction), and every partition goes back to its
+   * committed offset; tables recover from their changelogs. Runs under
+   * the commit's barrier (no delivery); events still in hand from before
+   * count for nothing (`isCurrent`). Throws (the caller crashes the app)
+   * when that fails too.
+   */
+  async restart(cause: unknown): Promise<void> {
+    const s = this.#s;
+    const consumer = s.consumer;
+    const assignment = s.assignment;
+    if (consumer === undefined || assignment === undefined) throw cause;
+    const tps = [...s.trackers.keys()].map(parseTpKey);
+    s.host.log.warn(
+      "Exactly-once commit failed ({error}): aborting the transactions of {tps} and going back to their committed offsets",
+      { error: errorLine(cause), tps: tps.map(tpString).join(", ") },
+    );
+    const paused = tps.filter((tp) => s.paused.delete(tpKey(tp)));
+    if (paused.length > 0) consumer.resume(paused);
+    for (const tp of tps) {
+      s.trackers.delete(tpKey(tp));
+      s.blocked.delete(tpKey(tp));
+    }
+    await s.host.revoked(assignment.active);
+    await this.assigned(assignment.active, assignment.standbys);
+    for (const tp of tps) {
+      const t = s.trackers.get(tpKey(tp));
+      if (t === undefined) continue;
+      if (t.committed < 0) {
+        throw new Error(
+          `Cannot go back to the committed offset of ${
+            tpString(tp)
+          } after a failed exactly-once commit: the group has none`,
+          { cause },
+        );
+      }
+    }
+    // Records polled until now (still under this barrier) predate the seek.
+    s.generation++;
+    s.host.monitor.count("transactionRestarts");
+  }
+}
