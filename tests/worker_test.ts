@@ -73,6 +73,12 @@ Deno.test("Worker.run() returns 1 when the app cannot start (busy port)", async 
   }
 });
 
+/** Seconds of a "blocked for N s" log line (NaN for other lines). */
+function blockedFor(line: string): number {
+  if (!line.includes("Event loop was blocked")) return NaN;
+  return Number(line.match(/blocked for ([\d.]+) s/)?.[1]);
+}
+
 Deno.test("Worker with --debug logs event-loop blocking past blockingTimeout", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -91,9 +97,11 @@ Deno.test("Worker with --debug logs event-loop blocking past blockingTimeout", a
       await new Promise((r) => setTimeout(r, 150));
       const until = performance.now() + 400;
       while (performance.now() < until) { /* block the event loop */ }
+      // Other, shorter blocks may be logged first on a loaded host: look
+      // for the one this test made.
       const read = async () =>
         line = (await Deno.readTextFile(logfile).catch(() => "")).split("\n")
-          .find((l) => l.includes("Event loop was blocked"));
+          .find((l) => blockedFor(l) >= 0.3);
       const deadline = Date.now() + 10_000;
       while (await read() === undefined && Date.now() < deadline) {
         await new Promise((r) => setTimeout(r, 20));
@@ -102,8 +110,10 @@ Deno.test("Worker with --debug logs event-loop blocking past blockingTimeout", a
       await worker.stop();
     }
     // At least the 0.4 s it was blocked (more on a loaded host).
-    const seconds = Number(line?.match(/blocked for ([\d.]+) s/)?.[1]);
-    assert.ok(seconds >= 0.3, `logged: ${line}`);
+    assert.ok(
+      line !== undefined,
+      `no block of >= 0.3 s logged: ${await Deno.readTextFile(logfile)}`,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
