@@ -189,7 +189,17 @@ export class TransactionManager {
                   { cause: e },
                 );
               }
-              throw e;
+              if (e instanceof PartitionRevokedError) throw e;
+              // Any other failure (e.g. the broker unreachable for longer
+              // than the client retries): the transaction never commits
+              // (`failed` above) and restarts from the committed offsets, so
+              // the events are processed again; what they wrote is not lost.
+              throw new TransactionFailedError(
+                `Cannot send exactly once for an event of partition ${p}: the send into its transaction failed (${
+                  errorLine(e)
+                }); the transaction does not commit, and its events are processed again from the committed offset when it restarts`,
+                { cause: e },
+              );
             });
           },
           hold: () => {
@@ -375,6 +385,18 @@ class TransactionStalledError extends PartitionRevokedError {
   constructor(message: string) {
     super(message);
     this.name = "TransactionStalledError";
+  }
+}
+
+/**
+ * A send into a transaction failed: like a revocation for what the events
+ * of that transaction produced (it never commits; they are processed
+ * again after the restart).
+ */
+class TransactionFailedError extends PartitionRevokedError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "TransactionFailedError";
   }
 }
 

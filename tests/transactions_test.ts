@@ -264,6 +264,150 @@ Deno.test("exactly_once on local://: a send into a transaction that never comple
   }
 });
 
+/**
+ * Run `fn` with the app's very first transactional send never completing (a
+ * stuck client call): its transaction fails (after 4 × producerRequestTimeout)
+ * before the group has any committed offset. 60 events go through a counter
+ * whose agent awaits its sends; resolves once all 60 outputs are committed.
+ */
+async function withStuckFirstSend(
+  fn: (
+    c: ReturnType<typeof counter>,
+    logs: { lines(): string[] },
+    total: number,
+  ) => void,
+): Promise<void> {
+  const proto = LocalTransport.prototype;
+  const create = proto.createTransactionalProducer;
+  let stuck = false;
+  proto.createTransactionalProducer = async function (
+    this: LocalTransport,
+    id: string,
+  ) {
+    const tx = await create.call(this, id);
+    const send = tx.send.bind(tx);
+    tx.send = (records) => {
+      if (!stuck) {
+        stuck = true;
+        return new Promise<never>(() => {});
+      }
+      return send(records);
+    };
+    return tx;
+  };
+  try {
+    await withDir(async (dir) => {
+      const c = counter(dir, {
+        brokerCommitInterval: 0.05,
+        producerRequestTimeout: 0.25,
+      });
+      await using logs = await captureLogs();
+      let crashed: Error | undefined;
+      void c.app.crashed.then((e) => crashed = e);
+      await c.app.start();
+      let total = 0;
+      try {
+        for (let i = 0; i < 60; i++) {
+          await c.input.send({ key: `k${i % 7}`, value: i });
+        }
+        await waitUntil(
+          "60 outputs committed",
+          async () => crashed !== undefined || await outputs(dir) === 60,
+        ).catch((e) => {
+          throw new Error(`${e}:\n${logs.lines().slice(-30).join("\n")}`);
+        });
+        assert.equal(crashed, undefined, String(crashed?.stack));
+        for (let k = 0; k < 7; k++) total += c.counts.get(`k${k}`);
+      } finally {
+        await c.app.stop().catch(() => {});
+      }
+      assert.ok(stuck);
+      assert.equal(await outputs(dir), 60);
+      fn(c, logs, total);
+    });
+  } finally {
+    proto.createTransactionalProducer = create;
+  }
+}
+
+Deno.test("exactly_once on local://: a transaction that fails before the app's first commit (no committed offset yet) restarts from where the partitions began, without a crash (nothing lost, nothing twice)", async () => {
+  await withStuckFirstSend((c, _logs, total) => {
+    assert.equal(c.app.monitor.counters.get("transactionRestarts"), 1);
+    assert.equal(total, 60);
+  });
+});
+
+Deno.test("exactly_once on local://: an agent raising on a send its transaction refused logs that the event will be processed again, not that it is acked for good", async () => {
+  await withStuckFirstSend((_c, logs, total) => {
+    const raised = logs.lines().filter((l) => /Agent \S+ raised on /.test(l));
+    assert.ok(raised.length > 0, logs.lines().join("\n"));
+    for (const l of raised) {
+      assert.doesNotMatch(l, /acked and will not be processed again/);
+      assert.match(l, /will be processed again from the committed offset/);
+    }
+    // And it was: every event counted once.
+    assert.equal(total, 60);
+  });
+});
+
+Deno.test("exactly_once on local://: a changelog append refused by the broker fails its transaction, which restarts from the committed offsets, without a crash (table exact, nothing twice)", async () => {
+  // The first changelog append into a transaction fails (as when the
+  // broker stays unreachable longer than the client retries), once.
+  const proto = LocalTransport.prototype;
+  const create = proto.createTransactionalProducer;
+  let refused = 0;
+  proto.createTransactionalProducer = async function (
+    this: LocalTransport,
+    id: string,
+  ) {
+    const tx = await create.call(this, id);
+    const send = tx.send.bind(tx);
+    tx.send = (records) => {
+      if (refused === 0 && records.some((r) => r.topic.endsWith("changelog"))) {
+        refused++;
+        return Promise.reject(new Error("broker unreachable (test)"));
+      }
+      return send(records);
+    };
+    return tx;
+  };
+  try {
+    await withDir(async (dir) => {
+      const c = counter(dir, { brokerCommitInterval: 0.05 });
+      await using logs = await captureLogs();
+      let crashed: Error | undefined;
+      void c.app.crashed.then((e) => crashed = e);
+      await c.app.start();
+      let total = 0;
+      try {
+        for (let i = 0; i < 60; i++) {
+          await c.input.send({ key: `k${i % 7}`, value: i });
+        }
+        await waitUntil(
+          "60 outputs committed",
+          async () => crashed !== undefined || await outputs(dir) === 60,
+        ).catch((e) => {
+          throw new Error(`${e}:\n${logs.lines().slice(-30).join("\n")}`);
+        });
+        assert.equal(crashed, undefined, String(crashed?.stack));
+        await waitUntil("the table's counts", () => {
+          total = 0;
+          for (let k = 0; k < 7; k++) total += c.counts.get(`k${k}`);
+          return total === 60;
+        }).catch(() => {});
+      } finally {
+        await c.app.stop().catch(() => {});
+      }
+      assert.equal(refused, 1);
+      assert.ok((c.app.monitor.counters.get("transactionRestarts") ?? 0) >= 1);
+      assert.equal(await outputs(dir), 60);
+      assert.equal(total, 60);
+    });
+  } finally {
+    proto.createTransactionalProducer = create;
+  }
+});
+
 Deno.test("exactly_once on local://: no event is delivered while a commit runs (each commit holds the outputs of exactly its offsets)", async () => {
   await withDir(async (dir) => {
     // A backlog behind a small buffer: the partitions block, and each commit

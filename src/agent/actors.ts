@@ -9,6 +9,7 @@
 import { ackHeld, type ActorContext, runAsActor } from "../actor_context.ts";
 import type { AgentHost } from "../agent_host.ts";
 import type { Event } from "../event.ts";
+import { PartitionRevokedError } from "../errors.ts";
 import type { Supervisor } from "../supervisor.ts";
 
 /** What the actors need of their agent. */
@@ -256,8 +257,17 @@ export class Actors {
 
   #logFailedEvent(event: Event, error: Error, acked: boolean): void {
     this.#agent.host.monitor.count("agentEventErrors");
+    // Exactly-once: an event whose send was refused because its partition's
+    // transaction cannot commit (revoked, fenced, stalled) is acked in vain:
+    // its offset never commits with that transaction, so it is processed
+    // again, by the partition's new owner or after the transaction restarts.
+    const again = acked &&
+      this.#agent.host.conf.processingGuarantee === "exactly_once" &&
+      revokedCause(error);
     this.#agent.host.log.error(
-      acked
+      again
+        ? "Agent {agent} raised on {topic}[{partition}]@{offset}; its exactly-once transaction does not commit, so the event will be processed again from the committed offset (by the partition's new owner or after the transaction restarts): {error}"
+        : acked
         ? "Agent {agent} raised on {topic}[{partition}]@{offset}; the event is acked and will not be processed again: {error}"
         : "Agent {agent} raised on {topic}[{partition}]@{offset}; the event is not acked and will be processed again after a restart: {error}",
       {
@@ -269,4 +279,13 @@ export class Actors {
       },
     );
   }
+}
+
+/** Whether `error`, or an error it was caused by, is a {@linkcode PartitionRevokedError}. */
+function revokedCause(error: unknown): boolean {
+  for (let e = error, depth = 0; e != null && depth < 10; depth++) {
+    if (e instanceof PartitionRevokedError) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }

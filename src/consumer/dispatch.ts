@@ -93,6 +93,7 @@ export class Dispatcher {
         await new Promise((r) => setTimeout(r, 1000));
         continue;
       }
+      if (s.host.commitTransaction !== undefined) this.#noteOrigins(records);
       const generation = s.generation;
       while (s.barrier !== undefined) await s.barrier;
       // Polled before the partitions went back to their committed offsets
@@ -111,6 +112,28 @@ export class Dispatcher {
         this.dispatchRun(tpKey(first), records.slice(i, j), 0);
         i = j;
       }
+    }
+  }
+
+  /**
+   * Exactly-once: remember where each partition without a committed offset
+   * began (its first record polled), before a restart can make these
+   * records stale: the restart goes back there.
+   */
+  #noteOrigins(records: readonly TransportRecord[]): void {
+    const s = this.#s;
+    let last: TransportRecord | undefined;
+    for (const r of records) {
+      if (
+        last !== undefined && r.partition === last.partition &&
+        r.topic === last.topic
+      ) continue;
+      last = r;
+      const k = tpKey(r);
+      if (s.origins.has(k) || !((s.trackers.get(k)?.committed ?? 0) < 0)) {
+        continue;
+      }
+      s.origins.set(k, r.offset);
     }
   }
 

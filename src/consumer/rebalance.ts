@@ -54,6 +54,7 @@ export class Rebalance {
     for (const tp of revoked) {
       s.trackers.delete(tpKey(tp));
       s.blocked.delete(tpKey(tp));
+      s.origins.delete(tpKey(tp));
     }
     await s.host.revoked(revoked);
   }
@@ -119,8 +120,9 @@ export class Rebalance {
    * the failed transaction), and every partition goes back to its
    * committed offset; tables recover from their changelogs. Runs under
    * the commit's barrier (no delivery); events still in hand from before
-   * count for nothing (`isCurrent`). Throws (the caller crashes the app)
-   * when that fails too.
+   * count for nothing (`isCurrent`). A partition without a committed
+   * offset goes back to the first offset this worker read of it. Throws
+   * (the caller crashes the app) when that fails too.
    */
   async restart(cause: unknown): Promise<void> {
     const s = this.#s;
@@ -140,17 +142,20 @@ export class Rebalance {
     }
     await s.host.revoked(assignment.active);
     await this.assigned(assignment.active, assignment.standbys);
+    // A partition the group has no offset for yet (no transaction of it
+    // committed since the app began) goes back to where this worker began
+    // reading it. Nothing read from it yet: its position did not move.
     for (const tp of tps) {
-      const t = s.trackers.get(tpKey(tp));
-      if (t === undefined) continue;
-      if (t.committed < 0) {
-        throw new Error(
-          `Cannot go back to the committed offset of ${
-            tpString(tp)
-          } after a failed exactly-once commit: the group has none`,
-          { cause },
-        );
+      const k = tpKey(tp);
+      const t = s.trackers.get(k);
+      const origin = s.origins.get(k);
+      if (t === undefined || t.committed >= 0 || origin === undefined) {
+        continue;
       }
+      consumer.seek(tp, origin);
+      const tracker = new PartitionTracker(origin);
+      tracker.committed = -1;
+      s.trackers.set(k, tracker);
     }
     // Records polled until now (still under this barrier) predate the seek.
     s.generation++;

@@ -49,6 +49,12 @@ export class ConsumerState {
   revoking = false;
   /** Events of partitions being revoked that were dropped unprocessed. */
   dropped = new Map<string, Set<number>>();
+  /**
+   * Exactly-once: per assigned partition that had no committed offset, the
+   * offset of the first record polled from it since its assignment (where
+   * a transaction restart takes it back to; the group has no offset there).
+   */
+  readonly origins = new Map<string, number>();
   /** The last assignment (active, standbys), to take it again after a failed transaction. */
   assignment: { active: readonly TP[]; standbys: readonly TP[] } | undefined;
   /** Exactly-once commit in progress: its step and since when (stall warnings). */

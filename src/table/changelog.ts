@@ -282,9 +282,11 @@ export class ChangelogWriter {
         this.#applier.acked();
       },
       (error) => {
-        // Exactly-once, partition gone while its event was in hand: the
+        // Exactly-once, partition gone while its event was in hand, or its
+        // transaction failed (e.g. the broker unreachable too long): the
         // change belongs to a transaction that never commits here (the new
-        // owner redoes it). Forget it instead of failing the table.
+        // owner, or this worker after the restart, redoes it). Forget it
+        // instead of failing the table.
         if (this.#held && error instanceof PartitionRevokedError) {
           this.#forget(partition, (x) => x === w);
         } else this.#fail(error);

@@ -274,9 +274,6 @@ Deno.test("churn: exactly_once, sends not awaited, kill -9 rotation and a gracef
   assert.deepEqual(r.backwards, []);
 });
 
-// Not yet here: a kill -9 of the broker under exactly_once. In the one run
-// tried, the workers left the group after the broker's restart and did not
-// come back within the run's bound (cause not found yet).
 Deno.test("churn: exactly_once, sends awaited, kill -9 rotation: nothing lost, nothing twice, nothing outside a transaction, table exact", async () => {
   const steps: Step[] = [];
   for (let i = 0; i < 4; i++) {
@@ -288,6 +285,28 @@ Deno.test("churn: exactly_once, sends awaited, kill -9 rotation: nothing lost, n
     awaitSends: true,
   }, steps);
   report("exactly_once awaited", r);
+  assert.equal(r.verdict.lost, 0, problems(r));
+  assert.equal(r.verdict.duplicates, 0, problems(r));
+  assert.deepEqual(r.verdict.tableWrong, [], problems(r));
+  assert.equal(r.verdict.outsideTransactions, 0, problems(r));
+  assert.deepEqual(r.backwards, []);
+  assert.deepEqual(stackLines(r).slice(0, 5), []);
+});
+
+Deno.test("churn: exactly_once, sends not awaited, kill -9 of workers and of the broker under traffic: nothing lost, nothing twice, nothing outside a transaction, table exact, no crash", async () => {
+  const r = await churn("ch-eos-b", {
+    guarantee: "exactly_once",
+    awaitSends: false,
+  }, [
+    pause(2000),
+    { kind: "kill9", worker: 0 },
+    pause(2000),
+    { kind: "broker" },
+    pause(2000),
+    { kind: "kill9", worker: 1 },
+    pause(2000),
+  ]);
+  report("exactly_once broker kill -9", r);
   assert.equal(r.verdict.lost, 0, problems(r));
   assert.equal(r.verdict.duplicates, 0, problems(r));
   assert.deepEqual(r.verdict.tableWrong, [], problems(r));
