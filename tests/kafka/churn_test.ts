@@ -36,6 +36,8 @@ interface Run {
   stalls: number[];
   /** ms from the broker's kill -9 until every partition committed past its offset then. */
   brokerStalls: number[];
+  /** ms from the broker's kill -9 until it answered again after its restart. */
+  brokerDown: number[];
   output: string;
 }
 
@@ -53,6 +55,7 @@ async function churn(
   const watch = new OffsetWatch(id, `${id}-in`);
   const stalls: number[] = [];
   const brokerStalls: number[] = [];
+  const brokerDown: number[] = [];
   const measuring: Promise<void>[] = [];
   let verdict: Verdict | undefined;
   // From now until every partition's committed offset passed its value now.
@@ -107,9 +110,11 @@ async function churn(
         await w.ready();
       } else if (step.kind === "broker") {
         await measureFrom(brokerStalls);
+        const killed = Date.now();
         await killBroker();
         await new Promise((r) => setTimeout(r, 3000));
         await resumeBroker();
+        brokerDown.push(Date.now() - killed);
       }
     }
     await Promise.all(measuring);
@@ -131,6 +136,7 @@ async function churn(
       backwards: watch.backwards,
       stalls,
       brokerStalls,
+      brokerDown,
       output: workers.map((w) => w.output).join("\n-----\n"),
     };
   } finally {
@@ -173,6 +179,7 @@ function report(label: string, r: Run): void {
         backwards: r.backwards.length,
         stallsMs: r.stalls,
         brokerStallsMs: r.brokerStalls,
+        brokerDownMs: r.brokerDown,
       })
     }`,
   );

@@ -13,8 +13,9 @@ import {
   waitFor,
 } from "./_helpers.ts";
 import { killBroker, resumeBroker } from "./_churn.ts";
+import { kafkajsMethod } from "../../src/transport/kafka/internals.ts";
 
-Deno.test("KafkaConsumer: a kafkajs crash that restarts the consumer (broker killed) revokes the partitions at once; buffered records are not returned", async () => {
+Deno.test("KafkaConsumer: a kafkajs crash that restarts the consumer (broker killed) revokes the partitions at once; buffered records are not returned; pause and resume meanwhile do not throw", async () => {
   const t = await startTransport();
   const topic = unique("crash");
   const groupId = unique("g");
@@ -50,6 +51,10 @@ Deno.test("KafkaConsumer: a kafkajs crash that restarts the consumer (broker kil
     );
     assert.deepEqual(c.assignment(), []);
     assert.deepEqual(await c.poll(100, 200), []);
+    // While kafkajs restarts its consumer, pause and resume (which a restart
+    // of exactly-once transactions makes) do not throw.
+    c.pause([{ topic, partition: 0 }]);
+    c.resume([{ topic, partition: 0 }]);
     await resumeBroker();
     down = false;
     await waitFor(
@@ -62,5 +67,76 @@ Deno.test("KafkaConsumer: a kafkajs crash that restarts the consumer (broker kil
     if (down) await resumeBroker();
     await t.deleteTopic(topic).catch(() => {});
     await t.stop();
+  }
+});
+
+Deno.test("KafkaConsumer: when kafkajs gives up on the group (no group coordinator found within its retries, as while a restarted broker loads its groups) the consumer joins again by itself", async () => {
+  // kafkajs does not restart a consumer whose join failed with its
+  // non-retriable "group coordinator not found": the one way to get that
+  // from a real broker is a restart slow enough to outlast kafkajs' retries,
+  // so the first consumer's next lookup of its coordinator is made to fail
+  // that way, once.
+  const found = kafkajsMethod("src/cluster/index.js", "findGroupCoordinator");
+  assert.ok(found, "kafkajs Cluster.findGroupCoordinator");
+  const { proto, original } = found;
+  const t1 = await startTransport();
+  const t2 = await startTransport();
+  const topic = unique("gone");
+  const groupId = unique("g");
+  let first: unknown;
+  let armed = false;
+  let failed = 0;
+  proto.findGroupCoordinator = function (
+    this: unknown,
+    args: { groupId: string },
+  ) {
+    if (args.groupId === groupId) {
+      first ??= this;
+      if (armed && this === first && failed === 0) {
+        failed++;
+        const e = Object.assign(
+          new Error("Failed to find group coordinator (test)"),
+          { name: "KafkaJSGroupCoordinatorNotFound", retriable: false },
+        );
+        return Promise.reject(e);
+      }
+    }
+    return original.call(this, args);
+  };
+  try {
+    await t1.createTopic({ name: topic, partitions: 2 });
+    const c1 = t1.createConsumer({
+      groupId,
+      listener: new RecordingListener(),
+    });
+    await c1.subscribe([topic]);
+    assert.equal(c1.assignment().length, 2);
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) await c1.poll(100, 200).catch(() => {});
+    })();
+    armed = true;
+    // A second member makes the first join again: that join finds no
+    // coordinator, and kafkajs gives the first consumer up.
+    const c2 = t2.createConsumer({
+      groupId,
+      listener: new RecordingListener(),
+    });
+    await c2.subscribe([topic]);
+    await waitFor(
+      () => c1.assignment().length === 1 && c2.assignment().length === 1,
+      "one partition each (the first member back in the group)",
+      90_000,
+    );
+    assert.equal(failed, 1);
+    stop = true;
+    await loop;
+    await c2.close();
+    await c1.close();
+  } finally {
+    proto.findGroupCoordinator = original;
+    await t1.deleteTopic(topic).catch(() => {});
+    await t1.stop();
+    await t2.stop();
   }
 });

@@ -42,7 +42,12 @@ import type {
   EachBatchPayload,
   Kafka,
 } from "kafkajs";
-import { ClosedError, FaustError, StateError } from "../../errors.ts";
+import {
+  ClosedError,
+  errorLine,
+  FaustError,
+  StateError,
+} from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../types.ts";
 import type {
   CommitOffset,
@@ -59,6 +64,14 @@ import type { KafkaSettings } from "./options.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { fromMessage } from "./records.ts";
 import { BEFORE_REJOIN } from "./rejoin_patch.ts";
+import { isGroupUnavailable } from "./errors.ts";
+
+/**
+ * Joins again in a row (without an assignment in between) after kafkajs gave
+ * up on the group because no coordinator could be reached; about 8 minutes
+ * of backoff in all.
+ */
+const MAX_REJOINS = 20;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -71,6 +84,21 @@ const REBALANCING = new Set([
   "NOT_COORDINATOR",
   "ILLEGAL_GENERATION",
 ]);
+
+/**
+ * Run a kafkajs consumer call that has no effect while kafkajs restarts the
+ * consumer after a crash (the broker unreachable): kafkajs then refuses it
+ * ("Consumer group was not initialized"). Nothing is lost by skipping it:
+ * the crash revokes the partitions (queued behind the caller), and the
+ * assignment after the restart seeks and pauses again.
+ */
+function unlessRestarting(call: () => void): void {
+  try {
+    call();
+  } catch (e) {
+    if (!/Consumer group was not initialized/.test(String(e))) throw e;
+  }
+}
 
 function groupByTopic(
   tps: readonly TP[],
@@ -100,6 +128,8 @@ export class KafkaConsumer implements Consumer {
   #joinWaiters: Waiter[] = [];
   #error: unknown;
   #closed = false;
+  /** Joins again after kafkajs gave up on the group, since the last assignment. */
+  #rejoins = 0;
   #onClose: () => void;
 
   /**
@@ -191,13 +221,24 @@ export class KafkaConsumer implements Consumer {
     });
     consumer.on(consumer.events.CRASH, (e) => {
       if (this.#consumer !== consumer) return;
-      if (!e.payload.restart) this.#fail(e.payload.error);
+      const error = e.payload.error;
+      if (
+        !e.payload.restart &&
+        (!isGroupUnavailable(error) || this.#rejoins >= MAX_REJOINS)
+      ) {
+        this.#fail(error);
+        return;
+      }
       // kafkajs restarts by joining the group again, after a backoff that
       // can outlast the session timeout (the broker was unreachable): by
       // then the partitions may be another member's. Revoke now, so that
       // buffered records are not processed (and their table changes not
       // appended) by a worker that may have lost the partitions.
-      else this.#enqueue(() => this.#revokeAll());
+      this.#enqueue(() => this.#revokeAll());
+      // kafkajs does not restart after it found no group coordinator within
+      // its retries (a broker restarting slowly): the member would stay out
+      // of the group for good. Join again with a new kafkajs consumer.
+      if (!e.payload.restart) this.#rejoin(consumer, next, error);
     });
     await consumer.connect();
     await consumer.subscribe({
@@ -302,22 +343,26 @@ export class KafkaConsumer implements Consumer {
   seek(tp: TP, offset: number): void {
     const consumer = this.#requireAssigned(tp, "seek");
     this.#buffer.drop((key) => key === tpKey(tp));
-    consumer.seek({
-      topic: tp.topic,
-      partition: tp.partition,
-      offset: String(offset),
-    });
+    unlessRestarting(() =>
+      consumer.seek({
+        topic: tp.topic,
+        partition: tp.partition,
+        offset: String(offset),
+      })
+    );
   }
 
   /** Stop returning and fetching records of these partitions. */
   pause(tps: readonly TP[]): void {
     this.#buffer.pause(tps.map(tpKey));
-    this.#consumer?.pause(groupByTopic(tps));
+    const consumer = this.#consumer;
+    unlessRestarting(() => consumer?.pause(groupByTopic(tps)));
   }
 
   /** Resume paused partitions. */
   resume(tps: readonly TP[]): void {
-    this.#consumer?.resume(groupByTopic(tps));
+    const consumer = this.#consumer;
+    unlessRestarting(() => consumer?.resume(groupByTopic(tps)));
     this.#buffer.resume(tps.map(tpKey));
   }
 
@@ -380,6 +425,41 @@ export class KafkaConsumer implements Consumer {
     }
   }
 
+  /**
+   * Replace `old` (given up by kafkajs) by a new kafkajs consumer of the
+   * same topics after a backoff (1 s doubling up to 30 s); after
+   * {@linkcode MAX_REJOINS} in a row without an assignment, the next such
+   * crash fails the consumer.
+   */
+  #rejoin(old: KConsumer, topics: string[], cause: unknown): void {
+    const attempt = ++this.#rejoins;
+    const wait = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+    this.#kafka.logger().namespace("Consumer").error(
+      `Consumer of group "${this.#options.groupId}" gave up on the group (${
+        errorLine(cause)
+      }); joining again in ${wait} ms (attempt ${attempt} of ${MAX_REJOINS})`,
+      { groupId: this.#options.groupId },
+    );
+    setTimeout(() => {
+      if (this.#closed || this.#consumer !== old) return;
+      this.#consumer = undefined;
+      this.#buffer.wakeAll();
+      void old.disconnect().catch(() => {}).then(() => {
+        if (this.#closed || this.#consumer !== undefined) return;
+        return this.subscribe(topics);
+      }).catch((e) => {
+        // The new consumer's own crash (if any) rejoins again; a join that
+        // timed out is reported here.
+        this.#kafka.logger().namespace("Consumer").error(
+          `Consumer of group "${this.#options.groupId}" could not join again: ${
+            errorLine(e)
+          }`,
+          { groupId: this.#options.groupId },
+        );
+      });
+    }, wait);
+  }
+
   #requireAssigned(tp: TP, what: string): KConsumer {
     if (this.#consumer === undefined || !this.#assigned.has(tpKey(tp))) {
       throw new StateError(
@@ -412,6 +492,7 @@ export class KafkaConsumer implements Consumer {
     tps: TP[],
     subscribed: readonly string[],
   ): Promise<void> {
+    this.#rejoins = 0;
     await this.#revokeAll();
     this.#revoked = false;
     const { active, standby } = splitStandbys(tps, subscribed);

@@ -157,3 +157,36 @@ export async function retryWhileUnreachable<T>(
     }
   }
 }
+
+/**
+ * Whether a consumer's crash means its group coordinator could not be
+ * reached or was not ready yet: kafkajs gives up on the group (no restart)
+ * when it finds no coordinator within its retries, which a broker that
+ * restarts slowly (loading its group metadata) can take longer than.
+ *
+ * @param error What kafkajs crashed with.
+ * @returns True for errors after which joining again can succeed.
+ */
+export function isGroupUnavailable(error: unknown): boolean {
+  if (isConnectionError(error)) return true;
+  if (
+    hasKafkaErrorType(
+      error,
+      "GROUP_COORDINATOR_NOT_AVAILABLE",
+      "GROUP_LOAD_IN_PROGRESS",
+      "NOT_COORDINATOR_FOR_GROUP",
+      "REQUEST_TIMED_OUT",
+    )
+  ) return true;
+  let err: unknown = error;
+  for (let depth = 0; err != null && depth < 10; depth++) {
+    const name = (err as { name?: unknown }).name;
+    if (
+      name === "KafkaJSGroupCoordinatorNotFound" ||
+      name === "KafkaJSNoBrokerAvailableError" ||
+      name === "KafkaJSRequestTimeoutError"
+    ) return true;
+    err = (err as { cause?: unknown }).cause;
+  }
+  return false;
+}
