@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { autodiscover } from "../src/autodiscover.ts";
+import { autodiscover } from "../src/app/autodiscover.ts";
 
 const MOD = new URL("../mod.ts", import.meta.url).href;
 

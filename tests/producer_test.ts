@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { App } from "../mod.ts";
 import { waitFor } from "../testing.ts";
-import { Monitor } from "../src/monitor.ts";
-import { Producer } from "../src/producer.ts";
+import { Monitor } from "../src/sensors/monitor.ts";
+import { Producer } from "../src/producer/producer.ts";
 import { MemoryTransport } from "../src/transport/memory.ts";
 import type {
   ProduceRecord,
