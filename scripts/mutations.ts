@@ -91,7 +91,7 @@ export const MUTATIONS: Mutation[] = [
     search:
       "this.sends.ebb(Math.max(1000, 4 * this.#conf.streamBufferMaxsize))",
     replace: "undefined",
-    tests: ["tests/inflight_test.ts"],
+    tests: ["tests/producer/inflight_test.ts"],
   },
   {
     name: "murmur2-seed",
@@ -99,7 +99,7 @@ export const MUTATIONS: Mutation[] = [
     file: "src/producer/partitioner.ts",
     search: "let h = (0x9747b28c ^ length) | 0;",
     replace: "let h = (0x9747b28d ^ length) | 0;",
-    tests: ["tests/partitioner_test.ts"],
+    tests: ["tests/producer/partitioner_test.ts"],
   },
   {
     name: "commit-every-never",
