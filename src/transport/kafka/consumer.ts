@@ -48,7 +48,7 @@ import {
   FaustError,
   StateError,
 } from "../../errors.ts";
-import { type TP, tpKey, tpString } from "../../types.ts";
+import { type TP, tpKey, tpString } from "../../util/types.ts";
 import type {
   CommitOffset,
   Consumer,
