@@ -141,18 +141,21 @@ export function isConnectionError(error: unknown): boolean {
  *
  * @param step The append.
  * @param limitMs How long to keep trying.
+ * @param transient Which failures to try again after (default: the broker
+ *   unreachable).
  * @returns What `step` resolved with.
  */
 export async function retryWhileUnreachable<T>(
   step: () => Promise<T>,
   limitMs = 90_000,
+  transient: (error: unknown) => boolean = isConnectionError,
 ): Promise<T> {
   const deadline = Date.now() + limitMs;
   for (let wait = 500;; wait = Math.min(5000, wait * 2)) {
     try {
       return await step();
     } catch (e) {
-      if (!isConnectionError(e) || Date.now() + wait > deadline) throw e;
+      if (!transient(e) || Date.now() + wait > deadline) throw e;
       await new Promise((r) => setTimeout(r, wait));
     }
   }

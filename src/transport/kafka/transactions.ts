@@ -17,7 +17,7 @@ import type {
   RecordMetadata,
   TransactionalProducer,
 } from "../transport.ts";
-import { retryWhileUnreachable } from "./errors.ts";
+import { isGroupUnavailable, retryWhileUnreachable } from "./errors.ts";
 import { sendRecords } from "./producer.ts";
 
 /** A kafkajs transactional producer behind our interface. */
@@ -97,10 +97,16 @@ export class KafkaTransactionalProducer implements TransactionalProducer {
       );
     }
     // The first begin initialises the transactional id (fencing older
-    // producers): wait out a broker that is restarting.
+    // producers): wait out a broker that is restarting, and its transaction
+    // coordinator while it loads (kafkajs gives up after about 8 s).
     this.#tx = await this.#call(
       "begin",
-      () => retryWhileUnreachable(() => this.#producer.transaction()),
+      () =>
+        retryWhileUnreachable(
+          () => this.#producer.transaction(),
+          90_000,
+          isGroupUnavailable,
+        ),
     );
   }
 
