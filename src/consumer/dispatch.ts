@@ -152,15 +152,13 @@ export class Dispatcher {
     if (s.failed) return;
     const tracker = s.trackers.get(k);
     if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
-    // Exactly-once: below the committed offset (fetched from a position read
-    // before the previous owner's last transaction completed, see
-    // onPartitionsAssigned), or already delivered in this assignment (the
-    // client fetched the same offsets again, e.g. after a seek or a restart
-    // of its group while the broker came back): delivering it again would
-    // put its output twice into the same transaction.
-    if (s.host.commitTransaction !== undefined) {
-      const below = Math.max(tracker.committed, tracker.next);
-      while (from < records.length && records[from]!.offset < below) from++;
+    // Below the committed offset: fetched from a position read before the
+    // previous owner's last transaction completed (see onPartitionsAssigned).
+    while (
+      s.host.commitTransaction !== undefined && from < records.length &&
+      records[from]!.offset < tracker.committed
+    ) {
+      from++;
     }
     if (from === records.length) return;
     const blocked = s.blocked.get(k);

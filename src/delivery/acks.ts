@@ -22,11 +22,6 @@ export class PartitionTracker {
     this.committed = position;
   }
 
-  /** The next offset to be delivered (one past the last delivered, or the start). */
-  get next(): number {
-    return this.#next;
-  }
-
   /** Number of delivered, unacked offsets. */
   get inFlight(): number {
     return this.#pending.length - this.#head - this.#ackedAhead.size;
