@@ -20,6 +20,7 @@ import {
   StandbyFollower,
 } from "./recovery.ts";
 import type { Store } from "./store.ts";
+import type { GenerationFence } from "./changelog_generation.ts";
 
 /** What {@linkcode Holdings} replays from. */
 export interface HoldingsOptions {
@@ -37,6 +38,16 @@ export interface HoldingsOptions {
   readonly stats: RecoveryStats;
   /** Called with every replayed record (the table's `onChangelogEvent`). */
   readonly onRecord?: ((r: TransportRecord) => unknown) | undefined;
+  /** Leaves out records of writers that were no longer the owner (shared with the table's writer). */
+  readonly fence?: GenerationFence | undefined;
+  /**
+   * A partition becoming active replayed records the fence left out: the
+   * table appends its values of their keys again, so the changelog's last
+   * record of each key is the owner's.
+   */
+  readonly onStale?:
+    | ((partition: number, keys: Map<string, Uint8Array>) => void)
+    | undefined;
 }
 
 /** The partitions a table holds, and their recovery. */
@@ -118,13 +129,23 @@ export class Holdings {
     for (const p of [...this.standby]) {
       if (!standby.has(p)) this.standby.delete(p);
     }
+    const stale = new Map<number, Map<string, Uint8Array>>();
     await recoverPartitions(
-      this.#recoveryOptions(this.#o.recoveryBufferSize),
+      {
+        ...this.#recoveryOptions(this.#o.recoveryBufferSize),
+        onStale: (r) => {
+          if (r.key === null) return;
+          let keys = stale.get(r.partition);
+          if (keys === undefined) stale.set(r.partition, keys = new Map());
+          keys.set(keyId(r.key), r.key);
+        },
+      },
       newActive,
       this.#o.stats,
       "active",
     );
     for (const p of newActive) this.active.add(p);
+    for (const [p, keys] of stale) this.#o.onStale?.(p, keys);
     for (const p of [...this.active]) {
       if (!active.has(p)) this.active.delete(p);
     }
@@ -244,6 +265,7 @@ export class Holdings {
       store: this.#store!,
       bufferSize: bufferSize ?? 1000,
       log: o.host.log,
+      ...(o.fence !== undefined ? { fence: o.fence } : {}),
       onSkip: (r) => {
         o.stats.skipped++;
         o.host.log.error(
