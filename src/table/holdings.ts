@@ -41,9 +41,10 @@ export interface HoldingsOptions {
   /** Leaves out records of writers that were no longer the owner (shared with the table's writer). */
   readonly fence?: GenerationFence | undefined;
   /**
-   * A partition becoming active replayed records the fence left out: the
-   * table appends its values of their keys again, so the changelog's last
-   * record of each key is the owner's.
+   * A partition becoming active had records left out by the fence (in its
+   * recovery, or earlier while followed as standby): the table appends its
+   * values of their keys again, so the changelog's last record of each key
+   * is the owner's.
    */
   readonly onStale?:
     | ((partition: number, keys: Map<string, Uint8Array>) => void)
@@ -59,6 +60,8 @@ export class Holdings {
   readonly #o: HoldingsOptions;
   #store: Store | undefined;
   #follower: StandbyFollower | undefined;
+  /** Per partition not active here, keys whose late records a replay left out. */
+  readonly #stale = new Map<number, Map<string, Uint8Array>>();
 
   /**
    * Create empty holdings.
@@ -125,27 +128,27 @@ export class Holdings {
     ).sort((a, b) => a - b);
     // Stop following partitions that become active before replaying them.
     this.#follower?.follow([...standby].filter((p) => this.standby.has(p)));
-    for (const p of dropped) this.active.delete(p);
+    for (const p of dropped) {
+      this.active.delete(p);
+      this.#stale.delete(p);
+    }
     for (const p of [...this.standby]) {
       if (!standby.has(p)) this.standby.delete(p);
     }
-    const stale = new Map<number, Map<string, Uint8Array>>();
     await recoverPartitions(
-      {
-        ...this.#recoveryOptions(this.#o.recoveryBufferSize),
-        onStale: (r) => {
-          if (r.key === null) return;
-          let keys = stale.get(r.partition);
-          if (keys === undefined) stale.set(r.partition, keys = new Map());
-          keys.set(keyId(r.key), r.key);
-        },
-      },
+      this.#recoveryOptions(this.#o.recoveryBufferSize),
       newActive,
       this.#o.stats,
       "active",
     );
     for (const p of newActive) this.active.add(p);
-    for (const [p, keys] of stale) this.#o.onStale?.(p, keys);
+    // Left out while recovering, or earlier while following as standby.
+    for (const p of newActive) {
+      const keys = this.#stale.get(p);
+      if (keys === undefined) continue;
+      this.#stale.delete(p);
+      this.#o.onStale?.(p, keys);
+    }
     for (const p of [...this.active]) {
       if (!active.has(p)) this.active.delete(p);
     }
@@ -167,6 +170,7 @@ export class Holdings {
 
   /** Forget everything held (the store closed). */
   clear(): void {
+    this.#stale.clear();
     this.#store = undefined;
     this.#follower = undefined;
     this.active.clear();
@@ -266,6 +270,12 @@ export class Holdings {
       bufferSize: bufferSize ?? 1000,
       log: o.host.log,
       ...(o.fence !== undefined ? { fence: o.fence } : {}),
+      onStale: (r) => {
+        if (r.key === null) return;
+        let keys = this.#stale.get(r.partition);
+        if (keys === undefined) this.#stale.set(r.partition, keys = new Map());
+        keys.set(keyId(r.key), r.key);
+      },
       onSkip: (r) => {
         o.stats.skipped++;
         o.host.log.error(

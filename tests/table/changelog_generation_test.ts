@@ -6,6 +6,7 @@ import {
   generationOf,
 } from "../../src/table/changelog_generation.ts";
 import { recoverPartition } from "../../src/table/recovery.ts";
+import { Holdings } from "../../src/table/holdings.ts";
 import { MemoryStore } from "../../src/table/memory_store.ts";
 import { MemoryTransport } from "../../src/transport/memory.ts";
 import type { TransportRecord } from "../../src/transport/transport.ts";
@@ -89,4 +90,45 @@ Deno.test("GenerationFence.stamp() never goes below a generation seen in the par
   assert.equal(fence.stamp(0, 2), 57);
   assert.equal(fence.stamp(0, 60), 60);
   assert.equal(fence.stamp(1, 2), 2);
+});
+
+Deno.test("Holdings: keys whose late records were left out while following a partition as standby are handed for appending again when it becomes active", async () => {
+  const transport = new MemoryTransport(
+    `memory://fence-holdings-${crypto.randomUUID()}`,
+    { defaultPartitions: 1 },
+  );
+  await transport.start();
+  const store = new MemoryStore({ table: "t", tabledir: "" });
+  await store.open();
+  try {
+    await transport.createTopic({ name: "cl", partitions: 1 });
+    const rec = (k: string, v: string, gen: number) => ({
+      topic: "cl",
+      partition: 0,
+      key: enc.encode(k),
+      value: enc.encode(v),
+      headers: generationHeaders(gen),
+    });
+    await transport.send([rec("a", "5", 6), rec("a", "2", 4)]);
+    const handed: Array<[number, string[]]> = [];
+    const h = new Holdings({
+      table: "t",
+      topic: "cl",
+      host: { transport, log: getLogger(["faust", "test"]) },
+      stats: { records: 0, seconds: 0, partitions: 0, skipped: 0 },
+      fence: new GenerationFence(),
+      onStale: (p, keys) =>
+        handed.push([p, [...keys.values()].map((k) => dec.decode(k))]),
+    });
+    h.open(store);
+    await h.hold(new Set(), new Set([0]), () => Promise.resolve());
+    assert.equal(dec.decode(store.get(0, enc.encode("a"))!), "5");
+    assert.deepEqual(handed, [], "a standby does not append");
+    await h.hold(new Set([0]), new Set(), () => Promise.resolve());
+    assert.deepEqual(handed, [[0, ["a"]]]);
+    await h.stop();
+  } finally {
+    await store.close();
+    await transport.stop();
+  }
 });
