@@ -38,27 +38,27 @@ export {
 } from "./src/channel.ts";
 export { Topic, type TopicOptions } from "./src/topic.ts";
 export { type GroupByOptions, Stream } from "./src/stream.ts";
-export { Event } from "./src/event.ts";
-export { currentEvent } from "./src/actor_context.ts";
+export { Event } from "./src/delivery/event.ts";
+export { currentEvent } from "./src/delivery/actor_context.ts";
 export { Service, sleep } from "./src/service.ts";
 export {
   Supervisor,
   type SupervisorDecision,
   type SupervisorOptions,
   type SupervisorStrategy,
-} from "./src/supervisor.ts";
+} from "./src/service/supervisor.ts";
 export {
   type AsyncHandler,
   AsyncSignal,
   type SyncHandler,
   SyncSignal,
-} from "./src/signals.ts";
+} from "./src/service/signals.ts";
 export {
   type LatencyStats,
   Monitor,
   type PartitionStats,
   type Sensor,
-} from "./src/monitor.ts";
+} from "./src/sensors/monitor.ts";
 export {
   type AnyRecordType,
   type FieldDescriptor,
@@ -77,7 +77,7 @@ export {
   type SettingsInput,
   type WebCorsOptions,
 } from "./src/settings/settings.ts";
-export { type Duration } from "./src/duration.ts";
+export { type Duration } from "./src/util/duration.ts";
 export {
   ClosedError,
   ConfigError,
@@ -89,7 +89,11 @@ export {
   StateError,
   TableKeyError,
 } from "./src/errors.ts";
-export { type HeadersInput, type RawHeaders, type TP } from "./src/types.ts";
+export {
+  type HeadersInput,
+  type RawHeaders,
+  type TP,
+} from "./src/util/types.ts";
 export type {
   CommandContext,
   CommandOption,
@@ -115,10 +119,10 @@ export type {
   TransportOptions,
   TransportRecord,
 } from "./src/transport/transport.ts";
-export type { GroupRouting, MemberRoute } from "./src/routing.ts";
+export type { GroupRouting, MemberRoute } from "./src/rpc/routing.ts";
 export type { TableRouteOptions } from "./src/web/table_route.ts";
-export { type Job, type TimerOptions } from "./src/timer.ts";
-export { VERSION } from "./src/version.ts";
+export { type Job, type TimerOptions } from "./src/service/timer.ts";
+export { VERSION } from "./src/util/version.ts";
 export {
   type ChangelogEvent,
   Collection,

@@ -44,7 +44,7 @@
 import process from "node:process";
 import { LocalTransport } from "../src/transport/local.ts";
 import type { ProduceRecord } from "../src/transport/transport.ts";
-import { partitionForKey } from "../src/partitioner.ts";
+import { partitionForKey } from "../src/producer/partitioner.ts";
 import {
   emit,
   type InputValue,

@@ -29,7 +29,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "commit-no-flush",
     description: "commit offsets without flushing the producer and tables",
-    file: "src/conductor.ts",
+    file: "src/consumer/conductor.ts",
     search: "await this.#host.beforeCommit();",
     replace: "void 0;",
     tests: ["tests/conductor_test.ts"],
@@ -47,7 +47,7 @@ export const MUTATIONS: Mutation[] = [
     name: "dlq-acked-on-failure",
     description:
       "a failed dead-letter write acks the record instead of crashing",
-    file: "src/conductor.ts",
+    file: "src/consumer/conductor.ts",
     search: "this.#host.deadLetter(record, deadLetter).then(",
     replace: "this.#host.deadLetter(record, deadLetter).catch(() => {}).then(",
     tests: ["tests/conductor_test.ts"],
@@ -71,7 +71,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "decode-log-no-position",
     description: "decode errors logged without topic, partition and offset",
-    file: "src/conductor.ts",
+    file: "src/consumer/conductor.ts",
     search: '"Cannot decode {tp}@{offset} ({policy}): {error}"',
     replace: '"Cannot decode a record ({policy}): {error}"',
     tests: ["tests/conductor_test.ts"],
@@ -79,7 +79,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "buffer-full-4x",
     description: "a stream buffer counts as full only at 4 x maxsize",
-    file: "src/queue.ts",
+    file: "src/delivery/queue.ts",
     search: "return this.size >= this.maxsize;",
     replace: "return this.size >= 4 * this.maxsize;",
     tests: ["tests/stream_test.ts"],
@@ -91,20 +91,20 @@ export const MUTATIONS: Mutation[] = [
     search:
       "this.sends.ebb(Math.max(1000, 4 * this.#conf.streamBufferMaxsize))",
     replace: "undefined",
-    tests: ["tests/inflight_test.ts"],
+    tests: ["tests/producer/inflight_test.ts"],
   },
   {
     name: "murmur2-seed",
     description: "murmur2 with another seed (keys land on other partitions)",
-    file: "src/partitioner.ts",
+    file: "src/producer/partitioner.ts",
     search: "let h = (0x9747b28c ^ length) | 0;",
     replace: "let h = (0x9747b28d ^ length) | 0;",
-    tests: ["tests/partitioner_test.ts"],
+    tests: ["tests/producer/partitioner_test.ts"],
   },
   {
     name: "commit-every-never",
     description: "brokerCommitEvery never triggers a commit",
-    file: "src/conductor.ts",
+    file: "src/consumer/conductor.ts",
     search: "++this.#acksSinceCommit >= this.#host.conf.brokerCommitEvery &&",
     replace: "++this.#acksSinceCommit >= Infinity &&",
     tests: ["tests/conductor_test.ts"],
@@ -112,7 +112,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "crontab-utc",
     description: "crontab jobs run in UTC whatever their timezone",
-    file: "src/timer.ts",
+    file: "src/service/timer.ts",
     search: "      timezone: this.#timezone,\n      protect: true,",
     replace: '      timezone: "UTC",\n      protect: true,',
     tests: ["tests/service_test.ts"],
@@ -120,7 +120,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "rebalance-bound-10x",
     description: "revocation waits for events in hand up to 10 x longer",
-    file: "src/conductor.ts",
+    file: "src/consumer/conductor.ts",
     search: "Math.max(1000, this.#host.conf.brokerRebalanceTimeout * 500),",
     replace: "Math.max(1000, this.#host.conf.brokerRebalanceTimeout * 5000),",
     tests: ["tests/kafka/app_test.ts"],
@@ -138,7 +138,7 @@ export const MUTATIONS: Mutation[] = [
   {
     name: "reply-topic-fixed",
     description: "replies go to one fixed topic, not f-reply-{uuid}",
-    file: "src/replies.ts",
+    file: "src/rpc/replies.ts",
     search: "this.topic = `${conf.replyToPrefix}${crypto.randomUUID()}`;",
     replace: "this.topic = `${conf.appId}-replies`;",
     tests: ["tests/agent_test.ts"],

@@ -6,15 +6,15 @@
  *
  * @module
  */
-import type { ActorContext } from "./actor_context.ts";
+import type { ActorContext } from "./delivery/actor_context.ts";
 import { Actors } from "./agent/actors.ts";
-import type { Event } from "./event.ts";
+import type { Event } from "./delivery/event.ts";
 import type { Channel, SendMessage } from "./channel.ts";
 import { Stream } from "./stream.ts";
 import { AgentTestContext } from "./testing/agent_test_context.ts";
-import type { AsyncQueue } from "./queue.ts";
-import { Supervisor, type SupervisorStrategy } from "./supervisor.ts";
-import type { AgentHost } from "./agent_host.ts";
+import type { AsyncQueue } from "./delivery/queue.ts";
+import { Supervisor, type SupervisorStrategy } from "./service/supervisor.ts";
+import type { AgentHost } from "./agent/host.ts";
 import { ConfigError } from "./errors.ts";
 import type { RecordMetadata } from "./transport/transport.ts";
 import type { TopicOptions } from "./topic.ts";

@@ -23,10 +23,10 @@ import {
   type Settings,
   type SettingsInput,
 } from "./settings/settings.ts";
-import type { AsyncSignal, SyncSignal } from "./signals.ts";
-import { appCreated } from "./main_hint.ts";
+import type { AsyncSignal, SyncSignal } from "./service/signals.ts";
+import { appCreated } from "./app/main_hint.ts";
 import type { ProduceRecord } from "./transport/transport.ts";
-import type { TP } from "./types.ts";
+import type { TP } from "./util/types.ts";
 import type { SettingsDraft } from "./app/registrations.ts";
 
 /**

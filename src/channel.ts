@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { Delivery, Event } from "./event.ts";
-import { AsyncQueue } from "./queue.ts";
+import { Delivery, Event } from "./delivery/event.ts";
+import { AsyncQueue } from "./delivery/queue.ts";
 import { Stream } from "./stream.ts";
-import type { AppHost } from "./host.ts";
-import { type HeadersInput, toRawHeaders } from "./types.ts";
+import type { AppHost } from "./runtime/host.ts";
+import { type HeadersInput, toRawHeaders } from "./util/types.ts";
 import type { TypeSpec } from "./models.ts";
 import type { RecordMetadata } from "./transport/transport.ts";
 

@@ -7,21 +7,21 @@
  */
 import { z } from "zod";
 import { ConfigError, DecodeError } from "./errors.ts";
-import { formatIssues } from "./serde.ts";
-import { registerModel } from "./model_registry.ts";
+import { formatIssues } from "./models/serde.ts";
+import { registerModel } from "./models/registry.ts";
 import type {
   FieldDescriptor,
   RecordOptions,
   RecordType,
-} from "./model_types.ts";
+} from "./models/types.ts";
 
 export {
   describeModel,
   listModels,
   type ModelDescription,
-} from "./model_registry.ts";
+} from "./models/registry.ts";
 
-export { isRecordType, makeSerde } from "./serde.ts";
+export { isRecordType, makeSerde } from "./models/serde.ts";
 
 export type {
   AnyRecordType,
@@ -31,7 +31,7 @@ export type {
   RecordType,
   Serde,
   TypeSpec,
-} from "./model_types.ts";
+} from "./models/types.ts";
 
 /**
  * Define a model: a named zod object schema with field descriptors.

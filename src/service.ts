@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Duration, toSeconds } from "./duration.ts";
+import { type Duration, toSeconds } from "./util/duration.ts";
 
 type BackgroundMethod = (this: Service) => Promise<void>;
 interface BackgroundSpec {

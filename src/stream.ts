@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { ackHeld, actorContext } from "./actor_context.ts";
-import type { Event } from "./event.ts";
+import { ackHeld, actorContext } from "./delivery/actor_context.ts";
+import type { Event } from "./delivery/event.ts";
 import type { Channel } from "./channel.ts";
-import type { AsyncQueue } from "./queue.ts";
+import type { AsyncQueue } from "./delivery/queue.ts";
 import type { Topic } from "./topic.ts";
 import {
   combineSource,

@@ -7,20 +7,20 @@
  * @module
  */
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
-import type { AppHost } from "./host.ts";
+import type { AppHost } from "./runtime/host.ts";
 import type { Codec } from "./codecs.ts";
 import { makeSerde, type Serde } from "./models.ts";
-import { partitionForKey } from "./partitioner.ts";
-import { toRawHeaders } from "./types.ts";
+import { partitionForKey } from "./producer/partitioner.ts";
+import { toRawHeaders } from "./util/types.ts";
 import type {
   ProduceRecord,
   RecordMetadata,
   TopicSpec,
   TransportRecord,
 } from "./transport/transport.ts";
-import { type Duration, toMillis } from "./duration.ts";
+import { type Duration, toMillis } from "./util/duration.ts";
 import { ConfigError } from "./errors.ts";
-import type { EventInit } from "./event.ts";
+import type { EventInit } from "./delivery/event.ts";
 
 /** Encoded bytes of a recent key, and its partition among `n`. */
 interface CachedKey {

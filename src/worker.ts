@@ -10,8 +10,8 @@
  */
 import { getLogger } from "@logtape/logtape";
 import type { App } from "./app.ts";
-import { autodiscover } from "./autodiscover.ts";
-import { attachDebugLog } from "./debug_log.ts";
+import { autodiscover } from "./app/autodiscover.ts";
+import { attachDebugLog } from "./sensors/debug_log.ts";
 import {
   type LogLevel,
   type Settings,

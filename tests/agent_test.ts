@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type Agent, App, currentEvent, Record } from "../mod.ts";
 import { z } from "zod";
 import { memApp, waitFor } from "./helpers.ts";
-import { headerText } from "../src/types.ts";
+import { headerText } from "../src/util/types.ts";
 
 Deno.test("Agent on a channel with a timer populating it (seed channel example)", async () => {
   const app = memApp("channel");

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { App, currentEvent, type Event, Record } from "../mod.ts";
 import { z } from "zod";
 import { memApp, waitFor } from "./helpers.ts";
-import { PartitionTracker } from "../src/acks.ts";
-import { partitionForKey } from "../src/partitioner.ts";
+import { PartitionTracker } from "../src/delivery/acks.ts";
+import { partitionForKey } from "../src/producer/partitioner.ts";
 import { commitMarker } from "./consumer/_helpers.ts";
 
 Deno.test("PartitionTracker.committable() never passes the lowest unacked offset, with out-of-order acks", () => {

@@ -6,7 +6,7 @@
  * @module
  */
 import { type Admin, Kafka, logLevel, type Message } from "kafkajs";
-import { partitionForKey } from "../../src/partitioner.ts";
+import { partitionForKey } from "../../src/producer/partitioner.ts";
 import { summarizeWindows, WINDOW_MS, type WindowSummary } from "./_args.ts";
 
 /** Keys of the protocol's data (`k0` .. `k9999`). */

@@ -18,7 +18,7 @@
  */
 import { createTransport } from "../../src/transport/factory.ts";
 import type { ProduceRecord } from "../../src/transport/transport.ts";
-import { partitionForKey } from "../../src/partitioner.ts";
+import { partitionForKey } from "../../src/producer/partitioner.ts";
 import { emit } from "./_args.ts";
 import { PARTITIONS, record } from "./_preload.ts";
 

@@ -6,10 +6,14 @@
  *
  * @module
  */
-import { ackHeld, type ActorContext, runAsActor } from "../actor_context.ts";
-import type { AgentHost } from "../agent_host.ts";
-import type { Event } from "../event.ts";
-import type { Supervisor } from "../supervisor.ts";
+import {
+  ackHeld,
+  type ActorContext,
+  runAsActor,
+} from "../delivery/actor_context.ts";
+import type { AgentHost } from "./host.ts";
+import type { Event } from "../delivery/event.ts";
+import type { Supervisor } from "../service/supervisor.ts";
 
 /** What the actors need of their agent. */
 export interface ActorsAgent {

@@ -11,7 +11,7 @@ import {
   type SettingsInput,
   withOverrides,
 } from "../settings/settings.ts";
-import type { SyncSignal } from "../signals.ts";
+import type { SyncSignal } from "../service/signals.ts";
 
 /**
  * Send `onConfigured` with a draft of `conf` and return the settings with

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Settings } from "../settings/settings.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type { TopicSpec } from "../transport/transport.ts";
 import type { Context } from "hono";
 

@@ -8,8 +8,8 @@
 import { Agent, type AgentFn, type AgentOptions } from "../agent.ts";
 import { Channel, type ChannelOptions, type SendMessage } from "../channel.ts";
 import { ConfigError } from "../errors.ts";
-import { InFlight } from "../inflight.ts";
-import { Monitor, type Sensor } from "../monitor.ts";
+import { InFlight } from "../producer/inflight.ts";
+import { Monitor, type Sensor } from "../sensors/monitor.ts";
 import type { Infer, TypeSpec } from "../models.ts";
 import { runtimeOf, TableRegistry } from "./tables.ts";
 import type { Service } from "../service.ts";
@@ -19,13 +19,13 @@ import {
   type Job,
   OneShotTask,
   type TimerOptions,
-} from "../timer.ts";
+} from "../service/timer.ts";
 import { Topic, type TopicOptions } from "../topic.ts";
-import type { GroupRouting } from "../routing.ts";
+import type { GroupRouting } from "../rpc/routing.ts";
 import type { RecordMetadata, Transport } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import { tableRoute, type TableRouteOptions } from "../web/table_route.ts";
-import { type Duration, toSeconds } from "../duration.ts";
+import { type Duration, toSeconds } from "../util/duration.ts";
 import type {
   CommandContext,
   CommandOptions,

@@ -7,8 +7,8 @@
  */
 import type { SettingsDraft } from "./registrations.ts";
 import type { ProduceRecord } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
-import { AsyncSignal, SyncSignal } from "../signals.ts";
+import type { TP } from "../util/types.ts";
+import { AsyncSignal, SyncSignal } from "../service/signals.ts";
 
 /** The signals of an app `A` (see `App` for when each is sent). */
 export interface AppSignals<A> {

@@ -8,15 +8,15 @@
  */
 import { Command, CommanderError } from "commander";
 import type { App } from "../app.ts";
-import { autodiscover } from "../autodiscover.ts";
+import { autodiscover } from "../app/autodiscover.ts";
 import { withOverrides } from "../settings/settings.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../util/version.ts";
 import { addAgentsCommand } from "./agents.ts";
 import { addCleanVersionsCommand } from "./clean_versions.ts";
 import { appOrThrow, type CliContext, type GlobalOptions } from "./context.ts";
 import { addCustomCommands } from "./custom.ts";
 import { loadApp } from "./load_app.ts";
-import { cliRan } from "../main_hint.ts";
+import { cliRan } from "../app/main_hint.ts";
 import { addModelCommand } from "./model.ts";
 import { addModelsCommand } from "./models.ts";
 import { addResetCommand } from "./reset.ts";

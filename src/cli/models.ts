@@ -4,7 +4,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { listModels } from "../model_registry.ts";
+import { listModels } from "../models/registry.ts";
 import type { CliContext } from "./context.ts";
 import { renderTable } from "./context.ts";
 

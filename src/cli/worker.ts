@@ -12,7 +12,7 @@ import {
   parseUrl,
   withOverrides,
 } from "../settings/settings.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../util/version.ts";
 import { Worker } from "../worker.ts";
 import { type CliContext, NO_ROW_LINES, titled } from "./context.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { TransportRecord } from "../transport/transport.ts";
-import { parseTpKey } from "../types.ts";
+import { parseTpKey } from "../util/types.ts";
 import type { ConsumerState } from "./state.ts";
 
 /** Holds and resumes partitions. */

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import type { Event } from "../event.ts";
-import type { AsyncQueue } from "../queue.ts";
-import { type TP, tpKey, tpString } from "../types.ts";
+import type { Event } from "../delivery/event.ts";
+import type { AsyncQueue } from "../delivery/queue.ts";
+import { type TP, tpKey, tpString } from "../util/types.ts";
 import type { ConsumerState } from "./state.ts";
 
 /** Events taken out of stream buffers. */

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { PartitionTracker } from "../acks.ts";
+import type { PartitionTracker } from "../delivery/acks.ts";
 import { errorLine } from "../errors.ts";
 import type { CommitOffset } from "../transport/transport.ts";
-import { parseTpKey, type TP, tpKey } from "../types.ts";
+import { parseTpKey, type TP, tpKey } from "../util/types.ts";
 import type { ConsumerState } from "./state.ts";
 
 /** Offsets that advanced since the last commit, with their trackers. */

@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { Delivery, type Releaser } from "../event.ts";
+import { Delivery, type Releaser } from "../delivery/event.ts";
 import type { TransportRecord } from "../transport/transport.ts";
-import { tpString } from "../types.ts";
+import { tpString } from "../util/types.ts";
 import type { ConsumerState } from "./state.ts";
 
 /** Applies `decodeErrorPolicy` to records that did not decode. */

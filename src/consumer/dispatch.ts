@@ -8,12 +8,17 @@
  *
  * @module
  */
-import type { PartitionTracker } from "../acks.ts";
-import { Delivery, Event, type EventInit, type Releaser } from "../event.ts";
+import type { PartitionTracker } from "../delivery/acks.ts";
+import {
+  Delivery,
+  Event,
+  type EventInit,
+  type Releaser,
+} from "../delivery/event.ts";
 import { errorLine } from "../errors.ts";
-import type { AsyncQueue } from "../queue.ts";
+import type { AsyncQueue } from "../delivery/queue.ts";
 import type { TransportRecord } from "../transport/transport.ts";
-import { tpKey } from "../types.ts";
+import { tpKey } from "../util/types.ts";
 import { BackPressure } from "./back_pressure.ts";
 import type { Commits } from "./commits.ts";
 import type { DecodeErrors } from "./decode_errors.ts";

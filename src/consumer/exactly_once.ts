@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { Event } from "../event.ts";
+import type { Event } from "../delivery/event.ts";
 import { errorLine } from "../errors.ts";
-import { parseTpKey, tpKey } from "../types.ts";
+import { parseTpKey, tpKey } from "../util/types.ts";
 import { settle, takeQueued } from "./buffered.ts";
 import type { Commits } from "./commits.ts";
 import type { ConsumerState } from "./state.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Monitor } from "../monitor.ts";
+import type { Monitor } from "../sensors/monitor.ts";
 import type { Settings } from "../settings/settings.ts";
 import type {
   CommitOffset,
@@ -13,7 +13,7 @@ import type {
   Transport,
   TransportRecord,
 } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 
 /** What the conductor needs from the app. */
 export interface ConductorHost {

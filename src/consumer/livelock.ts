@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseTpKey, tpString } from "../types.ts";
+import { parseTpKey, tpString } from "../util/types.ts";
 import type { ConsumerState } from "./state.ts";
 
 /** Watches every tracked partition's committed offset. */

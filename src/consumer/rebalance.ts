@@ -7,9 +7,9 @@
  *
  * @module
  */
-import { PartitionTracker } from "../acks.ts";
+import { PartitionTracker } from "../delivery/acks.ts";
 import { errorLine } from "../errors.ts";
-import { parseTpKey, type TP, tpKey, tpString } from "../types.ts";
+import { parseTpKey, type TP, tpKey, tpString } from "../util/types.ts";
 import { dropBuffered, settle } from "./buffered.ts";
 import type { Commits } from "./commits.ts";
 import type { ConsumerState } from "./state.ts";

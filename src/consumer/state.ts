@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { PartitionTracker } from "../acks.ts";
-import type { Event } from "../event.ts";
+import type { PartitionTracker } from "../delivery/acks.ts";
+import type { Event } from "../delivery/event.ts";
 import type { Topic } from "../topic.ts";
 import type { Consumer, TransportRecord } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type { ConductorHost } from "./host.ts";
 
 /** A topic description of any key and value type. */

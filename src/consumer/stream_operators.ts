@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { actorContext } from "../actor_context.ts";
-import type { Event } from "../event.ts";
+import { actorContext } from "../delivery/actor_context.ts";
+import type { Event } from "../delivery/event.ts";
 import { ackUnit, type Source, type Unit } from "./units.ts";
 
 /** @internal Units whose value `predicate` keeps; the others are acked right away. */

@@ -4,10 +4,10 @@
  *
  * @module
  */
-import { actorContext } from "../actor_context.ts";
-import type { Event } from "../event.ts";
-import type { Sensor } from "../monitor.ts";
-import type { AsyncQueue } from "../queue.ts";
+import { actorContext } from "../delivery/actor_context.ts";
+import type { Event } from "../delivery/event.ts";
+import type { Sensor } from "../sensors/monitor.ts";
+import type { AsyncQueue } from "../delivery/queue.ts";
 
 /** @internal A value and the events it came from. */
 export interface Unit {

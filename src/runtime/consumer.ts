@@ -8,13 +8,13 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { TableLike } from "../app/registrations.ts";
-import { Conductor } from "../conductor.ts";
-import type { InFlight } from "../inflight.ts";
-import type { Monitor } from "../monitor.ts";
-import type { Producer } from "../producer.ts";
+import { Conductor } from "../consumer/conductor.ts";
+import type { InFlight } from "../producer/inflight.ts";
+import type { Monitor } from "../sensors/monitor.ts";
+import type { Producer } from "../producer/producer.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { Topic } from "../topic.ts";
-import { TransactionManager } from "../transactions.ts";
+import { TransactionManager } from "../producer/transactions.ts";
 import type {
   CommitOffset,
   ProduceRecord,
@@ -22,7 +22,7 @@ import type {
   TopicSpec,
   Transport,
 } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import { deadLetterRecord } from "./dead_letter.ts";
 import type { Group } from "./group.ts";
 

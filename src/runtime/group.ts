@@ -9,21 +9,21 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { errorLine } from "../errors.ts";
-import type { Producer } from "../producer.ts";
+import type { Producer } from "../producer/producer.ts";
 import {
   decodeRouting,
   encodeRouting,
   type GroupRouting,
   leaderTopic,
   ROUTING_KEY,
-} from "../routing.ts";
+} from "../rpc/routing.ts";
 import type { Settings } from "../settings/settings.ts";
 import type {
   GroupMember,
   TopicSpec,
   Transport,
 } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 
 /** What the group reads of the runtime (all of it may change over a restart). */
 export interface GroupView {

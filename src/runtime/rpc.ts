@@ -7,9 +7,9 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { Agent, AskMessage } from "../agent.ts";
-import type { Event } from "../event.ts";
-import type { Producer } from "../producer.ts";
-import { Replies } from "../replies.ts";
+import type { Event } from "../delivery/event.ts";
+import type { Producer } from "../producer/producer.ts";
+import { Replies } from "../rpc/replies.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { Transport } from "../transport/transport.ts";
 

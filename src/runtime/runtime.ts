@@ -12,15 +12,19 @@ import type { Logger } from "@logtape/logtape";
 import type { Agent, AskMessage } from "../agent.ts";
 import type { TableLike } from "../app/registrations.ts";
 import { StateError } from "../errors.ts";
-import type { Event } from "../event.ts";
-import type { AppHost } from "../host.ts";
-import type { InFlight } from "../inflight.ts";
-import type { Monitor } from "../monitor.ts";
-import { Producer, type SendBinding, type SendCounter } from "../producer.ts";
-import type { GroupRouting } from "../routing.ts";
+import type { Event } from "../delivery/event.ts";
+import type { AppHost } from "./host.ts";
+import type { InFlight } from "../producer/inflight.ts";
+import type { Monitor } from "../sensors/monitor.ts";
+import {
+  Producer,
+  type SendBinding,
+  type SendCounter,
+} from "../producer/producer.ts";
+import type { GroupRouting } from "../rpc/routing.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { TableApp } from "../table/api.ts";
-import type { JobHost } from "../timer.ts";
+import type { JobHost } from "../service/timer.ts";
 import type { Topic, TopicOptions } from "../topic.ts";
 import { createTransport } from "../transport/factory.ts";
 import type {
@@ -29,7 +33,7 @@ import type {
   TopicSpec,
   Transport,
 } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import { DeclaredTopics } from "./declared.ts";
 import { Group } from "./group.ts";
 import { Rpc } from "./rpc.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import type { z } from "zod";
-import { toSeconds } from "../duration.ts";
+import { toSeconds } from "../util/duration.ts";
 import { readEnv } from "./env.ts";
 import { ConfigError } from "../errors.ts";
 import type { Settings, SettingsInput } from "./types.ts";

@@ -5,10 +5,10 @@
  * @module
  */
 import { z } from "zod";
-import { toSeconds } from "../duration.ts";
+import { toSeconds } from "../util/duration.ts";
 import { ConfigError } from "../errors.ts";
 import type { SettingsInput } from "./types.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../util/version.ts";
 
 /** Broker URL schemes this library supports. */
 export const BROKER_SCHEMES: readonly string[] = ["kafka", "local", "memory"];

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Duration } from "../duration.ts";
+import type { Duration } from "../util/duration.ts";
 
 /**
  * SASL and TLS credentials for `kafka://` brokers.

@@ -10,7 +10,7 @@ import type { Logger } from "@logtape/logtape";
 import type { TableLike } from "../app/registrations.ts";
 import type { Codec } from "../codecs.ts";
 import type { Infer, TypeSpec } from "../models.ts";
-import type { Sensor } from "../monitor.ts";
+import type { Sensor } from "../sensors/monitor.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { Transport } from "../transport/transport.ts";
 import type { ChangelogHost } from "./changelog.ts";

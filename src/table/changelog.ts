@@ -25,8 +25,8 @@
  */
 import type { Logger } from "@logtape/logtape";
 import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
-import type { InFlight } from "../inflight.ts";
-import type { SendBinding, SendCounter } from "../producer.ts";
+import type { InFlight } from "../producer/inflight.ts";
+import type { SendBinding, SendCounter } from "../producer/producer.ts";
 import type {
   ProduceRecord,
   RecordMetadata,

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { SendBinding, SendTarget } from "../producer.ts";
+import type { SendBinding, SendTarget } from "../producer/producer.ts";
 import type { Change } from "./changelog_change.ts";
 
 /** Default byte bound of the record cache (Kafka Streams' default too). */

@@ -9,9 +9,9 @@
 import type { TableLike } from "../app/registrations.ts";
 import { ConfigError, KeyError, StateError } from "../errors.ts";
 import { makeSerde, type Serde } from "../models.ts";
-import type { Sensor } from "../monitor.ts";
+import type { Sensor } from "../sensors/monitor.ts";
 import type { TopicSpec } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type { TableHost, TableOptions, TableWindowing } from "./api.ts";
 import { ChangelogWriter } from "./changelog.ts";
 import { keyId } from "./changelog_change.ts";

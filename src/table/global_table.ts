@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import { Table } from "./table.ts";
 
 /**

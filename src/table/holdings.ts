@@ -6,9 +6,9 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { actorContext } from "../actor_context.ts";
+import { actorContext } from "../delivery/actor_context.ts";
 import type { Transport, TransportRecord } from "../transport/transport.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type { Serde } from "../models.ts";
 import type { ChangelogEvent } from "./api.ts";
 import { keyId, type OverlayEntry } from "./changelog_change.ts";

@@ -18,7 +18,7 @@
 import { open as openLmdb, TransactionFlags } from "lmdb";
 import { resolve } from "node:path";
 import { ClosedError, ConfigError } from "../errors.ts";
-import { privateDir, privateFiles } from "../private_files.ts";
+import { privateDir, privateFiles } from "../util/private_files.ts";
 import {
   assertOffsetForward,
   assertStoreKey,

@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { actorContext } from "../actor_context.ts";
-import { type Duration, toSeconds } from "../duration.ts";
+import { actorContext } from "../delivery/actor_context.ts";
+import { type Duration, toSeconds } from "../util/duration.ts";
 import { StateError } from "../errors.ts";
 import { keyId } from "./changelog_change.ts";
 import { Collection } from "./collection.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { actorContext } from "../actor_context.ts";
+import { actorContext } from "../delivery/actor_context.ts";
 import { ConfigError, StateError, TableKeyError } from "../errors.ts";
 import type { TableOptions } from "./api.ts";
 import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";

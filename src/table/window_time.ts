@@ -5,7 +5,7 @@
  * @module
  */
 import { StateError } from "../errors.ts";
-import type { Event } from "../event.ts";
+import type { Event } from "../delivery/event.ts";
 
 /** Picks the time (seconds) of an event that chooses its window. */
 export type TimeOf = (event: Event | undefined) => number;

@@ -13,10 +13,10 @@
  *
  * @module
  */
-import { currentEvent } from "../actor_context.ts";
-import { type Duration, toSeconds } from "../duration.ts";
+import { currentEvent } from "../delivery/actor_context.ts";
+import { type Duration, toSeconds } from "../util/duration.ts";
 import { StateError } from "../errors.ts";
-import type { Event } from "../event.ts";
+import type { Event } from "../delivery/event.ts";
 import type { FieldDescriptor } from "../models.ts";
 import { keyId } from "./changelog_change.ts";
 import type { Table } from "./table.ts";

@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { Delivery, Event } from "../event.ts";
-import { AsyncQueue } from "../queue.ts";
-import { toRawHeaders } from "../types.ts";
+import { Delivery, Event } from "../delivery/event.ts";
+import { AsyncQueue } from "../delivery/queue.ts";
+import { toRawHeaders } from "../util/types.ts";
 
 /** What a test context drives of an agent (a copy of it, with actors of its own). */
 export interface TestableAgent<V, K, R> {

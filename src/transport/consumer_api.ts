@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type { CommitOffset, TransportRecord } from "./records.ts";
 
 /**

@@ -29,7 +29,7 @@ import {
 } from "./kafka/errors.ts";
 import { type Admin, Kafka, logLevel, type Producer } from "kafkajs";
 import { ClosedError, ConfigError, FaustError } from "../errors.ts";
-import { type TP, tpString } from "../types.ts";
+import { type TP, tpString } from "../util/types.ts";
 import { KafkaConsumer } from "./kafka/consumer.ts";
 import { kafkaLogCreator } from "./kafka/log.ts";
 import { type KafkaSettings, readKafkaSettings } from "./kafka/options.ts";
@@ -67,7 +67,7 @@ export type {
   TransportOptions,
   TransportRecord,
 } from "./transport.ts";
-export type { RawHeaders, TP } from "../types.ts";
+export type { RawHeaders, TP } from "../util/types.ts";
 export { parseKafkaUrl } from "./kafka/options.ts";
 
 /**

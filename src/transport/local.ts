@@ -28,7 +28,7 @@
  * @module
  */
 import { ClosedError, StateError } from "../errors.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type {
   Consumer,
   ConsumerOptions,

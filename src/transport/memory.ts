@@ -9,7 +9,7 @@
  * @module
  */
 import { ConfigError } from "../errors.ts";
-import { type TP, tpKey } from "../types.ts";
+import { type TP, tpKey } from "../util/types.ts";
 import type {
   CommitOffset,
   Consumer,

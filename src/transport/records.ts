@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RawHeaders, TP } from "../types.ts";
+import type { RawHeaders, TP } from "../util/types.ts";
 
 /**
  * A record read from a partition.

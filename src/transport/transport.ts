@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 import type {
   CommitOffset,
   ProduceRecord,

@@ -15,14 +15,14 @@ import { cors } from "hono/cors";
 import type { App } from "../app.ts";
 import type { PageHandler, View } from "../app/registrations.ts";
 import { ConfigError } from "../errors.ts";
-import { routingTable } from "../routing.ts";
+import { routingTable } from "../rpc/routing.ts";
 import {
   type BrowsableTable,
   keyCandidates,
   keyOwner,
   routeToOwner,
 } from "./table_route.ts";
-import { VERSION } from "../version.ts";
+import { VERSION } from "../util/version.ts";
 import { renderDashboard, renderLive } from "./dashboard.ts";
 import { StatsHistory } from "./history.ts";
 import { PROMETHEUS_CONTENT_TYPE, toPrometheus } from "./metrics.ts";

@@ -6,9 +6,9 @@
  * @module
  */
 import type { App } from "../app.ts";
-import type { Sensor } from "../monitor.ts";
+import type { Sensor } from "../sensors/monitor.ts";
 import type { RecoveryStats } from "../table/recovery.ts";
-import type { TP } from "../types.ts";
+import type { TP } from "../util/types.ts";
 
 /** Count, sum and maximum of latencies in milliseconds. */
 export interface Latency {

@@ -10,8 +10,8 @@
  */
 import type { Context } from "hono";
 import type { PageHandler, TableLike } from "../app/registrations.ts";
-import { partitionForKey } from "../partitioner.ts";
-import { type GroupRouting, ownerOf } from "../routing.ts";
+import { partitionForKey } from "../producer/partitioner.ts";
+import { type GroupRouting, ownerOf } from "../rpc/routing.ts";
 
 /**
  * What table routing reads from the app: its tables, its own URL, whether

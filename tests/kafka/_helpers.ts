@@ -8,7 +8,7 @@ import type {
   RebalanceListener,
   TransportRecord,
 } from "../../src/transport/transport.ts";
-import type { TP } from "../../src/types.ts";
+import type { TP } from "../../src/util/types.ts";
 
 /** Broker address of the tests. */
 export const BROKER = Deno.env.get("FAUST_TEST_KAFKA") ?? "127.0.0.1:9092";

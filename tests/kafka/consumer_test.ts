@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { tpKey } from "../../src/types.ts";
+import { tpKey } from "../../src/util/types.ts";
 import type { KafkaTransport } from "../../src/transport/kafka.ts";
 import {
   bytes,

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
-import { partitionForKey } from "../../src/partitioner.ts";
+import { partitionForKey } from "../../src/producer/partitioner.ts";
 import { BROKER, requireBroker, startTransport, unique } from "./_helpers.ts";
 
 /** The Kafka jars scripts/kafka.sh fetched (kafka-clients among them). */

@@ -8,7 +8,7 @@ import {
   type SettingsInput,
   withOverrides,
 } from "../../src/settings/settings.ts";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/util/version.ts";
 
 /**
  * An environment of `vars` only, for `resolveSettings()`: the process

@@ -4,8 +4,8 @@
  * covers tables too.
  */
 import assert from "node:assert/strict";
-import { InFlight } from "../../src/inflight.ts";
-import type { SendCounter } from "../../src/producer.ts";
+import { InFlight } from "../../src/producer/inflight.ts";
+import type { SendCounter } from "../../src/producer/producer.ts";
 import { ChangelogWriter } from "../../src/table/changelog.ts";
 import { MemoryStore } from "../../src/table/memory_store.ts";
 import type {

@@ -19,7 +19,7 @@ import type {
   Transport,
   TransportRecord,
 } from "../../src/transport/transport.ts";
-import { type TP, tpKey } from "../../src/types.ts";
+import { type TP, tpKey } from "../../src/util/types.ts";
 
 /** What `make` returns. */
 export interface ConformanceSubject {

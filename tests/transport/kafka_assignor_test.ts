@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { AssignerProtocol, type Cluster } from "kafkajs";
 import { ConfigError } from "../../src/errors.ts";
-import { type TP, tpKey } from "../../src/types.ts";
+import { type TP, tpKey } from "../../src/util/types.ts";
 import {
   assignCopartitioned,
   type AssignorMember,

@@ -27,10 +27,10 @@ import {
   partitionsFromTopics,
   type TP,
   tpKey,
-} from "../../types.ts";
+} from "../../util/types.ts";
 
 // Re-exported so this module documents on its own (`deno doc --lint`).
-export type { TP } from "../../types.ts";
+export type { TP } from "../../util/types.ts";
 import {
   assignCopartitioned,
   type AssignorMember,

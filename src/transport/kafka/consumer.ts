@@ -43,7 +43,7 @@ import type {
   Kafka,
 } from "kafkajs";
 import { ClosedError, FaustError, StateError } from "../../errors.ts";
-import { type TP, tpKey, tpString } from "../../types.ts";
+import { type TP, tpKey, tpString } from "../../util/types.ts";
 import type {
   CommitOffset,
   Consumer,

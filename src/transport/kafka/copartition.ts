@@ -26,10 +26,10 @@
  * @module
  */
 import { ConfigError } from "../../errors.ts";
-import { type TP, tpKey } from "../../types.ts";
+import { type TP, tpKey } from "../../util/types.ts";
 
 // Re-exported so this module documents on its own (`deno doc --lint`).
-export type { TP } from "../../types.ts";
+export type { TP } from "../../util/types.ts";
 
 /** A group member as the assignor sees it. */
 export interface AssignorMember {

@@ -26,7 +26,7 @@
  */
 import { CompressionTypes, type SASLOptions } from "kafkajs";
 import type { ConnectionOptions } from "node:tls";
-import { type Duration, toMillis } from "../../duration.ts";
+import { type Duration, toMillis } from "../../util/duration.ts";
 import { ConfigError } from "../../errors.ts";
 
 /** Kafka settings after validation; durations in milliseconds. */

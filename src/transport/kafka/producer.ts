@@ -12,7 +12,7 @@ import type {
   Producer,
   RecordMetadata as KafkaRecordMetadata,
 } from "kafkajs";
-import { tpKey } from "../../types.ts";
+import { tpKey } from "../../util/types.ts";
 import type { ProduceRecord, RecordMetadata } from "../transport.ts";
 import { toMessage } from "./records.ts";
 

@@ -23,7 +23,7 @@
  */
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { FaustError } from "../../errors.ts";
-import { type TP, tpKey, tpString } from "../../types.ts";
+import { type TP, tpKey, tpString } from "../../util/types.ts";
 import type { TransportRecord } from "../transport.ts";
 import { abortedRecords } from "./aborted_patch.ts";
 import { fromMessage } from "./records.ts";

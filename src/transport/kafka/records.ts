@@ -5,7 +5,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
-import type { RawHeaders } from "../../types.ts";
+import type { RawHeaders } from "../../util/types.ts";
 import type { ProduceRecord, TransportRecord } from "../transport.ts";
 
 /** A view of bytes as a Buffer, without copying. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { LockError } from "../../errors.ts";
-import { FILE_MODE, privateDir } from "../../private_files.ts";
+import { FILE_MODE, privateDir } from "../../util/private_files.ts";
 
 /** A held file lock; {@linkcode release} gives it back. */
 export interface Claim {

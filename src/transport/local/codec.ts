@@ -19,7 +19,7 @@
  *
  * @module
  */
-import type { RawHeaders } from "../../types.ts";
+import type { RawHeaders } from "../../util/types.ts";
 import type { ProduceRecord, TransportRecord } from "../transport.ts";
 
 /** Most records one chunk holds. */

@@ -11,7 +11,7 @@
  * @module
  */
 import { ClosedError, StateError } from "../../errors.ts";
-import { type TP, tpKey, tpString } from "../../types.ts";
+import { type TP, tpKey, tpString } from "../../util/types.ts";
 import type {
   CommitOffset,
   Consumer,

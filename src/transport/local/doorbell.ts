@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { FILE_MODE } from "../../private_files.ts";
+import { FILE_MODE } from "../../util/private_files.ts";
 
 /** A bell shared by all transports of one broker path in this process. */
 export class Doorbell {

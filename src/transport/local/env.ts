@@ -14,7 +14,7 @@
  */
 import { type Database, open, type RootDatabase } from "lmdb";
 import { Doorbell } from "./doorbell.ts";
-import { privateDir, privateFiles } from "../../private_files.ts";
+import { privateDir, privateFiles } from "../../util/private_files.ts";
 
 /** What the broker stores about a topic. */
 export interface TopicMeta {

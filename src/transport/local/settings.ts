@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { type Duration, toMillis } from "../../duration.ts";
+import { type Duration, toMillis } from "../../util/duration.ts";
 import { ConfigError } from "../../errors.ts";
 import type { TransportOptions } from "../transport.ts";
 

@@ -23,7 +23,7 @@
  * @module
  */
 import { ConfigError, StateError } from "../../errors.ts";
-import { tpString } from "../../types.ts";
+import { tpString } from "../../util/types.ts";
 import type {
   CommitOffset,
   ProduceRecord,

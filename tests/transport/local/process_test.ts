@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { LocalTransport } from "../../../src/transport/local.ts";
-import { tpKey } from "../../../src/types.ts";
+import { tpKey } from "../../../src/util/types.ts";
 import { recordingListener } from "../conformance.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LocalTransport } from "../../../src/transport/local.ts";
-import { tpKey } from "../../../src/types.ts";
+import { tpKey } from "../../../src/util/types.ts";
 import { recordingListener } from "../conformance.ts";
 
 const enc = new TextEncoder();

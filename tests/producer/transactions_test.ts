@@ -5,9 +5,9 @@
  * Kafka: tests/kafka/eos_test.ts.)
  */
 import assert from "node:assert/strict";
-import { App } from "../mod.ts";
-import { LocalTransport } from "../src/transport/local.ts";
-import { captureLogs } from "./helpers.ts";
+import { App } from "../../mod.ts";
+import { LocalTransport } from "../../src/transport/local.ts";
+import { captureLogs } from "../helpers.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "faust-eos-local-" });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AsyncQueue } from "../src/queue.ts";
+import { AsyncQueue } from "../../src/delivery/queue.ts";
 
 Deno.test("AsyncQueue.onEbb() calls back once, when the queue is half empty, not at the first freed slot", () => {
   const q = new AsyncQueue<number>(8);

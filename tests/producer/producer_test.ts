@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { App } from "../mod.ts";
-import { waitFor } from "../testing.ts";
-import { Monitor } from "../src/monitor.ts";
-import { Producer } from "../src/producer.ts";
-import { MemoryTransport } from "../src/transport/memory.ts";
+import { App } from "../../mod.ts";
+import { waitFor } from "../../testing.ts";
+import { Monitor } from "../../src/sensors/monitor.ts";
+import { Producer } from "../../src/producer/producer.ts";
+import { MemoryTransport } from "../../src/transport/memory.ts";
 import type {
   ProduceRecord,
   RecordMetadata,
-} from "../src/transport/transport.ts";
+} from "../../src/transport/transport.ts";
 
 Deno.test("A send larger than producerMaxRequestSize is refused, naming the topic, the size and the setting; smaller ones go through", async () => {
   const dir = await Deno.makeTempDir();

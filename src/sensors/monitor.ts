@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { TP } from "./types.ts";
-import { tpKey } from "./types.ts";
+import type { TP } from "../util/types.ts";
+import { tpKey } from "../util/types.ts";
 
 /**
  * Hooks a sensor may implement; every one is optional.

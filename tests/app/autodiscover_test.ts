@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { autodiscover } from "../src/autodiscover.ts";
+import { autodiscover } from "../../src/app/autodiscover.ts";
 
-const MOD = new URL("../mod.ts", import.meta.url).href;
+const MOD = new URL("../../mod.ts", import.meta.url).href;
 
 Deno.test("autodiscover() imports a project's modules (true, or a list relative to origin) so agents, commands and pages register", async () => {
   const dir = await Deno.realPath(await Deno.makeTempDir());

@@ -6,9 +6,9 @@
  * @module
  */
 import type { z } from "zod";
-import { type Codec, codecs } from "./codecs.ts";
-import { DecodeError } from "./errors.ts";
-import type { AnyRecordType, Serde, TypeSpec } from "./model_types.ts";
+import { type Codec, codecs } from "../codecs.ts";
+import { DecodeError } from "../errors.ts";
+import type { AnyRecordType, Serde, TypeSpec } from "./types.ts";
 
 /** The issues of a failed zod parse, one `path: message` each. */
 export function formatIssues(error: z.ZodError): string {

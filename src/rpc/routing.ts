@@ -9,8 +9,12 @@
  *
  * @module
  */
-import type { GroupMember } from "./transport/transport.ts";
-import { partitionsByTopic, partitionsFromTopics, type TP } from "./types.ts";
+import type { GroupMember } from "../transport/transport.ts";
+import {
+  partitionsByTopic,
+  partitionsFromTopics,
+  type TP,
+} from "../util/types.ts";
 
 /**
  * One worker's share of the group.

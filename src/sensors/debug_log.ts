@@ -6,9 +6,9 @@
  *
  * @module
  */
-import type { App } from "./app.ts";
+import type { App } from "../app.ts";
 import type { Sensor } from "./monitor.ts";
-import type { TP } from "./types.ts";
+import type { TP } from "../util/types.ts";
 
 /** `topic[0,1,2]` per topic, for one log line. */
 export function showPartitions(tps: readonly TP[]): string {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { App, type Sensor, type TP } from "../mod.ts";
-import { waitFor } from "../testing.ts";
+import { App, type Sensor, type TP } from "../../mod.ts";
+import { waitFor } from "../../testing.ts";
 
 function memApp(id: string): App {
   return new App(id, {

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { App } from "../mod.ts";
-import { acquireEnv, releaseEnv } from "../src/transport/local/env.ts";
-import { currentEvent } from "../src/actor_context.ts";
-import { headerText } from "../src/types.ts";
+import { App } from "../../mod.ts";
+import { acquireEnv, releaseEnv } from "../../src/transport/local/env.ts";
+import { currentEvent } from "../../src/delivery/actor_context.ts";
+import { headerText } from "../../src/util/types.ts";
 
 /** Reply topics of the local:// broker under `datadir`, with their retention. */
 async function replyTopics(

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { murmur2, partitionForKey } from "../src/partitioner.ts";
+import { murmur2, partitionForKey } from "../../src/producer/partitioner.ts";
 
 // Kafka's own vectors for Utils.murmur2 (clients UtilsTest.testMurmur2).
 const KAFKA_VECTORS: Array<[Uint8Array, number]> = [

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ClosedError } from "./errors.ts";
+import { ClosedError } from "../errors.ts";
 
 /** Bounded async FIFO queue. */
 export class AsyncQueue<T> {

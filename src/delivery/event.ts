@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RawHeaders } from "./types.ts";
+import type { RawHeaders } from "../util/types.ts";
 
 /**
  * @internal What an event tells when it is acked: its delivery (several

@@ -9,10 +9,10 @@ import type {
   ProduceRecord,
   RecordMetadata,
   Transport,
-} from "./transport/transport.ts";
+} from "../transport/transport.ts";
 import { setImmediate } from "node:timers";
-import { ClosedError, FaustError } from "./errors.ts";
-import type { Monitor } from "./monitor.ts";
+import { ClosedError, FaustError } from "../errors.ts";
+import type { Monitor } from "../sensors/monitor.ts";
 
 /**
  * Where a batch goes instead of the transport (an open Kafka transaction).

@@ -10,19 +10,19 @@
  *
  * @module
  */
-import type { Event } from "./event.ts";
-import type { RebalanceListener } from "./transport/transport.ts";
-import type { TP } from "./types.ts";
-import { Commits } from "./consumer/commits.ts";
-import { DecodeErrors } from "./consumer/decode_errors.ts";
-import { Dispatcher } from "./consumer/dispatch.ts";
-import { ExactlyOnce, isCurrent } from "./consumer/exactly_once.ts";
-import type { ConductorHost } from "./consumer/host.ts";
-import { LivelockWatch } from "./consumer/livelock.ts";
-import { Rebalance } from "./consumer/rebalance.ts";
-import { type AnyTopic, ConsumerState } from "./consumer/state.ts";
+import type { Event } from "../delivery/event.ts";
+import type { RebalanceListener } from "../transport/transport.ts";
+import type { TP } from "../util/types.ts";
+import { Commits } from "./commits.ts";
+import { DecodeErrors } from "./decode_errors.ts";
+import { Dispatcher } from "./dispatch.ts";
+import { ExactlyOnce, isCurrent } from "./exactly_once.ts";
+import type { ConductorHost } from "./host.ts";
+import { LivelockWatch } from "./livelock.ts";
+import { Rebalance } from "./rebalance.ts";
+import { type AnyTopic, ConsumerState } from "./state.ts";
 
-export type { ConductorHost } from "./consumer/host.ts";
+export type { ConductorHost } from "./host.ts";
 
 /** Consumes subscribed topics and delivers to streams. */
 export class Conductor implements RebalanceListener {

@@ -18,21 +18,21 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import { actorContext } from "./actor_context.ts";
-import type { Event } from "./event.ts";
+import { actorContext } from "../delivery/actor_context.ts";
+import type { Event } from "../delivery/event.ts";
 import {
   ConfigError,
   errorLine,
   PartitionRevokedError,
   StateError,
-} from "./errors.ts";
+} from "../errors.ts";
 import type { SendTarget } from "./producer.ts";
 import type {
   CommitOffset,
   ProduceRecord,
   TransactionalProducer,
   Transport,
-} from "./transport/transport.ts";
+} from "../transport/transport.ts";
 
 interface Open {
   readonly partition: number;

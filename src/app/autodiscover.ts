@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { ConfigError } from "./errors.ts";
-import type { Settings } from "./settings/settings.ts";
+import { ConfigError } from "../errors.ts";
+import type { Settings } from "../settings/settings.ts";
 
 /** What autodiscovery needs of an app. */
 export interface Discoverable {

@@ -8,12 +8,12 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Consumer, Transport } from "./transport/transport.ts";
-import { headerText } from "./types.ts";
-import type { Event } from "./event.ts";
-import type { Settings } from "./settings/settings.ts";
-import type { Producer } from "./producer.ts";
-import { ClosedError, errorLine, FaustError } from "./errors.ts";
+import type { Consumer, Transport } from "../transport/transport.ts";
+import { headerText } from "../util/types.ts";
+import type { Event } from "../delivery/event.ts";
+import type { Settings } from "../settings/settings.ts";
+import type { Producer } from "../producer/producer.ts";
+import { ClosedError, errorLine, FaustError } from "../errors.ts";
 
 /** Header naming the reply topic. */
 export const REPLY_TO_HEADER = "Faust-Ag-ReplyTo";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { InFlight } from "../src/inflight.ts";
-import { memApp, waitFor } from "./helpers.ts";
+import { InFlight } from "../../src/producer/inflight.ts";
+import { memApp, waitFor } from "../helpers.ts";
 
 Deno.test("InFlight.ebb() is undefined below the limit, then waits until half have ended", async () => {
   const f = new InFlight();

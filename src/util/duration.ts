@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ConfigError } from "./errors.ts";
+import { ConfigError } from "../errors.ts";
 
 /**
  * A duration in seconds, or a string with a unit (`ms`, `s`, `m`, `h`, `d`).

@@ -4,15 +4,15 @@
  *
  * @module
  */
-import type { InFlight } from "./inflight.ts";
+import type { InFlight } from "../producer/inflight.ts";
 import type { Logger } from "@logtape/logtape";
-import type { Settings } from "./settings/settings.ts";
-import type { RecordMetadata, TopicSpec } from "./transport/transport.ts";
-import type { ProduceRecord } from "./transport/transport.ts";
-import type { Topic, TopicOptions } from "./topic.ts";
-import type { Monitor } from "./monitor.ts";
-import type { AgentHost } from "./agent_host.ts";
-import type { SendBinding, SendCounter } from "./producer.ts";
+import type { Settings } from "../settings/settings.ts";
+import type { RecordMetadata, TopicSpec } from "../transport/transport.ts";
+import type { ProduceRecord } from "../transport/transport.ts";
+import type { Topic, TopicOptions } from "../topic.ts";
+import type { Monitor } from "../sensors/monitor.ts";
+import type { AgentHost } from "../agent/host.ts";
+import type { SendBinding, SendCounter } from "../producer/producer.ts";
 
 /**
  * The app as seen from below: the runtime (`runtime/runtime.ts`) implements

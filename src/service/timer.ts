@@ -7,8 +7,8 @@
  */
 import { Cron } from "croner";
 import type { Logger } from "@logtape/logtape";
-import type { Monitor } from "./monitor.ts";
-import { sleep } from "./service.ts";
+import type { Monitor } from "../sensors/monitor.ts";
+import { sleep } from "../service.ts";
 
 /**
  * A periodic or one-shot background job of the app.

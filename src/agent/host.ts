@@ -4,10 +4,10 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Settings } from "./settings/settings.ts";
-import type { Monitor } from "./monitor.ts";
-import type { Event } from "./event.ts";
-import type { Agent, AskMessage } from "./agent.ts";
+import type { Settings } from "../settings/settings.ts";
+import type { Monitor } from "../sensors/monitor.ts";
+import type { Event } from "../delivery/event.ts";
+import type { Agent, AskMessage } from "../agent.ts";
 
 /**
  * The app as seen by an agent (the runtime implements it for the app).

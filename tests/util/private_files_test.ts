@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { App } from "../mod.ts";
-import { waitFor } from "./helpers.ts";
+import { App } from "../../mod.ts";
+import { waitFor } from "../helpers.ts";
 
 async function modes(root: string): Promise<Map<string, number>> {
   const out = new Map<string, number>();

@@ -5,8 +5,8 @@
  * @module
  */
 import type { z } from "zod";
-import { ConfigError } from "./errors.ts";
-import type { AnyRecordType } from "./model_types.ts";
+import { ConfigError } from "../errors.ts";
+import type { AnyRecordType } from "./types.ts";
 
 /** A model as listed by the CLI's `models` and `model NAME` commands. */
 export interface ModelDescription {
