@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { RawHeaders } from "../types.ts";
+import type { RawHeaders } from "../util/types.ts";
 
 /** Header of a changelog record: the writer's group generation, in decimal. */
 export const GENERATION_HEADER = "faust-generation";
