@@ -308,7 +308,9 @@ export class ChangelogWriter {
     ).then(
       (meta) => {
         w.meta = meta;
-        if (this.#debug) this.#logAppend(partition, meta.offset, e.key, value);
+        if (this.#debug) {
+          this.#logAppend(partition, meta.offset, e.key, value, generation);
+        }
         if (!this.#held) this.#checkForeign(partition, meta.offset);
         this.#applier.acked();
       },
@@ -466,11 +468,12 @@ export class ChangelogWriter {
     offset: number,
     key: Uint8Array,
     value: Uint8Array | null,
+    generation: number | undefined,
   ): void {
     const text = (b: Uint8Array | null) =>
       b === null ? "null" : DECODER.decode(b.subarray(0, 40));
     this.#host.log.debug(
-      "Table {table}: appended {topic}[{partition}]@{offset} {key}={value}",
+      "Table {table}: appended {topic}[{partition}]@{offset} {key}={value} (generation {generation})",
       {
         table: this.#table,
         topic: this.#topic,
@@ -478,6 +481,7 @@ export class ChangelogWriter {
         offset,
         key: text(key),
         value: text(value),
+        generation: generation ?? "none",
       },
     );
   }
