@@ -310,7 +310,7 @@ Deno.test("churn: exactly_once, sends not awaited, kill -9 of workers and of the
   assert.deepEqual(r.verdict.tableUnder, [], problems(r));
   assert.equal(r.verdict.outsideTransactions, 0, problems(r));
   // Events committed twice inside one worker's transaction right after the
-  // broker came back (2 runs of 8, a few events each; their table counts
+  // broker came back (3 runs of 9, a few events each; their table counts
   // too): cause not found (docs/kafka.md, "Under churn"), so reported here,
   // not asserted, until it is.
   if (r.verdict.duplicates > 0 || r.verdict.tableWrong.length > 0) {
