@@ -158,7 +158,6 @@ export class App extends AppRegistry {
     this.crashed = new Promise((resolve) => this.#crash = resolve);
     // What topics, agents, tables and jobs call back into.
     this.#runtime = new Runtime(this, {
-      makeTopic: (name, options) => this.topic(name, options),
       produced: (record) => this.onProduceMessage.send(this, record),
       assigned: async (assigned) => {
         await this.onPartitionsAssigned.send(this, assigned);

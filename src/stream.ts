@@ -309,7 +309,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     }
     const agent = actorContext()?.agent ?? topic.host.conf.appId;
     const host = topic.host;
-    const repartition = host.makeTopic<NK, V>(
+    const repartition = topic.derive<NK, V>(
       `${agent}-${topic.name}-${name}-repartition`,
       {
         keySerializer: repartitionKeyCodec(
