@@ -13,7 +13,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { appSignals } from "./app/signals.ts";
 import { applyConfigured } from "./app/configure.ts";
-import { StopSteps } from "./app/stop_steps.ts";
+import { StopSteps } from "./service/stop_steps.ts";
 import { AppRegistry } from "./app/registry.ts";
 import { attachRuntime } from "./app/tables.ts";
 import { StateError } from "./errors.ts";
