@@ -68,14 +68,16 @@ export class Lifecycle {
   }
 
   /**
-   * Start `parts` in order. Returns false, starting nothing more, once the
-   * state is no longer `starting` (a crash while starting began the stop:
-   * parts started after it would outlive it).
+   * Start `parts` in order. Returns false, starting nothing more, once a
+   * stop began (the state is no longer `starting`, or `running` from the
+   * part that marks it on): a crash while starting began the stop, and
+   * parts started after it would outlive it.
    */
   async start(parts: readonly Part[]): Promise<boolean> {
+    let expected: LifecycleState = "starting";
     for (const part of parts) {
-      if (this.state !== "starting") return false;
-      if (part.running === true) this.state = "running";
+      if (this.state !== expected) return false;
+      if (part.running === true) this.state = expected = "running";
       await part.start?.();
     }
     return true;
