@@ -72,7 +72,7 @@ Deno.test("README: every ts snippet passes deno check and deno lint in a project
       await Deno.writeTextFile(`${dir}/${file}`, code);
       files.push(file);
     }
-    const checked = await run(["check", ...files], { cwd: dir, ms: 120_000 });
+    const checked = await run(["check", ...files], { cwd: dir, ms: 300_000 });
     assert.equal(checked.code, 0, checked.stderr);
     const linted = await run(["lint", ...files], { cwd: dir });
     assert.equal(linted.code, 0, `${linted.stdout}\n${linted.stderr}`);
@@ -109,7 +109,7 @@ Deno.test("README: a separate project imports the package by path, installs, and
   const flags = leastPrivilegeFlags();
   try {
     await Deno.writeTextFile(`${dir}/app.ts`, APP);
-    const checked = await run(["check", "app.ts"], { cwd: dir, ms: 120_000 });
+    const checked = await run(["check", "app.ts"], { cwd: dir, ms: 300_000 });
     assert.equal(checked.code, 0, checked.stderr);
     const worker = new Proc(
       ["run", ...flags, "app.ts", "worker", "-l", "info", "-p", "0"],

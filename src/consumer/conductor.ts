@@ -82,6 +82,11 @@ export class Conductor implements RebalanceListener {
     return this.#s.consumer?.assignment() ?? [];
   }
 
+  /** Group generation of the assignment in use, if the consumer tells it. */
+  generation(): number | undefined {
+    return this.#s.consumer?.generation?.();
+  }
+
   /** Add a topic description with subscribed streams. */
   add(topic: AnyTopic): void {
     const s = this.#s;

@@ -128,7 +128,8 @@ export class Dispatcher {
     const s = this.#s;
     if (s.failed) return;
     const tracker = s.trackers.get(k);
-    if (tracker === undefined) return; // revoked meanwhile; the new owner reads it
+    // Revoked meanwhile, or being revoked: the new owner reads it.
+    if (tracker === undefined || s.leaving.has(k)) return;
     // Below the committed offset: fetched from a position read before the
     // previous owner's last transaction completed (see onPartitionsAssigned).
     while (

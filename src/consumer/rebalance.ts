@@ -37,6 +37,15 @@ export class Rebalance {
     // put them back, or they would count as in hand and the wait below
     // would run into its bound.
     await this.#commits.settled;
+    // Deliver nothing more of them: dropping the buffer below would wake the
+    // records held back behind it, and the events made of those would be
+    // processed here although their offsets can no longer be committed
+    // (the next owner processes them again; under exactly-once, their
+    // outputs would be committed without their offsets).
+    for (const tp of revoked) {
+      s.leaving.add(tpKey(tp));
+      s.blocked.delete(tpKey(tp));
+    }
     const dropped = dropBuffered(s, revoked);
     s.dropped = dropped;
     s.revoking = true;
@@ -46,6 +55,7 @@ export class Rebalance {
     } finally {
       s.dropped = new Map();
       s.revoking = false;
+      for (const tp of revoked) s.leaving.delete(tpKey(tp));
     }
     // Pauses outlive assignments in the consumer: lift ours, or a partition
     // that comes back would stay paused.

@@ -47,6 +47,11 @@ export class ConsumerState {
   generation = 0;
   /** A revocation runs: a failed commit is left to it. */
   revoking = false;
+  /**
+   * Partitions (`tpKey`) whose revocation runs: nothing more of them is
+   * delivered (the records held back for them are dropped with the buffer).
+   */
+  readonly leaving = new Set<string>();
   /** Events of partitions being revoked that were dropped unprocessed. */
   dropped = new Map<string, Set<number>>();
   /** The last assignment (active, standbys), to take it again after a failed transaction. */

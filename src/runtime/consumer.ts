@@ -91,6 +91,11 @@ export class Consumption {
     return this.#conductor?.assignment() ?? [];
   }
 
+  /** Group generation of the assignment in use, if known. */
+  generation(): number | undefined {
+    return this.#conductor?.generation();
+  }
+
   /** Forget the consumer and the transactions (after the last stop step). */
   reset(): void {
     this.#conductor = undefined;

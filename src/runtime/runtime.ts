@@ -168,6 +168,11 @@ export class Runtime implements RuntimePort {
     return this.#consumer.assignment();
   }
 
+  /** Group generation of the assignment in use, if known (stamped on changelog appends). */
+  generation(): number | undefined {
+    return this.#consumer.generation();
+  }
+
   /** Whether this worker is the leader (see {@linkcode Group.isLeader}). */
   isLeader(): boolean {
     return this.group.isLeader();

@@ -42,6 +42,10 @@ import {
 } from "./changelog_change.ts";
 import { CACHE_MAX_BYTES, RecordCache } from "./changelog_cache.ts";
 import { readForeignKeys } from "./changelog_repair.ts";
+import {
+  type GenerationFence,
+  generationHeaders,
+} from "./changelog_generation.ts";
 
 /**
  * What the writer needs from the app.
@@ -74,7 +78,15 @@ export interface ChangelogHost {
   crash(error: Error): void;
   /** Reads records another worker appended (at-least-once repair); without it no repair is made. */
   readonly transport?: Pick<Transport, "read">;
+  /**
+   * The group generation of this worker's assignment (at-least-once
+   * appends carry it, see `changelog_generation.ts`); `undefined` or absent:
+   * appends are not stamped.
+   */
+  generation?(): number | undefined;
 }
+
+const DECODER = new TextDecoder();
 
 /** How a {@linkcode ChangelogWriter} batches and applies. */
 export interface ChangelogWriterOptions {
@@ -84,6 +96,8 @@ export interface ChangelogWriterOptions {
   readonly cache?: boolean;
   /** Bytes of cached keys and values above which the cache is appended early. @default 10 MiB */
   readonly cacheMaxBytes?: number;
+  /** Told the generation of every stamped append (the table's replays share it). */
+  readonly fence?: GenerationFence;
 }
 
 /**
@@ -116,6 +130,9 @@ export class ChangelogWriter {
   #repairedSeq = 0;
   /** Changelog records found appended by another worker, and re-covered. */
   foreign = 0;
+  /** Whether every append is logged (debug level). */
+  readonly #debug: boolean;
+  readonly #fence: GenerationFence | undefined;
 
   /**
    * Create a writer.
@@ -153,6 +170,9 @@ export class ChangelogWriter {
     this.#topic = topic;
     this.#store = store;
     this.#host = host;
+    this.#fence = options.fence;
+    // Hosts in tests may hand a bare logger without `isEnabledFor`.
+    this.#debug = host.log.isEnabledFor?.("debug") ?? false;
   }
 
   /** Changes written and not yet applied to the store (cached ones included). */
@@ -271,13 +291,26 @@ export class ChangelogWriter {
     // in memory (766 MB peak for 200k updates on kafka://).
     const sends = this.#host.sends;
     sends?.begin();
+    // At-least-once: stamped with this worker's generation, so replays can
+    // tell its records from those of a worker that lost the partition.
+    const generation = this.#held ? undefined : this.#stamp(partition);
+    let headers;
+    if (generation !== undefined) {
+      headers = generationHeaders(generation);
+      this.#fence?.saw(partition, generation);
+    }
     this.#host.produce(
-      { topic: this.#topic, partition, key: e.key, value },
+      headers === undefined
+        ? { topic: this.#topic, partition, key: e.key, value }
+        : { topic: this.#topic, partition, key: e.key, value, headers },
       binding,
       sends,
     ).then(
       (meta) => {
         w.meta = meta;
+        if (this.#debug) {
+          this.#logAppend(partition, meta.offset, e.key, value, generation);
+        }
         if (!this.#held) this.#checkForeign(partition, meta.offset);
         this.#applier.acked();
       },
@@ -373,7 +406,7 @@ export class ChangelogWriter {
     const transport = this.#host.transport!;
     this.#repairs++;
     const run = async () => {
-      const { records, keys } = await readForeignKeys(
+      const { records, keys, generation } = await readForeignKeys(
         transport,
         this.#topic,
         partition,
@@ -381,6 +414,26 @@ export class ChangelogWriter {
         to,
       );
       if (keys.size === 0) return;
+      const own = this.#stamp(partition);
+      if (generation !== undefined && own !== undefined && generation > own) {
+        // A newer owner wrote them: this worker lost the partition without
+        // knowing yet. Its values are the stale ones; replays leave its
+        // records out, and appending them again would only add more.
+        this.#host.log.warn(
+          "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} come from a newer owner (group generation {generation}, this worker's {own}): this worker lost the partition and does not append its values again",
+          {
+            table: this.#table,
+            records,
+            topic: this.#topic,
+            partition,
+            from,
+            to: to - 1,
+            generation,
+            own,
+          },
+        );
+        return;
+      }
       this.foreign += records;
       this.#host.log.warn(
         "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} were not appended by this worker (another worker that lost the partition without knowing yet, or a retried append); appending this worker's values of their {keys} keys again",
@@ -394,13 +447,7 @@ export class ChangelogWriter {
           keys: keys.size,
         },
       );
-      for (const [id, key] of keys) {
-        const pending = this.overlay.get(id);
-        const value = pending !== undefined && pending.partition === partition
-          ? pending.value
-          : this.#store.get(partition, key) ?? null;
-        this.write(partition, key, value);
-      }
+      this.#rewrite(partition, keys);
     };
     run().catch((error) => this.#fail(error)).finally(() => {
       this.#repairs--;
@@ -410,6 +457,74 @@ export class ChangelogWriter {
       this.#repairedSeq = this.#aseq;
       this.#wake();
     });
+  }
+
+  /**
+   * Debug: where an own append landed, with its key and value as text (cut
+   * short), so a changelog can be traced back to the workers that wrote it.
+   */
+  #logAppend(
+    partition: number,
+    offset: number,
+    key: Uint8Array,
+    value: Uint8Array | null,
+    generation: number | undefined,
+  ): void {
+    const text = (b: Uint8Array | null) =>
+      b === null ? "null" : DECODER.decode(b.subarray(0, 40));
+    this.#host.log.debug(
+      "Table {table}: appended {topic}[{partition}]@{offset} {key}={value} (generation {generation})",
+      {
+        table: this.#table,
+        topic: this.#topic,
+        partition,
+        offset,
+        key: text(key),
+        value: text(value),
+        generation: generation ?? "none",
+      },
+    );
+  }
+
+  /**
+   * Append this writer's current values of `keys` of `partition` again
+   * (its records of them must be the changelog's last): a replay found
+   * records of a worker that was no longer the owner after this table's
+   * own data.
+   *
+   * @param partition Changelog partition (active here).
+   * @param keys Encoded keys by key id.
+   */
+  reappend(partition: number, keys: ReadonlyMap<string, Uint8Array>): void {
+    if (this.#failure !== undefined || keys.size === 0) return;
+    this.#host.log.warn(
+      "Table {table}: the replay of {topic}[{partition}] left out records of {keys} keys appended by a worker that was no longer the owner; appending this worker's values of them again",
+      {
+        table: this.#table,
+        topic: this.#topic,
+        partition,
+        keys: keys.size,
+      },
+    );
+    this.#rewrite(partition, keys);
+    this.stage();
+  }
+
+  /** The generation this worker stamps on `partition` now, if any. */
+  #stamp(partition: number): number | undefined {
+    const g = this.#host.generation?.();
+    if (g === undefined || this.#fence === undefined) return g;
+    return this.#fence.stamp(partition, g);
+  }
+
+  #rewrite(partition: number, keys: ReadonlyMap<string, Uint8Array>): void {
+    for (const [id, key] of keys) {
+      const pending = this.overlay.get(id);
+      const value = pending !== undefined && pending.partition === partition
+        ? pending.value
+        : this.#store.get(partition, key) ?? null;
+      this.write(partition, key, value);
+    }
   }
 
   /** Flush (when nothing failed) and cancel the timer. */

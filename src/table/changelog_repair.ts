@@ -18,6 +18,7 @@
  */
 import type { Transport } from "../transport/transport.ts";
 import { keyId } from "./changelog_change.ts";
+import { generationOf } from "./changelog_generation.ts";
 
 /** How long a repair keeps retrying the read of foreign records before the app stops. */
 const REPAIR_LIMIT_MS = 90_000;
@@ -28,6 +29,8 @@ export interface ForeignKeys {
   readonly records: number;
   /** Their distinct keys, by key id. */
   readonly keys: Map<string, Uint8Array>;
+  /** The highest group generation they were stamped with, if any. */
+  readonly generation: number | undefined;
 }
 
 /**
@@ -39,7 +42,7 @@ export interface ForeignKeys {
  * @param partition Changelog partition.
  * @param from First offset.
  * @param to Offset after the last.
- * @returns The keyed records' count and keys.
+ * @returns The keyed records' count, keys and highest generation.
  * @throws The read's error once the retry bound is spent.
  */
 export async function readForeignKeys(
@@ -51,6 +54,7 @@ export async function readForeignKeys(
 ): Promise<ForeignKeys> {
   const keys = new Map<string, Uint8Array>();
   let records = 0;
+  let generation: number | undefined;
   let at = from;
   const deadline = Date.now() + REPAIR_LIMIT_MS;
   for (let wait = 500; at < to;) {
@@ -73,8 +77,12 @@ export async function readForeignKeys(
       if (r.offset >= to || r.key === null) continue;
       records++;
       keys.set(keyId(r.key), r.key);
+      const g = generationOf(r.headers);
+      if (g !== undefined && (generation === undefined || g > generation)) {
+        generation = g;
+      }
     }
     at = last.offset + 1;
   }
-  return { records, keys };
+  return { records, keys, generation };
 }

@@ -15,6 +15,7 @@ import type { TP } from "../util/types.ts";
 import type { TableHost, TableOptions, TableWindowing } from "./api.ts";
 import { ChangelogWriter } from "./changelog.ts";
 import { keyId } from "./changelog_change.ts";
+import { GenerationFence } from "./changelog_generation.ts";
 import type { RecoveryStats } from "./recovery.ts";
 import {
   allPartitions,
@@ -79,6 +80,8 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
   #writer: ChangelogWriter | undefined;
   /** Partitions held (active, standby) and their recovery. */
   readonly #h: Holdings;
+  /** Highest writer generation per changelog partition (writer and replays share it). */
+  readonly #fence = new GenerationFence();
   #windowing: TableWindowing | undefined;
 
   /**
@@ -120,6 +123,8 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
       stats: this.recoveryStats,
       onRecord: onEvent &&
         ((r) => onEvent(changelogEvent(r, keys(), this.valueSerde))),
+      fence: this.#fence,
+      onStale: (p, stale) => this.#writer?.reappend(p, stale),
     });
   }
 
@@ -183,6 +188,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
         held: this.#host.conf.processingGuarantee === "exactly_once",
         cache: this.options.changelogCache ??
           this.#host.conf.tableChangelogCache,
+        fence: this.#fence,
       },
     );
     // Changes dropped unapplied (exactly-once abort): cached reads of them go too.

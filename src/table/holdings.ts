@@ -20,6 +20,7 @@ import {
   StandbyFollower,
 } from "./recovery.ts";
 import type { Store } from "./store.ts";
+import type { GenerationFence } from "./changelog_generation.ts";
 
 /** What {@linkcode Holdings} replays from. */
 export interface HoldingsOptions {
@@ -37,6 +38,17 @@ export interface HoldingsOptions {
   readonly stats: RecoveryStats;
   /** Called with every replayed record (the table's `onChangelogEvent`). */
   readonly onRecord?: ((r: TransportRecord) => unknown) | undefined;
+  /** Leaves out records of writers that were no longer the owner (shared with the table's writer). */
+  readonly fence?: GenerationFence | undefined;
+  /**
+   * A partition becoming active had records left out by the fence (in its
+   * recovery, or earlier while followed as standby): the table appends its
+   * values of their keys again, so the changelog's last record of each key
+   * is the owner's.
+   */
+  readonly onStale?:
+    | ((partition: number, keys: Map<string, Uint8Array>) => void)
+    | undefined;
 }
 
 /** The partitions a table holds, and their recovery. */
@@ -48,6 +60,8 @@ export class Holdings {
   readonly #o: HoldingsOptions;
   #store: Store | undefined;
   #follower: StandbyFollower | undefined;
+  /** Per partition not active here, keys whose late records a replay left out. */
+  readonly #stale = new Map<number, Map<string, Uint8Array>>();
 
   /**
    * Create empty holdings.
@@ -114,7 +128,10 @@ export class Holdings {
     ).sort((a, b) => a - b);
     // Stop following partitions that become active before replaying them.
     this.#follower?.follow([...standby].filter((p) => this.standby.has(p)));
-    for (const p of dropped) this.active.delete(p);
+    for (const p of dropped) {
+      this.active.delete(p);
+      this.#stale.delete(p);
+    }
     for (const p of [...this.standby]) {
       if (!standby.has(p)) this.standby.delete(p);
     }
@@ -125,6 +142,13 @@ export class Holdings {
       "active",
     );
     for (const p of newActive) this.active.add(p);
+    // Left out while recovering, or earlier while following as standby.
+    for (const p of newActive) {
+      const keys = this.#stale.get(p);
+      if (keys === undefined) continue;
+      this.#stale.delete(p);
+      this.#o.onStale?.(p, keys);
+    }
     for (const p of [...this.active]) {
       if (!active.has(p)) this.active.delete(p);
     }
@@ -146,6 +170,7 @@ export class Holdings {
 
   /** Forget everything held (the store closed). */
   clear(): void {
+    this.#stale.clear();
     this.#store = undefined;
     this.#follower = undefined;
     this.active.clear();
@@ -244,6 +269,13 @@ export class Holdings {
       store: this.#store!,
       bufferSize: bufferSize ?? 1000,
       log: o.host.log,
+      ...(o.fence !== undefined ? { fence: o.fence } : {}),
+      onStale: (r) => {
+        if (r.key === null) return;
+        let keys = this.#stale.get(r.partition);
+        if (keys === undefined) this.#stale.set(r.partition, keys = new Map());
+        keys.set(keyId(r.key), r.key);
+      },
       onSkip: (r) => {
         o.stats.skipped++;
         o.host.log.error(

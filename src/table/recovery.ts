@@ -16,6 +16,7 @@ import { errorLine } from "../errors.ts";
 import type { Transport, TransportRecord } from "../transport/transport.ts";
 import type { Store, StoreOp } from "./store.ts";
 import { MAX_STORE_KEY_BYTES } from "./memory_store.ts";
+import { type GenerationFence, generationOf } from "./changelog_generation.ts";
 
 /**
  * Totals of the recoveries a table ran.
@@ -115,6 +116,14 @@ export interface RecoveryOptions {
    * worker's own table, and a replay that started earlier must not touch it.
    */
   readonly keep?: (partition: number) => boolean;
+  /**
+   * Leaves out records a writer appended after it stopped being the
+   * partition's owner (see `changelog_generation.ts`); without it every
+   * record is applied.
+   */
+  readonly fence?: GenerationFence;
+  /** Called for every record the fence left out (after its batch is applied). */
+  readonly onStale?: (record: TransportRecord) => void;
 }
 
 /**
@@ -128,6 +137,9 @@ export interface RecoveryOptions {
  * @param partition Changelog partition.
  * @param records Records of that partition, in offset order.
  * @param onSkip Called for each record skipped for its key.
+ * @param stale Whether a record is left out (a late writer's, see
+ *   `changelog_generation.ts`); asked once per record above the stored
+ *   offset, in offset order.
  * @returns How many records were applied.
  */
 export async function applyRecords(
@@ -135,6 +147,7 @@ export async function applyRecords(
   partition: number,
   records: readonly TransportRecord[],
   onSkip?: (record: TransportRecord) => void,
+  stale?: (record: TransportRecord) => boolean,
 ): Promise<number> {
   const last = records[records.length - 1];
   if (last === undefined) return 0;
@@ -147,6 +160,7 @@ export async function applyRecords(
     n++;
     // A record without a key cannot be a table change; skip it.
     if (r.key === null) continue;
+    if (stale?.(r) === true) continue;
     if (r.key.length === 0 || r.key.length > MAX_STORE_KEY_BYTES) {
       onSkip?.(r);
       continue;
@@ -179,7 +193,17 @@ async function startOffset(
       { table: o.table, partition, persisted, end },
     );
     await o.store.dropPartition(partition);
+    o.fence?.forget(partition);
     return { start: low, end };
+  }
+  if (
+    o.fence !== undefined && !o.fence.knows(partition) &&
+    persisted !== undefined && persisted >= low
+  ) {
+    // Applied before this process started: the stored offset's record
+    // tells the generation reached there.
+    const [r] = await o.transport.read(tp, persisted, 1);
+    o.fence.saw(partition, generationOf(r?.headers));
   }
   return {
     start: Math.max(low, persisted === undefined ? 0 : persisted + 1),
@@ -227,10 +251,37 @@ async function replay(
     if (last === undefined) break; // trimmed or compacted away: nothing more
     if (o.keep?.(partition) === false) break;
     const skipped = new Set<TransportRecord>();
-    const applied = await applyRecords(o.store, partition, batch, (r) => {
-      skipped.add(r);
-      o.onSkip?.(r);
-    });
+    const stale: TransportRecord[] = [];
+    const fence = o.fence;
+    const applied = await applyRecords(
+      o.store,
+      partition,
+      batch,
+      (r) => {
+        skipped.add(r);
+        o.onSkip?.(r);
+      },
+      fence === undefined ? undefined : (r) => {
+        if (!fence.stale(partition, r.headers)) return false;
+        skipped.add(r);
+        stale.push(r);
+        return true;
+      },
+    );
+    if (stale.length > 0) {
+      o.log.warn(
+        "Table {table}: left out {count} records of {topic}[{partition}] between offsets {first} and {last}: appended by a worker of an older group generation after a newer owner's records (it had lost the partition)",
+        {
+          table: o.table,
+          count: stale.length,
+          topic: o.topic,
+          partition,
+          first: stale[0]!.offset,
+          last: stale[stale.length - 1]!.offset,
+        },
+      );
+      for (const r of stale) o.onStale?.(r);
+    }
     records += applied;
     o.onBatch?.(last.offset + 1 - offset);
     if (o.onRecord !== undefined) {

@@ -186,6 +186,12 @@ export interface Consumer {
   resume(tps: readonly TP[]): void;
   /** Currently assigned partitions. */
   assignment(): TP[];
+  /**
+   * The group generation this member's assignment belongs to (it grows
+   * with every rebalance of the group), or `undefined` without a group
+   * protocol or before the first assignment. Optional.
+   */
+  generation?(): number | undefined;
   /** Leave the group and release resources. Revokes nothing further. */
   close(): Promise<void>;
 }

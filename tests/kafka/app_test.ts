@@ -194,6 +194,63 @@ Deno.test("App on kafka:// drops buffered events of revoked partitions: none is 
   }
 });
 
+Deno.test("App on kafka:// delivers no held-back record of a partition being revoked: a graceful join processes nothing twice", async () => {
+  // Records beyond the stream buffer wait undecoded in their partition's
+  // backlog. The revocation drops the buffer, which used to wake that
+  // backlog: the leaving worker went on processing records whose offsets it
+  // could no longer commit, and the next owner processed them again (under
+  // exactly_once, their outputs were committed without their offsets).
+  await requireBroker();
+  const id = unique("revoke-backlog");
+  const topicName = `${id}-in`;
+  const options = {
+    broker: `kafka://${BROKER}`,
+    topicPartitions: 2,
+    brokerCommitInterval: 0.2,
+    brokerSessionTimeout: 10,
+    brokerHeartbeatInterval: 1,
+    streamBufferMaxsize: 20,
+    webEnabled: false,
+  };
+  const seen = new Map<string, number>();
+  function slowApp() {
+    const app = new App(id, options);
+    const topic = app.topic(topicName, { valueType: "string", partitions: 2 });
+    app.agent(topic, async (stream) => {
+      for await (const event of stream.events()) {
+        const k = `${event.partition}@${event.offset}`;
+        seen.set(k, (seen.get(k) ?? 0) + 1);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }, { name: "slow" });
+    return { app, topic };
+  }
+  const one = slowApp();
+  const two = slowApp();
+  await one.app.start();
+  try {
+    const total = 4000;
+    await Promise.all(
+      Array.from(
+        { length: total },
+        (_, i) => one.topic.send({ value: `v${i}`, partition: i % 2 }),
+      ),
+    );
+    await waitFor(() => seen.size >= 100, "the first worker to start");
+    await two.app.start();
+    await waitFor(() => seen.size === total, "every event processed", 120_000);
+    const twice = [...seen].filter(([, n]) => n > 1).map(([k]) => k);
+    assert.deepEqual(
+      twice.slice(0, 20),
+      [],
+      `${twice.length} events processed twice`,
+    );
+  } finally {
+    await two.app.stop();
+    await one.app.stop();
+  }
+});
+
 Deno.test("App on kafka:// waits for events in hand at most half of brokerRebalanceTimeout on revocation, with a warning", async () => {
   await requireBroker();
   await using logs = await captureLogs();

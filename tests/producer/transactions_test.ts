@@ -19,7 +19,7 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
 }
 
 async function waitUntil(what: string, ok: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000;
   while (!await ok()) {
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));

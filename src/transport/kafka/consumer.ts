@@ -58,7 +58,7 @@ import {
 import type { KafkaSettings } from "./options.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { fromMessage } from "./records.ts";
-import { BEFORE_REJOIN } from "./rejoin_patch.ts";
+import { BEFORE_REJOIN, type GroupLike } from "./rejoin_patch.ts";
 
 interface Waiter {
   readonly resolve: () => void;
@@ -97,6 +97,10 @@ export class KafkaConsumer implements Consumer {
   #buffer = new FetchBuffer();
   #chain: Promise<void> = Promise.resolve();
   #revoked = false;
+  /** kafkajs' group object of the current consumer (handed to the rejoin hook). */
+  #group: GroupLike | undefined;
+  /** Generation of the assignment in use (set when it is applied). */
+  #generation: number | undefined;
   #joinWaiters: Waiter[] = [];
   #error: unknown;
   #closed = false;
@@ -160,8 +164,9 @@ export class KafkaConsumer implements Consumer {
       }).map((make) => (args) =>
         // Revoke (and commit, in the old generation) before every JoinGroup.
         Object.assign(make(args), {
-          [BEFORE_REJOIN]: async () => {
+          [BEFORE_REJOIN]: async (group: GroupLike) => {
             if (this.#consumer !== consumer) return;
+            this.#group = group;
             this.#enqueue(() => this.#revokeAll());
             await this.#chain;
           },
@@ -184,7 +189,13 @@ export class KafkaConsumer implements Consumer {
       ) {
         for (const partition of partitions) tps.push({ topic, partition });
       }
-      this.#enqueue(() => this.#assign(consumer, tps, next));
+      // Read now (kafkajs set it for this join), used once the revocations
+      // queued before it ran: their table appends carry the old generation.
+      const generation = this.#group?.generationId ?? undefined;
+      this.#enqueue(() => {
+        if (typeof generation === "number") this.#generation = generation;
+        return this.#assign(consumer, tps, next);
+      });
     });
     consumer.on(consumer.events.REBALANCING, () => {
       if (this.#consumer === consumer) this.#enqueue(() => this.#revokeAll());
@@ -324,6 +335,11 @@ export class KafkaConsumer implements Consumer {
   /** Currently assigned partitions. */
   assignment(): TP[] {
     return [...this.#assigned.values()];
+  }
+
+  /** Generation of the assignment in use (`undefined` before the first, or when kafkajs' internals changed). */
+  generation(): number | undefined {
+    return this.#generation;
   }
 
   /** Leave the group and disconnect; calls no listener. */

@@ -12,7 +12,9 @@
  * accepts while the group prepares the rebalance) completes before this
  * member rejoins. The hooks ride on the group's partition assigners (ours:
  * kafkajs keeps the objects our assigner factory returns), so each consumer
- * finds its own. It touches kafkajs internals (the version is pinned in
+ * finds its own. The hook also gets the group itself, so the consumer can
+ * read the generation kafkajs joined (`generationId`) when the join
+ * completes. It touches kafkajs internals (the version is pinned in
  * deno.json); a changed class makes the patch a loud no-op at start.
  *
  * @module
@@ -22,11 +24,14 @@ import { kafkajsMethod } from "./internals.ts";
 /** Property of a partition assigner holding the hook to run before a rejoin. */
 export const BEFORE_REJOIN: unique symbol = Symbol("faust.beforeRejoin");
 
-interface GroupLike {
+/** kafkajs' consumer group as the hooks see it. */
+export interface GroupLike {
   assigners?: unknown[];
+  /** Set by kafkajs when a JoinGroup succeeds (read after the join). */
+  generationId?: number | null;
 }
 
-type Hooked = { [BEFORE_REJOIN]?: () => Promise<void> };
+type Hooked = { [BEFORE_REJOIN]?: (group: GroupLike) => Promise<void> };
 
 let applied = false;
 
@@ -49,7 +54,7 @@ export function patchKafkajsRejoin(warn: (message: string) => void): void {
   proto.joinAndSync = async function (this: GroupLike) {
     for (const a of this.assigners ?? []) {
       const hook = (a as Hooked)[BEFORE_REJOIN];
-      if (typeof hook === "function") await hook();
+      if (typeof hook === "function") await hook(this);
     }
     return await (original as (this: GroupLike) => Promise<unknown>).call(
       this,
