@@ -23,15 +23,8 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
 import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
-import type { InFlight } from "../producer/inflight.ts";
-import type { SendBinding, SendCounter } from "../producer/producer.ts";
-import type {
-  ProduceRecord,
-  RecordMetadata,
-  Transport,
-} from "../transport/transport.ts";
+import type { SendBinding } from "../producer/producer.ts";
 import type { Store } from "./store.ts";
 import { type PendingWrite, StoreApplier } from "./changelog_apply.ts";
 import {
@@ -41,64 +34,17 @@ import {
   type OverlayEntry,
 } from "./changelog_change.ts";
 import { CACHE_MAX_BYTES, RecordCache } from "./changelog_cache.ts";
-import { readForeignKeys } from "./changelog_repair.ts";
+import { ForeignRepair, logAppend } from "./changelog_repair.ts";
 import {
   type GenerationFence,
   generationHeaders,
 } from "./changelog_generation.ts";
 
-/**
- * What the writer needs from the app.
- */
-export interface ChangelogHost {
-  /** Logger. */
-  readonly log: Logger;
-  /**
-   * Append through the app's batching producer; `binding` (from
-   * {@linkcode ChangelogHost.bindSend}) says where the record goes.
-   */
-  produce(
-    record: ProduceRecord,
-    binding?: SendBinding,
-    counter?: SendCounter,
-  ): Promise<RecordMetadata>;
-  /**
-   * Sends in progress (the app's): changelog appends count in it, so the
-   * consumer holds delivery while too many wait for the broker, as for
-   * topic sends. Without it appends are not counted.
-   */
-  readonly sends?: InFlight;
-  /**
-   * Where a record sent now would go (exactly-once: the transaction of the
-   * current event's partition). The cache asks when a change is made and
-   * appends to that target later.
-   */
-  bindSend?(): SendBinding;
-  /** Stop the app: a change could not be made durable. */
-  crash(error: Error): void;
-  /** Reads records another worker appended (at-least-once repair); without it no repair is made. */
-  readonly transport?: Pick<Transport, "read">;
-  /**
-   * The group generation of this worker's assignment (at-least-once
-   * appends carry it, see `changelog_generation.ts`); `undefined` or absent:
-   * appends are not stamped.
-   */
-  generation?(): number | undefined;
-}
-
-const DECODER = new TextDecoder();
-
-/** How a {@linkcode ChangelogWriter} batches and applies. */
-export interface ChangelogWriterOptions {
-  /** Apply acked changes only up to the last {@linkcode ChangelogWriter.release} (exactly-once). */
-  readonly held?: boolean;
-  /** Keep the last change per key until {@linkcode ChangelogWriter.stage} (the record cache). */
-  readonly cache?: boolean;
-  /** Bytes of cached keys and values above which the cache is appended early. @default 10 MiB */
-  readonly cacheMaxBytes?: number;
-  /** Told the generation of every stamped append (the table's replays share it). */
-  readonly fence?: GenerationFence;
-}
+import type {
+  ChangelogHost,
+  ChangelogWriterOptions,
+} from "./changelog_host.ts";
+export type { ChangelogHost, ChangelogWriterOptions };
 
 /**
  * Writes table changes to the changelog and applies acked ones to the store.
@@ -122,14 +68,10 @@ export class ChangelogWriter {
   readonly #held: boolean;
   /** Called when changes are dropped unapplied (reads of them must not be served from caches). */
   onDiscard: (() => void) | undefined;
-  /** Per partition, the highest changelog offset known to hold this writer's data (own ack or store). */
-  readonly #known = new Map<number, number>();
-  /** Repairs of foreign appends under way. */
-  #repairs = 0;
+  /** At-least-once: repairs of records other workers appended in between. */
+  readonly #repair: ForeignRepair;
   /** Append sequence number after the last repair's appends (flush waits for them). */
   #repairedSeq = 0;
-  /** Changelog records found appended by another worker, and re-covered. */
-  foreign = 0;
   /** Whether every append is logged (debug level). */
   readonly #debug: boolean;
   readonly #fence: GenerationFence | undefined;
@@ -171,8 +113,30 @@ export class ChangelogWriter {
     this.#store = store;
     this.#host = host;
     this.#fence = options.fence;
+    this.#repair = new ForeignRepair({
+      table,
+      topic,
+      log: host.log,
+      transport: host.transport,
+      persistedOffset: (p) => store.persistedOffset(p),
+      stamp: (p) => this.#stamp(p),
+      rewrite: (p, keys) => this.#rewrite(p, keys),
+      fail: (error) => this.#fail(error),
+      ended: () => {
+        // With the record cache the repair's writes wait in the cache: append
+        // them now, so the flush that waits for this repair covers them.
+        if (this.#failure === undefined) this.stage();
+        this.#repairedSeq = this.#aseq;
+        this.#wake();
+      },
+    });
     // Hosts in tests may hand a bare logger without `isEnabledFor`.
     this.#debug = host.log.isEnabledFor?.("debug") ?? false;
+  }
+
+  /** Changelog records found appended by another worker, and re-covered. */
+  get foreign(): number {
+    return this.#repair.foreign;
   }
 
   /** Changes written and not yet applied to the store (cached ones included). */
@@ -309,9 +273,16 @@ export class ChangelogWriter {
       (meta) => {
         w.meta = meta;
         if (this.#debug) {
-          this.#logAppend(partition, meta.offset, e.key, value, generation);
+          logAppend(
+            { table: this.#table, topic: this.#topic, log: this.#host.log },
+            partition,
+            meta.offset,
+            e.key,
+            value,
+            generation,
+          );
         }
-        if (!this.#held) this.#checkForeign(partition, meta.offset);
+        if (!this.#held) this.#repair.landed(partition, meta.offset);
         this.#applier.acked();
       },
       (error) => {
@@ -367,7 +338,7 @@ export class ChangelogWriter {
   async flush(): Promise<void> {
     if (this.#failure === undefined) this.stage();
     let target = this.#held ? this.#applier.released : this.#aseq;
-    while (this.#repairs > 0 || !this.#applier.doneThrough(target)) {
+    while (this.#repair.running > 0 || !this.#applier.doneThrough(target)) {
       this.#throwIfFailed();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
       // A repair started meanwhile belongs to the changes flushed here.
@@ -383,107 +354,7 @@ export class ChangelogWriter {
    * @param partitions Changelog partitions.
    */
   forgetPartitions(partitions: Iterable<number>): void {
-    for (const p of partitions) this.#known.delete(p);
-  }
-
-  /**
-   * An own append landed at `offset`: if records lie between it and the
-   * last offset known to be this writer's (or recovered), another worker
-   * wrote them; repair.
-   */
-  #checkForeign(partition: number, offset: number): void {
-    if (offset < 0 || this.#host.transport === undefined) return;
-    const known = Math.max(
-      this.#known.get(partition) ?? -1,
-      this.#store.persistedOffset(partition) ?? -1,
-    );
-    this.#known.set(partition, Math.max(known, offset));
-    if (offset > known + 1) this.#repair(partition, known + 1, offset);
-  }
-
-  /** Append this writer's current values of the keys found in `[from, to)` again. */
-  #repair(partition: number, from: number, to: number): void {
-    const transport = this.#host.transport!;
-    this.#repairs++;
-    const run = async () => {
-      const { records, keys, generation } = await readForeignKeys(
-        transport,
-        this.#topic,
-        partition,
-        from,
-        to,
-      );
-      if (keys.size === 0) return;
-      const own = this.#stamp(partition);
-      if (generation !== undefined && own !== undefined && generation > own) {
-        // A newer owner wrote them: this worker lost the partition without
-        // knowing yet. Its values are the stale ones; replays leave its
-        // records out, and appending them again would only add more.
-        this.#host.log.warn(
-          "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} come from a newer owner (group generation {generation}, this worker's {own}): this worker lost the partition and does not append its values again",
-          {
-            table: this.#table,
-            records,
-            topic: this.#topic,
-            partition,
-            from,
-            to: to - 1,
-            generation,
-            own,
-          },
-        );
-        return;
-      }
-      this.foreign += records;
-      this.#host.log.warn(
-        "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} were not appended by this worker (another worker that lost the partition without knowing yet, or a retried append); appending this worker's values of their {keys} keys again",
-        {
-          table: this.#table,
-          records,
-          topic: this.#topic,
-          partition,
-          from,
-          to: to - 1,
-          keys: keys.size,
-        },
-      );
-      this.#rewrite(partition, keys);
-    };
-    run().catch((error) => this.#fail(error)).finally(() => {
-      this.#repairs--;
-      // With the record cache the repair's writes wait in the cache: append
-      // them now, so the flush that waits for this repair covers them.
-      if (this.#failure === undefined) this.stage();
-      this.#repairedSeq = this.#aseq;
-      this.#wake();
-    });
-  }
-
-  /**
-   * Debug: where an own append landed, with its key and value as text (cut
-   * short), so a changelog can be traced back to the workers that wrote it.
-   */
-  #logAppend(
-    partition: number,
-    offset: number,
-    key: Uint8Array,
-    value: Uint8Array | null,
-    generation: number | undefined,
-  ): void {
-    const text = (b: Uint8Array | null) =>
-      b === null ? "null" : DECODER.decode(b.subarray(0, 40));
-    this.#host.log.debug(
-      "Table {table}: appended {topic}[{partition}]@{offset} {key}={value} (generation {generation})",
-      {
-        table: this.#table,
-        topic: this.#topic,
-        partition,
-        offset,
-        key: text(key),
-        value: text(value),
-        generation: generation ?? "none",
-      },
-    );
+    this.#repair.forget(partitions);
   }
 
   /**

@@ -16,6 +16,7 @@
  *
  * @module
  */
+import type { Logger } from "@logtape/logtape";
 import type { Transport } from "../transport/transport.ts";
 import { keyId } from "./changelog_change.ts";
 import { generationOf } from "./changelog_generation.ts";
@@ -85,4 +86,139 @@ export async function readForeignKeys(
     at = last.offset + 1;
   }
   return { records, keys, generation };
+}
+
+/** What a {@linkcode ForeignRepair} needs from its changelog writer. */
+export interface RepairHost {
+  /** Table name (for messages). */
+  readonly table: string;
+  /** Changelog topic. */
+  readonly topic: string;
+  readonly log: Logger;
+  /** Reads the changelog; without one, nothing is checked. */
+  readonly transport: Pick<Transport, "read"> | undefined;
+  /** The highest changelog offset the store holds for `partition`. */
+  persistedOffset(partition: number): number | undefined;
+  /** The generation this worker stamps on `partition` now, if any. */
+  stamp(partition: number): number | undefined;
+  /** Append this worker's current values of `keys` of `partition` again. */
+  rewrite(partition: number, keys: ReadonlyMap<string, Uint8Array>): void;
+  /** A repair failed for good: the table's changes are not durable. */
+  fail(error: unknown): void;
+  /** A repair ended (its appends, if any, were handed over). */
+  ended(): void;
+}
+
+/**
+ * Where this writer's own appends landed per changelog partition, and the
+ * repairs of what others appended in between (see the module comment).
+ */
+export class ForeignRepair {
+  readonly #host: RepairHost;
+  /** Per partition, the highest changelog offset known to hold this writer's data (own ack or store). */
+  readonly #known = new Map<number, number>();
+  /** Repairs under way (a flush waits for them). */
+  running = 0;
+  /** Changelog records found appended by another worker, and re-covered. */
+  foreign = 0;
+
+  /** Over the writer `host`. */
+  constructor(host: RepairHost) {
+    this.#host = host;
+  }
+
+  /** Partitions were revoked: their next owner appends there now. */
+  forget(partitions: Iterable<number>): void {
+    for (const p of partitions) this.#known.delete(p);
+  }
+
+  /**
+   * An own append landed at `offset`: if records lie between it and the
+   * last offset known to be this writer's (or recovered), another worker
+   * wrote them; repair.
+   */
+  landed(partition: number, offset: number): void {
+    if (offset < 0 || this.#host.transport === undefined) return;
+    const known = Math.max(
+      this.#known.get(partition) ?? -1,
+      this.#host.persistedOffset(partition) ?? -1,
+    );
+    this.#known.set(partition, Math.max(known, offset));
+    if (offset > known + 1) this.#repair(partition, known + 1, offset);
+  }
+
+  /** Append this writer's current values of the keys found in `[from, to)` again. */
+  #repair(partition: number, from: number, to: number): void {
+    const host = this.#host;
+    this.running++;
+    const run = async () => {
+      const { records, keys, generation } = await readForeignKeys(
+        host.transport!,
+        host.topic,
+        partition,
+        from,
+        to,
+      );
+      if (keys.size === 0) return;
+      const own = host.stamp(partition);
+      const where = {
+        table: host.table,
+        records,
+        topic: host.topic,
+        partition,
+        from,
+        to: to - 1,
+      };
+      if (generation !== undefined && own !== undefined && generation > own) {
+        // A newer owner wrote them: this worker lost the partition without
+        // knowing yet. Its values are the stale ones; replays leave its
+        // records out, and appending them again would only add more.
+        host.log.warn(
+          "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} come from a newer owner (group generation {generation}, this worker's {own}): this worker lost the partition and does not append its values again",
+          { ...where, generation, own },
+        );
+        return;
+      }
+      this.foreign += records;
+      host.log.warn(
+        "Table {table}: {records} records at {topic}[{partition}] offsets {from} to {to} were not appended by this worker (another worker that lost the partition without knowing yet, or a retried append); appending this worker's values of their {keys} keys again",
+        { ...where, keys: keys.size },
+      );
+      host.rewrite(partition, keys);
+    };
+    run().catch((error) => host.fail(error)).finally(() => {
+      this.running--;
+      host.ended();
+    });
+  }
+}
+
+const DECODER = new TextDecoder();
+
+/**
+ * Debug: where an own append landed, with its key and value as text (cut
+ * short), so a changelog can be traced back to the workers that wrote it.
+ */
+export function logAppend(
+  host: Pick<RepairHost, "table" | "topic" | "log">,
+  partition: number,
+  offset: number,
+  key: Uint8Array,
+  value: Uint8Array | null,
+  generation: number | undefined,
+): void {
+  const text = (b: Uint8Array | null) =>
+    b === null ? "null" : DECODER.decode(b.subarray(0, 40));
+  host.log.debug(
+    "Table {table}: appended {topic}[{partition}]@{offset} {key}={value} (generation {generation})",
+    {
+      table: host.table,
+      topic: host.topic,
+      partition,
+      offset,
+      key: text(key),
+      value: text(value),
+      generation: generation ?? "none",
+    },
+  );
 }

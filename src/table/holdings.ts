@@ -17,8 +17,8 @@ import {
   recoverPartitions,
   type RecoveryOptions,
   type RecoveryStats,
-  StandbyFollower,
 } from "./recovery.ts";
+import { StandbyFollower } from "./standby.ts";
 import type { Store } from "./store.ts";
 import type { GenerationFence } from "./changelog_generation.ts";
 
