@@ -41,18 +41,6 @@ const ALLOWED: readonly { from: string; to: string; why: string }[] = [
       "groupBy() reads its source Topic's codecs to make the repartition topic",
   },
   {
-    from: "runtime/host.ts",
-    to: "topic.ts",
-    why:
-      "AppHost.makeTopic() returns a Topic; the runtime port meant to replace the host interfaces names no Topic",
-  },
-  {
-    from: "agent/host.ts",
-    to: "agent.ts",
-    why:
-      "AgentHost.ask() takes the Agent to ask; the RPC port meant to replace it names no Agent",
-  },
-  {
     from: "table/windowed.ts",
     to: "table/table.ts",
     why:

@@ -7,14 +7,13 @@
  * @module
  */
 import type { ActorContext } from "./delivery/actor_context.ts";
-import { Actors } from "./agent/actors.ts";
+import { Actors, type AgentPort } from "./agent/actors.ts";
 import type { Event } from "./delivery/event.ts";
 import type { Channel, SendMessage } from "./channel.ts";
 import { Stream } from "./stream.ts";
 import { AgentTestContext } from "./testing/agent_test_context.ts";
 import type { AsyncQueue } from "./delivery/queue.ts";
 import { Supervisor, type SupervisorStrategy } from "./service/supervisor.ts";
-import type { AgentHost } from "./agent/host.ts";
 import { ConfigError } from "./errors.ts";
 import type { RecordMetadata } from "./transport/transport.ts";
 import type { TopicOptions } from "./topic.ts";
@@ -177,7 +176,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
   readonly supervisor: Supervisor;
   readonly #fn: AgentFn<V, K, R>;
   readonly #options: AgentOptions<R>;
-  readonly #host: AgentHost;
+  readonly #host: AgentPort;
   readonly #sinks: Sink<R>[];
   #queue: AsyncQueue<Event<K, V>> | undefined;
   readonly #actors: Actors;
@@ -185,7 +184,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
 
   /** @internal Use `app.agent()`. */
   constructor(
-    host: AgentHost,
+    host: AgentPort,
     channel: Channel<K, V>,
     fn: AgentFn<V, K, R>,
     name: string,
@@ -283,7 +282,7 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
       else await sink.send({ value });
     }
     this.#yieldListener?.(event, value);
-    if (event !== undefined) await this.#host.reply(event, value);
+    if (event !== undefined) await this.#host.rpc.reply(event, value);
   }
 
   /** Send a value to the agent's channel. */
@@ -305,9 +304,13 @@ export class Agent<V = unknown, K = unknown, R = unknown> {
     message: AskMessage<V, K>,
     options: { timeout?: number } = {},
   ): Promise<R> {
-    return await this.#host.ask(
-      this as Agent<unknown, unknown, unknown>,
-      message,
+    return await this.#host.rpc.ask(
+      this.name,
+      (headers) =>
+        this.channel.send({
+          ...message,
+          headers: { ...(message.headers ?? {}), ...headers },
+        }),
       options.timeout,
     ) as R;
   }

@@ -13,7 +13,9 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import { appSignals } from "./app/signals.ts";
 import { applyConfigured } from "./app/configure.ts";
-import { StopSteps } from "./app/stop_steps.ts";
+import { StopSteps } from "./service/stop_steps.ts";
+import { Lifecycle, stopParts } from "./service/lifecycle.ts";
+import { appParts, type PartsView } from "./app/parts.ts";
 import { AppRegistry } from "./app/registry.ts";
 import { attachRuntime } from "./app/tables.ts";
 import { StateError } from "./errors.ts";
@@ -42,8 +44,6 @@ import type { SettingsDraft } from "./app/registrations.ts";
  * ```
  */
 export type AppOptions = SettingsInput;
-
-type AppState = "init" | "starting" | "running" | "stopping" | "stopped";
 
 /**
  * A Faust application.
@@ -133,12 +133,11 @@ export class App extends AppRegistry {
 
   #conf: Settings;
   #configured = false;
-  #state: AppState = "init";
+  readonly #life = new Lifecycle();
   readonly #runtime: Runtime;
   #leftBehind = 0;
   #crash: (error: Error) => void = () => {};
   #crashError: Error | undefined;
-  #stopping: Promise<void> | undefined;
 
   /**
    * Create an app. Validates every setting; opens nothing.
@@ -158,7 +157,6 @@ export class App extends AppRegistry {
     this.crashed = new Promise((resolve) => this.#crash = resolve);
     // What topics, agents, tables and jobs call back into.
     this.#runtime = new Runtime(this, {
-      makeTopic: (name, options) => this.topic(name, options),
       produced: (record) => this.onProduceMessage.send(this, record),
       assigned: async (assigned) => {
         await this.onPartitionsAssigned.send(this, assigned);
@@ -181,7 +179,8 @@ export class App extends AppRegistry {
 
   /** @internal Replace settings before start (CLI flags). */
   set conf(conf: Settings) {
-    if (this.#state !== "init" && this.#state !== "stopped") {
+    const state = this.#life.state;
+    if (state !== "init" && state !== "stopped") {
       throw new StateError("Cannot change settings of a running app");
     }
     if (!this.#configured) this.#configure();
@@ -209,7 +208,7 @@ export class App extends AppRegistry {
 
   /** True between a completed start and the beginning of stop. */
   get running(): boolean {
-    return this.#state === "running";
+    return this.#life.running;
   }
 
   /** Run the command line for this app (`if (import.meta.main) await app.main()`). */
@@ -222,48 +221,22 @@ export class App extends AppRegistry {
   // ---------------------------------------------------------------- lifecycle
 
   /**
-   * Start the app. In order:
-   * 1. the transport (connect / open the broker files);
-   * 2. the producer (everything below may send);
-   * 3. declared topics and table changelogs are created;
-   * 4. table stores open;
-   * 5. services start (agents may use them);
-   * 6. agents subscribe their buffers and start their actors (they wait for events);
-   * 7. the consumer joins the group; on assignment tables recover before delivery;
-   * 8. the app is operational: timers, crontabs and tasks start.
+   * Start the app: the parts in the order of `src/app/parts.ts` (each with
+   * why it starts there): the transport and the producer, declared topics
+   * and table changelogs, table stores, replies, services, agents (their
+   * buffers subscribe, their actors wait for events), the consumer (on
+   * assignment tables recover before delivery); then the app is
+   * operational and timers, crontabs, tasks and the table cleanup start.
    */
   async start(): Promise<void> {
-    if (this.#state === "running" || this.#state === "starting") return;
+    if (this.#life.started) return;
     if (!this.#configured) this.#configure();
-    this.#state = "starting";
-    const rt = this.#runtime;
+    this.#life.state = "starting";
     try {
-      await rt.open();
-      this.log.debug("Broker {broker} open", { broker: this.#conf.broker });
-      await rt.declareAll();
-      for (const t of this.tables.values()) await t.open();
-      this.log.debug("Topics declared, {n} table stores open", {
-        n: this.tables.size,
-      });
-      for (const s of this.services) await s.start();
-      for (const a of this.agents.values()) a.subscribe();
-      for (const a of this.agents.values()) a.start();
-      this.log.debug("{services} services and {agents} agents started", {
-        services: this.services.length,
-        agents: this.agents.size,
-      });
-      await rt.startConsumer();
-      await rt.prepareReplies();
-      this.log.debug("Consumer started; starting {n} timers and tasks", {
-        n: this.jobs.length,
-      });
-      // A crash while starting (a poison record under decodeErrorPolicy
-      // "fail") already began the stop: jobs and the table timer started
+      // False when a crash while starting (a poison record under
+      // decodeErrorPolicy "fail") already began the stop: parts started
       // now would outlive it and keep the process alive.
-      if (this.#state !== "starting") return;
-      this.#state = "running";
-      for (const job of this.jobs) job.start();
-      rt.startTableTicks();
+      if (!await this.#life.start(appParts(this.#partsView()))) return;
       this.log.info("App {id} ready", { id: this.#conf.appId });
     } catch (error) {
       // The cause first, before the lines of the stop it leads to.
@@ -271,7 +244,7 @@ export class App extends AppRegistry {
         id: this.#conf.appId,
         error,
       });
-      this.#state = "running";
+      this.#life.state = "running";
       await this.stop().catch(() => {});
       throw error;
     }
@@ -279,12 +252,12 @@ export class App extends AppRegistry {
 
   /** Start only what sending and `ask` need: no agents, no consumer group. */
   async startClient(): Promise<void> {
-    if (this.#state === "running") return;
+    if (this.#life.running) return;
     if (!this.#configured) this.#configure();
-    this.#state = "starting";
+    this.#life.state = "starting";
     await this.#runtime.open(true);
     await this.#runtime.prepareReplies();
-    this.#state = "running";
+    this.#life.state = "running";
   }
 
   /**
@@ -297,9 +270,12 @@ export class App extends AppRegistry {
   }
 
   /**
-   * Stop in reverse: jobs, the consumer stops fetching, agents finish the
-   * event in hand, services stop, the producer flushes, offsets commit, the
-   * consumer leaves, stores close, the transport closes.
+   * Stop the parts of `start()` in three phases: **stop**, in reverse start
+   * order (the table cleanup, timers and tasks, the consumer stops
+   * delivering, agents finish the event in hand, services, replies);
+   * **flush** (the producer, then the tables); **close**, in reverse (the
+   * consumer commits what is durable and leaves the group, transactions
+   * close, stores close, the producer and the transport close).
    *
    * Every step is attempted even when an earlier one fails (a crash often
    * leaves a table or the producer failed), so the consumer, the stores and
@@ -318,66 +294,31 @@ export class App extends AppRegistry {
    * @throws {AggregateError} After every step ran, when some failed (each is also logged).
    */
   async stop(options: { agentTimeout?: number } = {}): Promise<void> {
-    if (this.#stopping !== undefined) return await this.#stopping;
-    if (this.#state !== "running" && this.#state !== "starting") return;
-    const stopping = this.#stopSteps(options.agentTimeout);
-    this.#stopping = stopping;
-    try {
-      await stopping;
-    } finally {
-      this.#stopping = undefined;
-    }
+    await this.#life.stop(async () => {
+      const steps = new StopSteps(this.#conf.appId, this.log);
+      await steps.step(
+        "onBeforeShutdown",
+        () => this.onBeforeShutdown.send(this),
+      );
+      this.#leftBehind = 0;
+      await stopParts(appParts(this.#partsView(), options), steps);
+      this.#runtime.reset();
+      this.#life.state = "stopped";
+      steps.finish();
+    });
   }
 
-  async #stopSteps(agentTimeout: number | undefined): Promise<void> {
-    this.#state = "stopping";
-    const steps = new StopSteps(this.#conf.appId, this.log);
-    const step = (what: string, fn: () => unknown) => steps.step(what, fn);
-    await step("onBeforeShutdown", () => this.onBeforeShutdown.send(this));
-    this.#runtime.stopTableTicks();
-    for (const job of [...this.jobs].reverse()) {
-      await step(`stopping job ${job.name}`, () => job.stop());
-    }
-    const rt = this.#runtime;
-    rt.pause();
-    if (!rt.transactional) {
-      // Commit what is acked now (it flushes the producer and tables
-      // first): an agent that never finishes its event must not also cost
-      // the work acked since the last periodic commit. Not under
-      // exactly_once, whose commit waits for every event in hand.
-      await step("committing acked offsets", () => rt.commit());
-    }
-    const deadline = agentTimeout === undefined
-      ? undefined
-      : performance.now() + agentTimeout * 1000;
-    this.#leftBehind = 0;
-    for (const a of [...this.agents.values()].reverse()) {
-      const wait = deadline === undefined
-        ? undefined
-        : Math.max(0, deadline - performance.now());
-      await step(`stopping agent ${a.name}`, async () => {
-        this.#leftBehind += await a.stop(wait);
-      });
-    }
-    for (const s of [...this.services].reverse()) {
-      await step(`stopping service ${s.label}`, () => s.stop());
-    }
-    await step("stopping replies", () => rt.stopReplies());
-    await step("flushing the producer", () => rt.flushProducer());
-    for (const t of this.tables.values()) {
-      await step(`flushing table ${t.name}`, () => t.flush());
-    }
-    // Commits only what is durable (it flushes again first), then leaves the group.
-    await step("stopping the consumer", () => rt.stopConsumer());
-    await step("closing transactions", () => rt.closeTransactions());
-    for (const t of [...this.tables.values()].reverse()) {
-      await step(`closing table ${t.name}`, () => t.close());
-    }
-    await step("closing the producer", () => rt.closeProducer());
-    await step("stopping the transport", () => rt.stopTransport());
-    rt.reset();
-    this.#state = "stopped";
-    steps.finish();
+  #partsView(): PartsView {
+    return {
+      conf: this.#conf,
+      log: this.log,
+      runtime: this.#runtime,
+      tables: this.tables,
+      services: this.services,
+      agents: this.agents,
+      jobs: this.jobs,
+      leftBehind: (n) => this.#leftBehind += n,
+    };
   }
 
   /** Stop the app because of `error`; `crashed` resolves with it. */

@@ -8,7 +8,7 @@
 import { Delivery, Event } from "./delivery/event.ts";
 import { AsyncQueue } from "./delivery/queue.ts";
 import { Stream } from "./stream.ts";
-import type { AppHost } from "./runtime/host.ts";
+import type { RuntimePort } from "./runtime/port.ts";
 import { type HeadersInput, toRawHeaders } from "./util/types.ts";
 import type { TypeSpec } from "./models.ts";
 import type { RecordMetadata } from "./transport/transport.ts";
@@ -108,12 +108,12 @@ export class Channel<K = unknown, V = unknown> {
   /** Value type. */
   readonly valueType: TypeSpec | undefined;
   /** @internal The app. */
-  readonly host: AppHost;
+  readonly host: RuntimePort;
   readonly #queues: AsyncQueue<Event<K, V>>[] = [];
   #unclaimed: AsyncQueue<Event<K, V>> | undefined;
 
   /** Create a channel for `host`. Use `app.channel()`. */
-  constructor(host: AppHost, options: ChannelOptions = {}, label?: string) {
+  constructor(host: RuntimePort, options: ChannelOptions = {}, label?: string) {
     this.host = host;
     this.maxsize = options.maxsize ?? host.conf.streamBufferMaxsize;
     this.keyType = options.keyType;

@@ -7,6 +7,7 @@
  * @module
  */
 import { type Duration, toSeconds } from "./util/duration.ts";
+import { Lifecycle } from "./service/lifecycle.ts";
 
 type BackgroundMethod = (this: Service) => Promise<void>;
 interface BackgroundSpec {
@@ -38,7 +39,7 @@ const BACKGROUND = Symbol("faust.background");
  */
 export class Service {
   #controller = new AbortController();
-  #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+  readonly #life = new Lifecycle();
   #children: Service[] = [];
   #running: Promise<unknown>[] = [];
   #crash: ((error: Error) => void) | undefined;
@@ -98,7 +99,7 @@ export class Service {
 
   /** True between a completed start and the beginning of stop. */
   get running(): boolean {
-    return this.#state === "running";
+    return this.#life.running;
   }
 
   /** Add a child started before this service and stopped after it. */
@@ -124,8 +125,8 @@ export class Service {
 
   /** Start children, then `onStart`, background tasks and timers, then `onStarted`. */
   async start(): Promise<void> {
-    if (this.#state !== "init" && this.#state !== "stopped") return;
-    this.#state = "starting";
+    if (this.#life.state !== "init" && this.#life.state !== "stopped") return;
+    this.#life.state = "starting";
     this.#controller = new AbortController();
     for (const child of this.#children) {
       child.#crash ??= this.#crash;
@@ -139,21 +140,25 @@ export class Service {
     ) {
       this.#running.push(this.#runBackground(bg));
     }
-    this.#state = "running";
+    this.#life.state = "running";
     await this.onStarted();
   }
 
-  /** Stop: signal background work, `onStop`, wait for it, stop children in reverse, then `onShutdown`. */
+  /**
+   * Stop: signal background work, `onStop`, wait for it, stop children in
+   * reverse, then `onShutdown`. A call while a stop is in progress waits
+   * for it.
+   */
   async stop(): Promise<void> {
-    if (this.#state !== "running" && this.#state !== "starting") return;
-    this.#state = "stopping";
-    this.#controller.abort();
-    await this.onStop();
-    await Promise.allSettled(this.#running);
-    this.#running = [];
-    for (const child of [...this.#children].reverse()) await child.stop();
-    await this.onShutdown();
-    this.#state = "stopped";
+    await this.#life.stop(async () => {
+      this.#controller.abort();
+      await this.onStop();
+      await Promise.allSettled(this.#running);
+      this.#running = [];
+      for (const child of [...this.#children].reverse()) await child.stop();
+      await this.onShutdown();
+      this.#life.state = "stopped";
+    });
   }
 
   /**

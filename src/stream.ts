@@ -23,6 +23,8 @@ import {
 } from "./consumer/stream_operators.ts";
 import {
   ackUnit,
+  eachUnit,
+  over,
   queueSource,
   type Source,
   type Unit,
@@ -236,7 +238,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const up = this.#source;
     return this.#derive<V>(() => {
       const it = up();
-      return {
+      return over(it, {
         async next(): Promise<IteratorResult<Unit>> {
           const r = await it.next();
           if (r.done === true) return r;
@@ -246,11 +248,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
           }
           return r;
         },
-        async return(): Promise<IteratorResult<Unit>> {
-          await it.return?.();
-          return { done: true, value: undefined };
-        },
-      };
+      });
     });
   }
 
@@ -261,23 +259,15 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
   through<U = V>(channel: Channel<K, U>): Stream<U, K> {
     const target = channel.stream();
     const up = this.#source;
-    const forward = async (signal: AbortSignal) => {
-      const it = up();
-      try {
-        while (!signal.aborted) {
-          const r = await it.next();
-          if (r.done === true) return;
-          const e = r.value.events[r.value.events.length - 1];
-          await channel.send({
-            value: r.value.value as U,
-            key: (e?.key ?? null) as K,
-          });
-          ackUnit(r.value);
-        }
-      } finally {
-        await it.return?.();
-      }
-    };
+    const forward = (signal: AbortSignal) =>
+      eachUnit(up, signal, async (unit) => {
+        const e = unit.events[unit.events.length - 1];
+        await channel.send({
+          value: unit.value as U,
+          key: (e?.key ?? null) as K,
+        });
+        ackUnit(unit);
+      });
     return withForwarder(target, forward);
   }
 
@@ -309,7 +299,7 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     }
     const agent = actorContext()?.agent ?? topic.host.conf.appId;
     const host = topic.host;
-    const repartition = host.makeTopic<NK, V>(
+    const repartition = topic.derive<NK, V>(
       `${agent}-${topic.name}-${name}-repartition`,
       {
         keySerializer: repartitionKeyCodec(
@@ -332,47 +322,39 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
     const getKey = isField ? (v: V) => key.get(v) as NK : key;
     const up = this.#source;
     const target = repartition.stream();
-    const forward = async (signal: AbortSignal) => {
-      const it = up();
-      try {
-        while (!signal.aborted) {
-          const r = await it.next();
-          if (r.done === true) return;
-          const e = r.value.events[r.value.events.length - 1];
-          let key: Uint8Array | null;
-          try {
-            // Encoded here so that a key no codec can encode is skipped like
-            // a key function that throws, not a crash on every restart.
-            const newKey = getKey(r.value.value as V);
-            key = newKey === undefined || newKey === null
-              ? null
-              : repartition.keySerde.encode(newKey);
-          } catch (error) {
-            host.monitor.count("groupByKeyErrors");
-            host.log.error(
-              "groupBy key of {topic}[{partition}]@{offset} failed, value skipped: {error}",
-              {
-                topic: e?.topic,
-                partition: e?.partition,
-                offset: e?.offset,
-                error,
-              },
-            );
-            ackUnit(r.value);
-            continue;
-          }
-          const value = r.value.value as V;
-          await repartition.sendRaw(
-            key,
-            value === null ? null : repartition.valueSerde.encode(value),
-            e ? { headers: e.headers } : {},
+    const forward = (signal: AbortSignal) =>
+      eachUnit(up, signal, async (unit) => {
+        const e = unit.events[unit.events.length - 1];
+        let key: Uint8Array | null;
+        try {
+          // Encoded here so that a key no codec can encode is skipped like
+          // a key function that throws, not a crash on every restart.
+          const newKey = getKey(unit.value as V);
+          key = newKey === undefined || newKey === null
+            ? null
+            : repartition.keySerde.encode(newKey);
+        } catch (error) {
+          host.monitor.count("groupByKeyErrors");
+          host.log.error(
+            "groupBy key of {topic}[{partition}]@{offset} failed, value skipped: {error}",
+            {
+              topic: e?.topic,
+              partition: e?.partition,
+              offset: e?.offset,
+              error,
+            },
           );
-          ackUnit(r.value);
+          ackUnit(unit);
+          return;
         }
-      } finally {
-        await it.return?.();
-      }
-    };
+        const value = unit.value as V;
+        await repartition.sendRaw(
+          key,
+          value === null ? null : repartition.valueSerde.encode(value),
+          e ? { headers: e.headers } : {},
+        );
+        ackUnit(unit);
+      });
     return withForwarder(target, forward) as Stream<V, NK>;
   }
 

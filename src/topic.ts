@@ -7,7 +7,7 @@
  * @module
  */
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
-import type { AppHost } from "./runtime/host.ts";
+import type { RuntimePort } from "./runtime/port.ts";
 import type { Codec } from "./codecs.ts";
 import { makeSerde, type Serde } from "./models.ts";
 import { partitionForKey } from "./producer/partitioner.ts";
@@ -21,6 +21,12 @@ import type {
 import { type Duration, toMillis } from "./util/duration.ts";
 import { ConfigError } from "./errors.ts";
 import type { EventInit } from "./delivery/event.ts";
+
+/** Makes a topic of the same app, registered with it (what `app.topic()` does). */
+export type TopicMaker = (
+  name: string,
+  options: TopicOptions,
+) => Topic<unknown, unknown>;
 
 /** Encoded bytes of a recent key, and its partition among `n`. */
 interface CachedKey {
@@ -112,9 +118,15 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   readonly valueSerde: Serde<V>;
   #rr = 0;
   readonly #keys = new Map<string | number, CachedKey>();
+  readonly #derive: TopicMaker | undefined;
 
   /** Create a topic description. Use `app.topic()`. */
-  constructor(host: AppHost, name: string, options: TopicOptions = {}) {
+  constructor(
+    host: RuntimePort,
+    name: string,
+    options: TopicOptions = {},
+    derive?: TopicMaker,
+  ) {
     super(host, options, name);
     if (name === "" || !/^[a-zA-Z0-9._-]+$/.test(name)) {
       throw new ConfigError(
@@ -133,6 +145,7 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     }
     this.name = name;
     this.options = options;
+    this.#derive = derive;
     this.keySerde = makeSerde<K>(
       options.keyType,
       options.keySerializer,
@@ -182,6 +195,16 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     const q = super.subscribe();
     this.host.subscribed(this as Topic<unknown, unknown>);
     return q;
+  }
+
+  /**
+   * @internal A topic of the same app, registered with it like one from
+   * `app.topic()` (`groupBy()` makes its repartition topic here).
+   */
+  derive<NK, NV>(name: string, options: TopicOptions): Topic<NK, NV> {
+    const topic = this.#derive?.(name, options) ??
+      new Topic(this.host, name, options);
+    return topic as unknown as Topic<NK, NV>;
   }
 
   /**

@@ -12,6 +12,7 @@ import { getLogger } from "@logtape/logtape";
 import type { App } from "./app.ts";
 import { autodiscover } from "./app/autodiscover.ts";
 import { attachDebugLog } from "./sensors/debug_log.ts";
+import { Lifecycle } from "./service/lifecycle.ts";
 import {
   type LogLevel,
   type Settings,
@@ -85,10 +86,9 @@ export class Worker {
   #closeLogging: (() => Promise<void>) | undefined;
   #blocking: ReturnType<typeof setInterval> | undefined;
   #started: App[] = [];
-  #state: "init" | "starting" | "running" | "stopping" | "stopped" = "init";
+  readonly #life = new Lifecycle();
   #stopFailed = false;
   #leftBehind = false;
-  #stopping: Promise<void> | undefined;
   #stopRequested = Promise.withResolvers<void>();
   #startErrorLogged = false;
   #detach: Array<() => void> = [];
@@ -137,8 +137,8 @@ export class Worker {
    * blocking detector, then every app in order. Logs "Worker ready".
    */
   async start(): Promise<void> {
-    if (this.#state !== "init" && this.#state !== "stopped") return;
-    this.#state = "starting";
+    if (this.#life.state !== "init" && this.#life.state !== "stopped") return;
+    this.#life.state = "starting";
     this.#stopFailed = false;
     this.#leftBehind = false;
     try {
@@ -176,7 +176,7 @@ export class Worker {
         this.#log.debug("Starting app {id}", { id: app.conf.appId });
         await app.start();
       }
-      this.#state = "running";
+      this.#life.state = "running";
       this.#log.info("Worker ready");
     } catch (error) {
       // The cause first, then the lines of the stop it leads to.
@@ -187,7 +187,7 @@ export class Worker {
         });
         this.#startErrorLogged = true;
       }
-      this.#state = "running";
+      this.#life.state = "running";
       await this.#stopOnce();
       throw error;
     }
@@ -204,19 +204,10 @@ export class Worker {
   }
 
   async #stopOnce(): Promise<void> {
-    if (this.#stopping !== undefined) return await this.#stopping;
-    if (this.#state !== "running" && this.#state !== "starting") return;
-    const stopping = this.#stopAll();
-    this.#stopping = stopping;
-    try {
-      await stopping;
-    } finally {
-      this.#stopping = undefined;
-    }
+    await this.#life.stop(() => this.#stopAll());
   }
 
   async #stopAll(): Promise<void> {
-    this.#state = "stopping";
     for (const app of [...this.#started].reverse()) {
       try {
         // Half the bound for the agents' events in hand: a hung agent is
@@ -263,7 +254,7 @@ export class Worker {
     this.#log.info("Worker stopped");
     await this.#closeLogging?.();
     this.#closeLogging = undefined;
-    this.#state = "stopped";
+    this.#life.state = "stopped";
   }
 
   /**

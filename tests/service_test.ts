@@ -75,6 +75,32 @@ Deno.test("Service children start first and stop last, in reverse order", async 
   ]);
 });
 
+Deno.test("Service.stop() called while a stop runs waits for that stop to finish", async () => {
+  const gate = Promise.withResolvers<void>();
+  class Slow extends Service {
+    shutdown = false;
+    override async onStop(): Promise<void> {
+      await gate.promise;
+    }
+    override onShutdown(): void {
+      this.shutdown = true;
+    }
+  }
+  const svc = new Slow();
+  await svc.start();
+  const first = svc.stop();
+  let secondDone = false;
+  const second = svc.stop().then(() => secondDone = true);
+  // A stop() that does not wait returns within microtasks: one macrotask
+  // later it would be done. Both must wait on the first one's onStop().
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(secondDone, false, "second stop() returned during the first");
+  gate.resolve();
+  await Promise.all([first, second]);
+  assert.equal(svc.shutdown, true);
+  assert.equal(svc.running, false);
+});
+
 Deno.test("Signals: instance handlers see only their app, class handlers every app; sender comes first", async () => {
   const seen: string[] = [];
   const offClass = App.onPartitionsAssigned.connect((app, assigned) => {

@@ -113,6 +113,8 @@ Deno.test("Stream.groupBy() re-keys through {agent}-{source}-{Model.field}-repar
   }
   await waitFor(() => seen.length === 4);
   await app.stop();
+  // Registered with the app like a topic of app.topic() (listed, declared).
+  assert.ok(app.topics.has("tally-transfers-Transfer.account-repartition"));
   const byKey = new Map<unknown, Set<number>>();
   for (const [k, p] of seen) byKey.set(k, (byKey.get(k) ?? new Set()).add(p));
   for (const [k, parts] of byKey) {

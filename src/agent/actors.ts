@@ -11,10 +11,16 @@ import {
   type ActorContext,
   runAsActor,
 } from "../delivery/actor_context.ts";
-import type { AgentHost } from "./host.ts";
+import type { RuntimePort } from "../runtime/port.ts";
 import type { Event } from "../delivery/event.ts";
 import { PartitionRevokedError } from "../errors.ts";
 import type { Supervisor } from "../service/supervisor.ts";
+
+/** What an agent and its actors read of the runtime. */
+export type AgentPort = Pick<
+  RuntimePort,
+  "conf" | "log" | "monitor" | "crash" | "rpc"
+>;
 
 /** What the actors need of their agent. */
 export interface ActorsAgent {
@@ -25,7 +31,7 @@ export interface ActorsAgent {
   /** Decides what a raising actor leads to. */
   readonly supervisor: Supervisor;
   /** The app as the agent sees it. */
-  readonly host: AgentHost;
+  readonly host: AgentPort;
   /** One actor's work: the agent's function over its stream, in `context`. */
   run(context: ActorContext): Promise<void>;
   /** The agent's `onError` hook, if any. */

@@ -96,6 +96,7 @@ export class AppRegistry extends TableRegistry {
       runtimeOf(this),
       name,
       options,
+      (n, o) => this.topic(n, o),
     );
     const list = this.topics.get(name) ?? [];
     list.push(topic as Topic<unknown, unknown>);

@@ -4,27 +4,22 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
-import type { Monitor } from "../sensors/monitor.ts";
-import type { Settings } from "../settings/settings.ts";
+import type { RuntimePort } from "../runtime/port.ts";
 import type {
   CommitOffset,
   GroupMember,
-  Transport,
   TransportRecord,
 } from "../transport/transport.ts";
 import type { TP } from "../util/types.ts";
 
-/** What the conductor needs from the app. */
-export interface ConductorHost {
-  /** Settings. */
-  readonly conf: Settings;
-  /** Logger. */
-  readonly log: Logger;
-  /** Counters. */
-  readonly monitor: Monitor;
-  /** The transport. */
-  readonly transport: Transport;
+/**
+ * What the conductor needs from the app: the runtime port's settings,
+ * logger, counters, transport and crash, and the app's part of a
+ * rebalance and a commit.
+ */
+export interface ConductorHost
+  extends
+    Pick<RuntimePort, "conf" | "log" | "monitor" | "transport" | "crash"> {
   /** Send an undecodable record to the dead-letter topic. */
   deadLetter(record: TransportRecord, error: Error): Promise<void>;
   /**
@@ -37,8 +32,6 @@ export interface ConductorHost {
   assigned(assigned: readonly TP[], standbys: readonly TP[]): Promise<void>;
   /** Partitions are being revoked (after their offsets were committed). */
   revoked(revoked: readonly TP[]): Promise<void>;
-  /** Stop the app because of `error`. */
-  crash(error: Error): void;
   /** Make everything the acked events produced durable before their offsets commit. */
   beforeCommit(): Promise<void>;
   /**

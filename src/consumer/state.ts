@@ -7,13 +7,13 @@
  */
 import type { PartitionTracker } from "../delivery/acks.ts";
 import type { Event } from "../delivery/event.ts";
-import type { Topic } from "../topic.ts";
 import type { Consumer, TransportRecord } from "../transport/transport.ts";
 import type { TP } from "../util/types.ts";
+import type { SubscribedTopic } from "../runtime/port.ts";
 import type { ConductorHost } from "./host.ts";
 
 /** A topic description of any key and value type. */
-export type AnyTopic = Topic<unknown, unknown>;
+export type AnyTopic = SubscribedTopic;
 
 /** Records of one partition waiting for buffer space (from `at` on). */
 export interface Blocked {

@@ -8,7 +8,7 @@
  */
 import { actorContext } from "../delivery/actor_context.ts";
 import type { Event } from "../delivery/event.ts";
-import { ackUnit, type Source, type Unit } from "./units.ts";
+import { ackUnit, over, type Source, type Unit } from "./units.ts";
 
 /** @internal Units whose value `predicate` keeps; the others are acked right away. */
 export function filterSource<V>(
@@ -20,7 +20,7 @@ export function filterSource<V>(
     // A unit taken by poll() whose predicate answered with a promise:
     // next() settles it first.
     let parked: [IteratorResult<Unit>, Promise<boolean>] | undefined;
-    return {
+    return over(it, {
       poll(): IteratorResult<Unit> | undefined {
         if (parked !== undefined) return undefined;
         for (;;) {
@@ -49,11 +49,7 @@ export function filterSource<V>(
           ackUnit(r.value);
         }
       },
-      async return(): Promise<IteratorResult<Unit>> {
-        await it.return?.();
-        return { done: true, value: undefined };
-      },
-    };
+    });
   };
 }
 
@@ -157,7 +153,7 @@ export function mapSource(up: Source, fn: (u: Unit) => unknown): Source {
         done: false,
         value: { value: fn(r.value), events: r.value.events },
       };
-    return {
+    return over(it, {
       poll(): IteratorResult<Unit> | undefined {
         const r = it.poll?.();
         return r === undefined ? undefined : map(r);
@@ -165,11 +161,7 @@ export function mapSource(up: Source, fn: (u: Unit) => unknown): Source {
       async next(): Promise<IteratorResult<Unit>> {
         return map(it.poll?.() ?? await it.next());
       },
-      async return(): Promise<IteratorResult<Unit>> {
-        await it.return?.();
-        return { done: true, value: undefined };
-      },
-    };
+    });
   };
 }
 

@@ -38,6 +38,46 @@ export const DONE: IteratorReturnResult<undefined> = Object.freeze({
   value: undefined,
 });
 
+/**
+ * @internal An operator's iterator over `it`: `step` gives `next()` (and
+ * `poll()` when it can hand out a unit at hand); `return()` closes `it`
+ * and ends, the same for every operator.
+ */
+export function over(
+  it: UnitIterator,
+  step: Pick<UnitIterator, "next" | "poll">,
+): UnitIterator {
+  return {
+    ...step,
+    async return(): Promise<IteratorResult<Unit>> {
+      await it.return?.();
+      return DONE;
+    },
+  };
+}
+
+/**
+ * @internal Hand every unit of `up` to `fn`, one at a time, until the units
+ * end or `signal` aborts; the iterator is closed either way. What a
+ * forwarder (`through()`, `groupBy()`) runs.
+ */
+export async function eachUnit(
+  up: Source,
+  signal: AbortSignal,
+  fn: (unit: Unit) => Promise<void>,
+): Promise<void> {
+  const it = up();
+  try {
+    while (!signal.aborted) {
+      const r = await it.next();
+      if (r.done === true) return;
+      await fn(r.value);
+    }
+  } finally {
+    await it.return?.();
+  }
+}
+
 /** Ack every event of `unit`. */
 export function ackUnit(unit: Unit): void {
   for (const e of unit.events) e.ack();

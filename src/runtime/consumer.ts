@@ -24,6 +24,7 @@ import type {
 } from "../transport/transport.ts";
 import type { TP } from "../util/types.ts";
 import { deadLetterRecord } from "./dead_letter.ts";
+import type { SubscribedTopic } from "./port.ts";
 import type { Group } from "./group.ts";
 
 /** What the consumer side reads of the runtime. */
@@ -260,7 +261,7 @@ export class Consumption {
   }
 
   /** A stream subscribed to `topic`. */
-  subscribed(topic: Topic<unknown, unknown>): void {
+  subscribed(topic: SubscribedTopic): void {
     if (this.#conductor === undefined) return;
     void (async () => {
       if (topic.options.internal === true) {

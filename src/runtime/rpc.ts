@@ -6,12 +6,12 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Agent, AskMessage } from "../agent.ts";
 import type { Event } from "../delivery/event.ts";
 import type { Producer } from "../producer/producer.ts";
 import { Replies } from "../rpc/replies.ts";
 import type { Settings } from "../settings/settings.ts";
 import type { Transport } from "../transport/transport.ts";
+import type { RpcPort } from "./port.ts";
 
 /** What RPC reads of the runtime. */
 export interface RpcView {
@@ -26,7 +26,7 @@ export interface RpcView {
 }
 
 /** Requests to agents and their replies. */
-export class Rpc {
+export class Rpc implements RpcPort {
   readonly #view: RpcView;
   #replies: Replies | undefined;
 
@@ -58,24 +58,21 @@ export class Rpc {
 
   /** Send an RPC request and wait for the reply. */
   async ask(
-    agent: Agent<unknown, unknown, unknown>,
-    message: AskMessage<unknown, unknown>,
+    target: string,
+    send: (headers: Record<string, string>) => Promise<unknown>,
     timeout?: number,
   ): Promise<unknown> {
     const { headers, reply, cancel } = await this.#repliesOf().request(
       timeout,
     );
-    const sending = agent.channel.send({
-      ...message,
-      headers: { ...(message.headers ?? {}), ...headers },
-    });
+    const sending = send(headers);
     // The timeout covers the send too: while the send is blocked (a full
     // buffer, a slow broker) the reply may time out first. Whichever fails
     // first is the caller's error; neither may reject unobserved.
     reply.catch(() => {});
     sending.catch((error) =>
       this.#view.log.debug("Request to agent {agent} failed: {error}", {
-        agent: agent.name,
+        agent: target,
         error,
       })
     );

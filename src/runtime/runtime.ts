@@ -9,11 +9,8 @@
  * @module
  */
 import type { Logger } from "@logtape/logtape";
-import type { Agent, AskMessage } from "../agent.ts";
 import type { TableLike } from "../app/registrations.ts";
 import { StateError } from "../errors.ts";
-import type { Event } from "../delivery/event.ts";
-import type { AppHost } from "./host.ts";
 import type { InFlight } from "../producer/inflight.ts";
 import type { Monitor } from "../sensors/monitor.ts";
 import {
@@ -23,9 +20,7 @@ import {
 } from "../producer/producer.ts";
 import type { GroupRouting } from "../rpc/routing.ts";
 import type { Settings } from "../settings/settings.ts";
-import type { TableApp } from "../table/api.ts";
-import type { JobHost } from "../service/timer.ts";
-import type { Topic, TopicOptions } from "../topic.ts";
+import type { Topic } from "../topic.ts";
 import { createTransport } from "../transport/factory.ts";
 import type {
   ProduceRecord,
@@ -38,6 +33,7 @@ import { DeclaredTopics } from "./declared.ts";
 import { Group } from "./group.ts";
 import { Rpc } from "./rpc.ts";
 import { Consumption } from "./consumer.ts";
+import type { RpcPort, RuntimePort, SubscribedTopic } from "./port.ts";
 
 /** What the runtime reads of the app (the app itself). */
 export interface RuntimeOwner {
@@ -65,8 +61,6 @@ export interface RuntimeOwner {
 
 /** What the runtime hands back to the app. */
 export interface RuntimeHooks {
-  /** Describe a topic (registered with the app). */
-  makeTopic(name: string, options: TopicOptions): Topic<unknown, unknown>;
   /** A record is about to be produced (`onProduceMessage`). */
   produced(record: ProduceRecord): void;
   /** Partitions were assigned and tables recovered (`onPartitionsAssigned`, `onRebalanceComplete`). */
@@ -76,7 +70,7 @@ export interface RuntimeHooks {
 }
 
 /** The transport, producer, consumer, replies and transactions of one app. */
-export class Runtime implements AppHost, TableApp, JobHost {
+export class Runtime implements RuntimePort {
   readonly #app: RuntimeOwner;
   readonly #hooks: RuntimeHooks;
   #transport: Transport | undefined;
@@ -192,11 +186,6 @@ export class Runtime implements AppHost, TableApp, JobHost {
   /** Stop the app because of `error`. */
   crash(error: Error): void {
     this.#app.crash(error);
-  }
-
-  /** Create a topic description (used by `groupBy` for repartition topics). */
-  makeTopic<K, V>(name: string, options: TopicOptions): Topic<K, V> {
-    return this.#hooks.makeTopic(name, options) as unknown as Topic<K, V>;
   }
 
   /** Register a table (used by `app.table()`). */
@@ -381,21 +370,12 @@ export class Runtime implements AppHost, TableApp, JobHost {
   }
 
   /** A stream subscribed to `topic`. */
-  subscribed(topic: Topic<unknown, unknown>): void {
+  subscribed(topic: SubscribedTopic): void {
     this.#consumer.subscribed(topic);
   }
 
-  /** Reply to an RPC request. */
-  reply(event: Event, value: unknown): Promise<void> {
-    return this.#rpc.reply(event, value);
-  }
-
-  /** Send an RPC request and wait for the reply. */
-  ask(
-    agent: Agent<unknown, unknown, unknown>,
-    message: AskMessage<unknown, unknown>,
-    timeout?: number,
-  ): Promise<unknown> {
-    return this.#rpc.ask(agent, message, timeout);
+  /** Requests to agents and their replies. */
+  get rpc(): RpcPort {
+    return this.#rpc;
   }
 }

@@ -6,8 +6,7 @@
  * @module
  */
 import { Cron } from "croner";
-import type { Logger } from "@logtape/logtape";
-import type { Monitor } from "../sensors/monitor.ts";
+import type { RuntimePort } from "../runtime/port.ts";
 import { sleep } from "../service.ts";
 
 /**
@@ -54,15 +53,8 @@ export interface TimerOptions {
   readonly name?: string;
 }
 
-/** What jobs need from the app. */
-export interface JobHost {
-  /** Logger. */
-  readonly log: Logger;
-  /** Counters. */
-  readonly monitor: Monitor;
-  /** Whether this worker is the leader. */
-  isLeader(): boolean;
-}
+/** What jobs read of the runtime. */
+export type JobHost = Pick<RuntimePort, "log" | "monitor" | "isLeader">;
 
 async function runGuarded(
   host: JobHost,

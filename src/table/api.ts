@@ -6,14 +6,9 @@
  *
  * @module
  */
-import type { Logger } from "@logtape/logtape";
-import type { TableLike } from "../app/registrations.ts";
 import type { Codec } from "../codecs.ts";
 import type { Infer, TypeSpec } from "../models.ts";
-import type { Sensor } from "../sensors/monitor.ts";
-import type { Settings } from "../settings/settings.ts";
-import type { Transport } from "../transport/transport.ts";
-import type { ChangelogHost } from "./changelog.ts";
+import type { RuntimePort } from "../runtime/port.ts";
 
 /**
  * A changelog record as `onChangelogEvent` sees it (decoded).
@@ -100,19 +95,18 @@ export interface TableOptions<K = unknown, V = unknown> {
   readonly keyIndex?: boolean;
 }
 
-/**
- * What a table needs from its app.
- */
-export interface TableHost extends ChangelogHost {
-  /** Sensors to tell about table reads and writes (`onTableOp`), if any. */
-  readonly monitor?: { readonly sensors: ReadonlySet<Sensor> };
-  /** Settings. */
-  readonly conf: Settings;
-  /** The transport (after start). */
-  readonly transport: Transport;
-  /** Logger. */
-  readonly log: Logger;
-}
+/** What a table reads of the runtime. */
+export type TableHost = Pick<
+  RuntimePort,
+  | "conf"
+  | "log"
+  | "monitor"
+  | "transport"
+  | "produce"
+  | "sends"
+  | "bindSend"
+  | "crash"
+>;
 
 /**
  * Window settings a windowed view installs on its table.
@@ -133,14 +127,6 @@ export interface TableWindowing {
   readonly expires: number | undefined;
   /** Remove expired windows (called every `tableCleanupInterval`). */
   cleanup(): Promise<void>;
-}
-
-/**
- * The app as the table factories see it.
- */
-export interface TableApp extends TableHost {
-  /** Register a table (its changelog is created and recovered with the app). */
-  registerTable(table: TableLike): void;
 }
 
 /**

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { TableApp, TableOptions } from "./api.ts";
+import type { RuntimePort } from "../runtime/port.ts";
+import type { TableOptions } from "./api.ts";
 import { GlobalTable } from "./global_table.ts";
 import { SetTable, type SetTableOptions } from "./set_table.ts";
 import { Table } from "./table.ts";
@@ -18,7 +19,7 @@ import { Table } from "./table.ts";
  * @returns The table.
  */
 export function createTable<K, V>(
-  app: TableApp,
+  app: RuntimePort,
   name: string,
   options: TableOptions<K, V> = {},
 ): Table<K, V> {
@@ -36,7 +37,7 @@ export function createTable<K, V>(
  * @returns The table.
  */
 export function createGlobalTable<K, V>(
-  app: TableApp,
+  app: RuntimePort,
   name: string,
   options: TableOptions<K, V> = {},
 ): GlobalTable<K, V> {
@@ -54,7 +55,7 @@ export function createGlobalTable<K, V>(
  * @returns The table.
  */
 export function createSetTable<K, M>(
-  app: TableApp,
+  app: RuntimePort,
   name: string,
   options: SetTableOptions<K, M> = {},
 ): SetTable<K, M> {
