@@ -2,14 +2,12 @@
  * The group consumer for `kafka://`: kafkajs' push-based `eachBatch` adapted
  * to our pull-based `poll()`.
  *
- * - Buffer (`fetch_buffer.ts`): `eachBatch` appends the whole batch (records are never dropped,
- *   except those of partitions revoked or re-positioned by `seek`) and then
- *   waits while more than `consumerMaxBufferedRecords` records of unpaused
- *   partitions are buffered, heartbeating every `brokerHeartbeatInterval`.
- *   kafkajs runs one `eachBatch` at a time, so a waiting batch stops fetching:
- *   memory stays bounded by the limit plus one fetch.
- * - `pause`/`resume` map to kafkajs' and also hide already-buffered records of
- *   paused partitions from `poll()` (they do not count against the limit).
+ * - `eachBatch` appends the batch to `fetch_buffer.ts` (dropped only for
+ *   partitions revoked or re-positioned by `seek`), then waits, heartbeating,
+ *   while more than `consumerMaxBufferedRecords` records of unpaused
+ *   partitions are buffered: one `eachBatch` at a time, so memory stays
+ *   bounded by that limit plus one fetch. `pause`/`resume` also hide
+ *   buffered records of paused partitions from `poll()`.
  * - Rebalances are eager. The listener's `onPartitionsRevoked` gets the whole
  *   old assignment and runs before the new assignment is used; it runs when a
  *   heartbeat of a waiting batch reports the rebalance, or else before
@@ -42,12 +40,7 @@ import type {
   EachBatchPayload,
   Kafka,
 } from "kafkajs";
-import {
-  ClosedError,
-  errorLine,
-  FaustError,
-  StateError,
-} from "../../errors.ts";
+import { ClosedError, errorLine, StateError } from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../util/types.ts";
 import type {
   CommitOffset,
@@ -55,62 +48,23 @@ import type {
   ConsumerOptions,
   TransportRecord,
 } from "../transport.ts";
-import {
-  partitionAssigners,
-  splitStandbys,
-  standbyReplicasOf,
-} from "./assigner.ts";
+import { splitStandbys } from "./assigner.ts";
 import type { KafkaSettings } from "./options.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { fromMessage } from "./records.ts";
-import { BEFORE_REJOIN, type GroupLike } from "./rejoin_patch.ts";
+import type { GroupLike } from "./rejoin_patch.ts";
 import { isGroupUnavailable } from "./errors.ts";
-
-/**
- * Joins again in a row (without an assignment in between) after kafkajs gave
- * up on the group because no coordinator could be reached; about 8 minutes
- * of backoff in all.
- */
-const MAX_REJOINS = 20;
-
-interface Waiter {
-  readonly resolve: () => void;
-  readonly reject: (e: unknown) => void;
-}
-
-const REBALANCING = new Set([
-  "REBALANCE_IN_PROGRESS",
-  "NOT_COORDINATOR_FOR_GROUP",
-  "NOT_COORDINATOR",
-  "ILLEGAL_GENERATION",
-]);
-
-/**
- * Run a kafkajs consumer call that has no effect while kafkajs restarts the
- * consumer after a crash (the broker unreachable): kafkajs then refuses it
- * ("Consumer group was not initialized"). Nothing is lost by skipping it:
- * the crash revokes the partitions (queued behind the caller), and the
- * assignment after the restart seeks and pauses again.
- */
-function unlessRestarting(call: () => void): void {
-  try {
-    call();
-  } catch (e) {
-    if (!/Consumer group was not initialized/.test(String(e))) throw e;
-  }
-}
-
-function groupByTopic(
-  tps: readonly TP[],
-): { topic: string; partitions: number[] }[] {
-  const m = new Map<string, number[]>();
-  for (const tp of tps) {
-    let list = m.get(tp.topic);
-    if (list === undefined) m.set(tp.topic, list = []);
-    list.push(tp.partition);
-  }
-  return [...m].map(([topic, partitions]) => ({ topic, partitions }));
-}
+import {
+  committedOffsets,
+  consumerConfig,
+  groupByTopic,
+  joinedWithin,
+  MAX_REJOINS,
+  REBALANCING,
+  tpsOf,
+  unlessRestarting,
+  type Waiter,
+} from "./consumer_parts.ts";
 
 /** A kafkajs group consumer behind the pull-based {@linkcode Consumer} interface. */
 export class KafkaConsumer implements Consumer {
@@ -182,43 +136,24 @@ export class KafkaConsumer implements Consumer {
     const joined = new Promise<void>((resolve, reject) =>
       this.#joinWaiters.push({ resolve, reject })
     );
-    const consumer = this.#kafka.consumer({
-      groupId: this.#options.groupId,
-      partitionAssigners: partitionAssigners({
-        memberMetadata: this.#options.memberMetadata ?? {},
-        standbyReplicas: standbyReplicasOf(this.#options.memberMetadata),
-        previous: () => this.#previous,
-        ...(this.#options.onGroupAssignment === undefined
-          ? {}
-          : { onAssignment: this.#options.onGroupAssignment }),
-      }).map((make) => (args) =>
-        // Revoke (and commit, in the old generation) before every JoinGroup.
-        Object.assign(make(args), {
-          [BEFORE_REJOIN]: async (group: GroupLike) => {
-            if (this.#consumer !== consumer) return;
-            this.#group = group;
-            this.#enqueue(() => this.#revokeAll());
-            await this.#chain;
-          },
-        })
+    const consumer: KConsumer = this.#kafka.consumer(
+      consumerConfig(
+        this.#settings,
+        this.#options,
+        () => this.#previous,
+        async (group) => {
+          // Revoke (and commit, in the old generation) before every JoinGroup.
+          if (this.#consumer !== consumer) return;
+          this.#group = group;
+          this.#enqueue(() => this.#revokeAll());
+          await this.#chain;
+        },
       ),
-      sessionTimeout: this.#settings.sessionTimeoutMs,
-      rebalanceTimeout: this.#settings.rebalanceTimeoutMs,
-      heartbeatInterval: this.#settings.heartbeatIntervalMs,
-      maxBytesPerPartition: this.#settings.maxFetchBytes,
-      maxWaitTimeInMs: 500,
-      allowAutoTopicCreation: false,
-      readUncommitted: !this.#settings.readCommitted,
-    });
+    );
     this.#consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       if (this.#consumer !== consumer) return;
-      const tps: TP[] = [];
-      for (
-        const [topic, partitions] of Object.entries(e.payload.memberAssignment)
-      ) {
-        for (const partition of partitions) tps.push({ topic, partition });
-      }
+      const tps = tpsOf(e.payload.memberAssignment);
       // Read now (kafkajs set it for this join), used once the revocations
       // queued before it ran: their table appends carry the old generation.
       const generation = this.#group?.generationId ?? undefined;
@@ -261,28 +196,13 @@ export class KafkaConsumer implements Consumer {
       partitionsConsumedConcurrently: 1,
       eachBatch: (payload) => this.#onBatch(consumer, payload),
     });
-    const limit = this.#settings.rebalanceTimeoutMs +
-      this.#settings.sessionTimeoutMs + 30_000;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        joined,
-        new Promise((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new FaustError(
-                  `Consumer of group "${this.#options.groupId}" got no assignment within ${limit} ms ` +
-                    `(topics ${next.join(", ")})`,
-                ),
-              ),
-            limit,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await joinedWithin(
+      joined,
+      this.#settings.rebalanceTimeoutMs + this.#settings.sessionTimeoutMs +
+        30_000,
+      `Consumer of group "${this.#options.groupId}"`,
+      next,
+    );
   }
 
   /** Records from assigned, unpaused partitions; empty after `timeoutMs` or abort. */
@@ -331,23 +251,8 @@ export class KafkaConsumer implements Consumer {
 
   /** Committed offsets of the group; partitions without one are absent. */
   async committed(tps: readonly TP[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    if (tps.length === 0) return out;
-    const admin = await this.#admin();
-    const topics = [...new Set(tps.map((tp) => tp.topic))];
-    const res = await admin.fetchOffsets({
-      groupId: this.#options.groupId,
-      topics,
-    });
-    const wanted = new Set(tps.map(tpKey));
-    for (const t of res) {
-      for (const p of t.partitions) {
-        const key = tpKey({ topic: t.topic, partition: p.partition });
-        const offset = Number(p.offset);
-        if (wanted.has(key) && offset >= 0) out.set(key, offset);
-      }
-    }
-    return out;
+    if (tps.length === 0) return new Map();
+    return committedOffsets(await this.#admin(), this.#options.groupId, tps);
   }
 
   /** Move the read position of an assigned partition; buffered records of it are dropped. */
