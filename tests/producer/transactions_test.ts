@@ -265,6 +265,30 @@ Deno.test("exactly_once on local://: a send into a transaction that never comple
 });
 
 /**
+ * Send 60 events (keys k0-k6) and wait until their 60 outputs are
+ * committed, and that the app did not crash meanwhile; on a timeout the
+ * error carries the last log lines.
+ */
+async function sixtyCommitted(
+  c: ReturnType<typeof counter>,
+  dir: string,
+  logs: { lines(): string[] },
+): Promise<void> {
+  let crashed: Error | undefined;
+  void c.app.crashed.then((e) => crashed = e);
+  for (let i = 0; i < 60; i++) {
+    await c.input.send({ key: `k${i % 7}`, value: i });
+  }
+  await waitUntil(
+    "60 outputs committed",
+    async () => crashed !== undefined || await outputs(dir) === 60,
+  ).catch((e) => {
+    throw new Error(`${e}:\n${logs.lines().slice(-30).join("\n")}`);
+  });
+  assert.equal(crashed, undefined, String(crashed?.stack));
+}
+
+/**
  * Run `fn` with the app's very first transactional send never completing (a
  * stuck client call): its transaction fails (after 4 × producerRequestTimeout)
  * before the group has any committed offset. 60 events go through a counter
@@ -302,21 +326,10 @@ async function withStuckFirstSend(
         producerRequestTimeout: 0.25,
       });
       await using logs = await captureLogs();
-      let crashed: Error | undefined;
-      void c.app.crashed.then((e) => crashed = e);
       await c.app.start();
       let total = 0;
       try {
-        for (let i = 0; i < 60; i++) {
-          await c.input.send({ key: `k${i % 7}`, value: i });
-        }
-        await waitUntil(
-          "60 outputs committed",
-          async () => crashed !== undefined || await outputs(dir) === 60,
-        ).catch((e) => {
-          throw new Error(`${e}:\n${logs.lines().slice(-30).join("\n")}`);
-        });
-        assert.equal(crashed, undefined, String(crashed?.stack));
+        await sixtyCommitted(c, dir, logs);
         for (let k = 0; k < 7; k++) total += c.counts.get(`k${k}`);
       } finally {
         await c.app.stop().catch(() => {});
@@ -375,21 +388,10 @@ Deno.test("exactly_once on local://: a changelog append refused by the broker fa
     await withDir(async (dir) => {
       const c = counter(dir, { brokerCommitInterval: 0.05 });
       await using logs = await captureLogs();
-      let crashed: Error | undefined;
-      void c.app.crashed.then((e) => crashed = e);
       await c.app.start();
       let total = 0;
       try {
-        for (let i = 0; i < 60; i++) {
-          await c.input.send({ key: `k${i % 7}`, value: i });
-        }
-        await waitUntil(
-          "60 outputs committed",
-          async () => crashed !== undefined || await outputs(dir) === 60,
-        ).catch((e) => {
-          throw new Error(`${e}:\n${logs.lines().slice(-30).join("\n")}`);
-        });
-        assert.equal(crashed, undefined, String(crashed?.stack));
+        await sixtyCommitted(c, dir, logs);
         await waitUntil("the table's counts", () => {
           total = 0;
           for (let k = 0; k < 7; k++) total += c.counts.get(`k${k}`);
