@@ -18,7 +18,7 @@ import {
 import { errorLine } from "../errors.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { TransportRecord } from "../transport/transport.ts";
-import { tpKey } from "../util/types.ts";
+import { parseTpKey, tpKey, tpString } from "../util/types.ts";
 import { BackPressure } from "./back_pressure.ts";
 import type { Commits } from "./commits.ts";
 import type { DecodeErrors } from "./decode_errors.ts";
@@ -162,6 +162,7 @@ export class Dispatcher {
       from++;
     }
     if (from === records.length) return;
+    if (records[from]!.offset < tracker.next) this.#again(k, records, from);
     const blocked = s.blocked.get(k);
     if (blocked !== undefined) {
       for (let i = from; i < records.length; i++) {
@@ -221,6 +222,27 @@ export class Dispatcher {
         if (!ok) return;
       }
     }
+  }
+
+  /**
+   * Records of `k` at offsets this assignment delivered already: say so
+   * (under exactly-once they would be processed twice in one transaction).
+   */
+  #again(k: string, records: TransportRecord[], from: number): void {
+    const s = this.#s;
+    const next = s.trackers.get(k)!.next;
+    let n = 0;
+    while (from + n < records.length && records[from + n]!.offset < next) n++;
+    const eos = s.host.commitTransaction !== undefined;
+    s.host.log[eos ? "warn" : "debug"](
+      "Partition {tp}: the consumer returned offsets {first}-{last} again, below {next} where this assignment's delivery stands",
+      {
+        tp: tpString(parseTpKey(k)),
+        first: records[from]!.offset,
+        last: records[from + n - 1]!.offset,
+        next,
+      },
+    );
   }
 
   /**
