@@ -153,16 +153,15 @@ export class Dispatcher {
     const tracker = s.trackers.get(k);
     // Revoked meanwhile, or being revoked: the new owner reads it.
     if (tracker === undefined || s.leaving.has(k)) return;
-    // Below the committed offset: fetched from a position read before the
-    // previous owner's last transaction completed (see onPartitionsAssigned).
-    while (
-      s.host.commitTransaction !== undefined && from < records.length &&
-      records[from]!.offset < tracker.committed
-    ) {
-      from++;
+    // Below where this assignment's delivery stands: delivered already (a
+    // record's ack in this tracker decides its commit), or below the
+    // committed offset (fetched from a position read before the previous
+    // owner's last commit, see onPartitionsAssigned). Processed again, it
+    // would be twice in one exactly-once transaction.
+    if (from < records.length && records[from]!.offset < tracker.next) {
+      from = this.#skipDelivered(k, tracker, records, from);
     }
     if (from === records.length) return;
-    if (records[from]!.offset < tracker.next) this.#again(k, records, from);
     const blocked = s.blocked.get(k);
     if (blocked !== undefined) {
       for (let i = from; i < records.length; i++) {
@@ -225,24 +224,36 @@ export class Dispatcher {
   }
 
   /**
-   * Records of `k` at offsets this assignment delivered already: say so
-   * (under exactly-once they would be processed twice in one transaction).
+   * Skip the records of `k` from `from` on below `tracker.next`; returns
+   * the index of the first one to deliver. Those at or above the committed
+   * offset were delivered by this assignment already: the consumer returned
+   * them again, which is logged.
    */
-  #again(k: string, records: TransportRecord[], from: number): void {
-    const s = this.#s;
-    const next = s.trackers.get(k)!.next;
-    let n = 0;
-    while (from + n < records.length && records[from + n]!.offset < next) n++;
-    const eos = s.host.commitTransaction !== undefined;
-    s.host.log[eos ? "warn" : "debug"](
-      "Partition {tp}: the consumer returned offsets {first}-{last} again, below {next} where this assignment's delivery stands",
-      {
-        tp: tpString(parseTpKey(k)),
-        first: records[from]!.offset,
-        last: records[from + n - 1]!.offset,
-        next,
-      },
-    );
+  #skipDelivered(
+    k: string,
+    tracker: PartitionTracker,
+    records: TransportRecord[],
+    from: number,
+  ): number {
+    const next = tracker.next;
+    let i = from;
+    let again = 0;
+    for (; i < records.length && records[i]!.offset < next; i++) {
+      if (records[i]!.offset >= tracker.committed) again++;
+    }
+    if (again > 0) {
+      this.#s.host.log.warn(
+        "Partition {tp}: the consumer returned {count} records again that this assignment delivered already (offsets {first}-{last}, delivery stands at {next}); skipped",
+        {
+          tp: tpString(parseTpKey(k)),
+          count: again,
+          first: records[from]!.offset,
+          last: records[i - 1]!.offset,
+          next,
+        },
+      );
+    }
+    return i;
   }
 
   /**
