@@ -85,10 +85,27 @@ export class Dispatcher {
   async run(signal: AbortSignal): Promise<void> {
     const s = this.#s;
     const max = s.host.conf.brokerMaxPollRecords ?? 1000;
+    const eos = s.host.commitTransaction !== undefined;
     while (!signal.aborted) {
       let records: TransportRecord[];
+      // Taken before the poll: a restart that begins while it runs makes
+      // what it returns stale (see stopPoll).
+      const generation = s.generation;
+      const stop = eos ? new AbortController() : undefined;
+      let polling: Promise<TransportRecord[]>;
       try {
-        records = await s.consumer!.poll(max, 1000, signal);
+        polling = s.consumer!.poll(
+          max,
+          1000,
+          stop === undefined ? signal : AbortSignal.any([signal, stop.signal]),
+        );
+        if (stop !== undefined) {
+          s.stopPoll = () => {
+            stop.abort();
+            return polling.then(() => {}, () => {});
+          };
+        }
+        records = await polling;
       } catch (error) {
         if (signal.aborted) return;
         s.host.log.error(
@@ -97,12 +114,13 @@ export class Dispatcher {
         );
         await new Promise((r) => setTimeout(r, 1000));
         continue;
+      } finally {
+        s.stopPoll = undefined;
       }
-      if (s.host.commitTransaction !== undefined) this.#noteOrigins(records);
-      const generation = s.generation;
+      if (eos) this.#noteOrigins(records);
       while (s.barrier !== undefined) await s.barrier;
       // Polled before the partitions went back to their committed offsets
-      // (a restart ended meanwhile): the consumer fetches them again.
+      // (a restart ran meanwhile): the consumer fetches them again.
       if (generation !== s.generation) continue;
       // A poll returns each partition's records together and in order: hand
       // them over one partition run at a time.

@@ -144,6 +144,11 @@ export class Rebalance {
       "Exactly-once commit failed ({error}): aborting the transactions of {tps} and going back to their committed offsets",
       { error: errorLine(cause), tps: tps.map(tpString).join(", ") },
     );
+    // What a poll in progress returns is stale from here on; wait for it
+    // before seeking, or records it reads after a seek would be dropped as
+    // stale while the consumer's position has moved past them (a stall).
+    s.generation++;
+    await s.stopPoll?.();
     const paused = tps.filter((tp) => s.paused.delete(tpKey(tp)));
     if (paused.length > 0) consumer.resume(paused);
     for (const tp of tps) {
@@ -167,8 +172,6 @@ export class Rebalance {
       tracker.committed = -1;
       s.trackers.set(k, tracker);
     }
-    // Records polled until now (still under this barrier) predate the seek.
-    s.generation++;
     s.host.monitor.count("transactionRestarts");
   }
 }

@@ -43,8 +43,17 @@ export class ConsumerState {
   barrier: Promise<void> | undefined;
   /** A record failed to decode under `decodeErrorPolicy: "fail"`: deliver nothing more. */
   failed = false;
-  /** Bumped when the trackers are replaced outside a rebalance (records polled before are stale). */
+  /**
+   * Bumped when the trackers are replaced outside a rebalance: what a poll
+   * begun before returns is stale (the consumer reads it again).
+   */
   generation = 0;
+  /**
+   * Stop the poll in progress (if any) and resolve once the dispatcher has
+   * it back: a restart seeks only after that, so no record read after its
+   * seek is taken for a stale one.
+   */
+  stopPoll: (() => Promise<void>) | undefined;
   /** A revocation runs: a failed commit is left to it. */
   revoking = false;
   /**

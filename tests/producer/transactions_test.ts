@@ -300,10 +300,44 @@ async function withStuckFirstSend(
     logs: { lines(): string[] },
     total: number,
   ) => void,
+  holdPolls = false,
 ): Promise<void> {
   const proto = LocalTransport.prototype;
   const create = proto.createTransactionalProducer;
+  const createConsumer = proto.createConsumer;
   let stuck = false;
+  // With holdPolls: from the stuck send on, a poll waits (unless stopped)
+  // until the restart seeks, then reads: a poll in progress across the
+  // restart's seeks, which must not be taken for a stale one.
+  let sought = false;
+  let wake: (() => void) | undefined;
+  if (holdPolls) {
+    proto.createConsumer = function (
+      this: LocalTransport,
+      ...args: Parameters<typeof createConsumer>
+    ) {
+      const c = createConsumer.apply(this, args);
+      const poll = c.poll.bind(c);
+      const seek = c.seek.bind(c);
+      c.seek = (tp, offset) => {
+        seek(tp, offset);
+        if (stuck && !sought) {
+          sought = true;
+          wake?.();
+        }
+      };
+      c.poll = async (max, ms, signal) => {
+        if (stuck && !sought && signal?.aborted !== true) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            signal?.addEventListener("abort", () => resolve(), { once: true });
+          });
+        }
+        return await poll(max, ms, signal);
+      };
+      return c;
+    };
+  }
   proto.createTransactionalProducer = async function (
     this: LocalTransport,
     id: string,
@@ -339,6 +373,7 @@ async function withStuckFirstSend(
       fn(c, logs, total);
     });
   } finally {
+    proto.createConsumer = createConsumer;
     proto.createTransactionalProducer = create;
   }
 }
@@ -348,6 +383,13 @@ Deno.test("exactly_once on local://: a transaction that fails before the app's f
     assert.equal(c.app.monitor.counters.get("transactionRestarts"), 1);
     assert.equal(total, 60);
   });
+});
+
+Deno.test("exactly_once on local://: a poll in progress while a transaction restarts returns records read after the restart's seek: they are delivered, nothing stalls", async () => {
+  await withStuckFirstSend((c, _logs, total) => {
+    assert.equal(c.app.monitor.counters.get("transactionRestarts"), 1);
+    assert.equal(total, 60);
+  }, true);
 });
 
 Deno.test("exactly_once on local://: an agent raising on a send its transaction refused logs that the event will be processed again, not that it is acked for good", async () => {
