@@ -136,6 +136,9 @@ export class LocalConsumer implements Consumer {
     const start = this.#rotation++ % active.length;
     for (let i = 0; i < active.length && out.length < max; i++) {
       const a = active[(start + i) % active.length]!;
+      // Nothing new (the usual case for all but one partition of a wake-up):
+      // one read of the high-water mark instead of a range scan and its keys.
+      if (a.position >= highWatermark(this.#ctx.env, a.tpId)) continue;
       const last = readInto(
         this.#ctx.env,
         a.tpId,

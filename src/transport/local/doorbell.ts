@@ -6,6 +6,12 @@
  * (inotify: no polling, no CPU while idle). Consumers also re-check on a
  * slow timer in case an event is lost.
  *
+ * The bell file also rings for this process's own appends, which have
+ * woken its waiters already. With a `version` (the broker's last committed
+ * LMDB transaction id), a file event wakes the waiters only when something
+ * was committed since their last wake-up: on an idle broker a round trip
+ * wakes each consumer once instead of twice.
+ *
  * Chosen over a unix datagram socket per consumer because that needs
  * `--unstable-net` in Deno, and a producer would have to list and send to
  * every socket; measured wake-up latency of the watched file is below 1 ms
@@ -25,14 +31,20 @@ export class Doorbell {
   #generation = 0;
   #waiters = new Set<() => void>();
   #closed = false;
+  readonly #version: (() => number) | undefined;
+  /** `#version()` at the last wake-up. */
+  #woken = -1;
 
   /**
    * Create a doorbell on a file.
    *
    * @param path The bell file (created on first ring or watch).
+   * @param version The broker's last committed transaction id, read fresh
+   *   (not from a snapshot); without it every file event wakes the waiters.
    */
-  constructor(path: string) {
+  constructor(path: string, version?: () => number) {
     this.#path = path;
+    this.#version = version;
   }
 
   /** Counter bumped on every ring seen; compare it across a check to avoid lost wake-ups. */
@@ -69,7 +81,11 @@ export class Doorbell {
     this.#watcher = watcher;
     this.#loop = (async () => {
       try {
-        for await (const _ of watcher) this.#wake();
+        for await (const _ of watcher) {
+          // Waiters woken at or after that commit read past it already.
+          if (this.#version?.() === this.#woken) continue;
+          this.#wake();
+        }
       } catch {
         // The watcher was closed or the file removed: the slow poll still works.
       }
@@ -120,6 +136,8 @@ export class Doorbell {
   }
 
   #wake(): void {
+    // Read before the waiters run: each reads at least up to this commit.
+    if (this.#version !== undefined) this.#woken = this.#version();
     this.#generation++;
     for (const done of [...this.#waiters]) done();
   }

@@ -118,10 +118,30 @@ export function acquireEnv(path: string, sync = true): BrokerEnv {
     }),
     groups: root.openDB<number, [string, string, number]>({ name: "groups" }),
     seq: root.openDB<number, string>({ name: "seq" }),
-    doorbell: new Doorbell(`${path}/doorbell`),
+    doorbell: new Doorbell(`${path}/doorbell`, lastTxnId(root)),
   };
   opened.set(path, { env, refs: 1 });
   return env;
+}
+
+/**
+ * The last committed transaction id of an environment, read from its meta
+ * pages (so commits of other processes count), or `undefined` when this
+ * lmdb-js does not expose it (its native environment's `info()`).
+ */
+function lastTxnId(root: RootDatabase): (() => number) | undefined {
+  const native = (root as unknown as { env?: { info?: () => unknown } }).env;
+  if (typeof native?.info !== "function") return undefined;
+  const info = native.info.bind(native);
+  const probe = (info() as { lastTxnId?: unknown }).lastTxnId;
+  if (typeof probe !== "number") return undefined;
+  return () => {
+    try {
+      return (info() as { lastTxnId: number }).lastTxnId;
+    } catch {
+      return NaN; // Closed: equal to nothing, so a file event still wakes.
+    }
+  };
 }
 
 /**

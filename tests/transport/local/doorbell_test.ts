@@ -71,3 +71,41 @@ Deno.test("LocalTransport wakes a waiting consumer when another process sends", 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Doorbell wakes its waiters on a file event only when the broker committed since their last wake-up", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "faust-bell-" });
+  let version = 7;
+  let reads = 0;
+  const seen = Promise.withResolvers<void>();
+  const watching = new Doorbell(`${dir}/doorbell`, () => {
+    // The first read is the ring's own wake-up; the second, the file event.
+    if (++reads === 2) seen.resolve();
+    return version;
+  });
+  const other = new Doorbell(`${dir}/doorbell`);
+  try {
+    watching.watch();
+    const gen = watching.generation;
+    watching.ring();
+    assert.equal(watching.generation, gen + 1, "its own ring wakes at once");
+    await seen.promise;
+    assert.equal(
+      watching.generation,
+      gen + 1,
+      "the file event of its own ring, with nothing committed since, wakes no one again",
+    );
+    // Another process committed and rang.
+    version++;
+    const before = watching.generation;
+    const woken = watching.wait(before, 20_000);
+    other.ring();
+    const t0 = performance.now();
+    await woken;
+    assert.ok(performance.now() - t0 < 10_000, "woken by the file event");
+    assert.ok(watching.generation > before);
+  } finally {
+    await watching.close();
+    await other.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
