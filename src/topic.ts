@@ -9,7 +9,8 @@
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
 import type { RuntimePort } from "./runtime/port.ts";
 import type { Codec } from "./codecs.ts";
-import { makeSerde, type Serde } from "./models.ts";
+import { makeSerde } from "./models.ts";
+import type { SendSerde } from "./models/serde.ts";
 import { partitionForKey } from "./producer/partitioner.ts";
 import { toRawHeaders } from "./util/types.ts";
 import type {
@@ -113,9 +114,9 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   /** Declared options. */
   readonly options: TopicOptions;
   /** @internal Key codec+schema. */
-  readonly keySerde: Serde<K>;
+  readonly keySerde: SendSerde<K>;
   /** @internal Value codec+schema. */
-  readonly valueSerde: Serde<V>;
+  readonly valueSerde: SendSerde<V>;
   #rr = 0;
   readonly #keys = new Map<string | number, CachedKey>();
   readonly #derive: TopicMaker | undefined;
@@ -235,11 +236,13 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
             this.#keys.set(k, cached);
           }
           key = cached.bytes;
-        } else key = this.keySerde.encode(k);
+        } else key = this.keySerde.encodeShortLived(k);
       }
+      // The broker copies the bytes: they may share a buffer (no
+      // allocation per record); cached keys above are kept, so have their own.
       value = message.value === null
         ? null
-        : this.valueSerde.encode(message.value);
+        : this.valueSerde.encodeShortLived(message.value);
     } catch (error) {
       return Promise.reject(error);
     }
