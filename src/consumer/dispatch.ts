@@ -15,6 +15,7 @@ import {
   type EventInit,
   type Releaser,
 } from "../delivery/event.ts";
+import { setImmediate } from "node:timers";
 import { errorLine } from "../errors.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { TransportRecord } from "../transport/transport.ts";
@@ -38,6 +39,11 @@ export const DECODE_AHEAD = 512;
 /** How many decoded events may wait in `q`: its size, up to {@linkcode DECODE_AHEAD}. */
 function decodeAhead(q: { readonly maxsize: number }): number {
   return q.maxsize < DECODE_AHEAD ? q.maxsize : DECODE_AHEAD;
+}
+
+/** Resolves in a later turn of the event loop (after pending I/O callbacks). */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
@@ -86,6 +92,12 @@ export class Dispatcher {
     const s = this.#s;
     const max = s.host.conf.brokerMaxPollRecords ?? 1000;
     while (!signal.aborted) {
+      // Delivery runs on promise callbacks only while records are at hand
+      // (local:// polls without I/O): let the event loop run once per poll
+      // while sends wait, or their writes and acknowledgements would wait
+      // until delivery pauses at the in-flight limit (measured on local://
+      // forward: about 20% less CPU per event, fewer sends held in memory).
+      if (s.host.sendsWaiting?.() === true) await nextTurn();
       let records: TransportRecord[];
       try {
         records = await s.consumer!.poll(max, 1000, signal);

@@ -127,6 +127,7 @@ export class Consumption {
       // for the broker before delivery pauses (until half have been acked).
       producerEbb: () =>
         this.#view.sends.ebb(Math.max(1000, 4 * conf.streamBufferMaxsize)),
+      sendsWaiting: () => this.#view.sends.topics.count > 0,
       memberMetadata: () => ({
         web: conf.canonicalUrl,
         tableStandbyReplicas: String(conf.tableStandbyReplicas),
