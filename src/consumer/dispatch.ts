@@ -15,10 +15,10 @@ import {
   type EventInit,
   type Releaser,
 } from "../delivery/event.ts";
-import { setImmediate } from "node:timers";
 import { errorLine } from "../errors.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { TransportRecord } from "../transport/transport.ts";
+import { nextTurn } from "../util/turn.ts";
 import { tpKey } from "../util/types.ts";
 import { BackPressure } from "./back_pressure.ts";
 import type { Commits } from "./commits.ts";
@@ -39,11 +39,6 @@ export const DECODE_AHEAD = 512;
 /** How many decoded events may wait in `q`: its size, up to {@linkcode DECODE_AHEAD}. */
 function decodeAhead(q: { readonly maxsize: number }): number {
   return q.maxsize < DECODE_AHEAD ? q.maxsize : DECODE_AHEAD;
-}
-
-/** Resolves in a later turn of the event loop (after pending I/O callbacks). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /**
