@@ -6,7 +6,7 @@
  */
 import { denoRun, Proc } from "../cli/_helpers.ts";
 import { BROKER, freePort, startTransport } from "./_helpers.ts";
-import { committedOffsets, readAll } from "./_verify.ts";
+import { committedOffsets, type Read, readAll } from "./_verify.ts";
 import type { KafkaTransport } from "../../src/transport/kafka.ts";
 
 /** Source partitions of the churn topics. */
@@ -244,6 +244,12 @@ export interface Verdict {
   tableWrong: string[];
   /** Keys whose table value is below the true count. */
   tableUnder: string[];
+  /**
+   * Keys whose plain last changelog record (no generation fence) is below
+   * the true count, with where it is: a late writer's record that replays
+   * leave out.
+   */
+  lastRecordUnder: string[];
   /** Data records of the output or changelog written outside a transaction. */
   outsideTransactions: number;
 }
@@ -281,19 +287,39 @@ export async function verify(
     truth.set(k, (truth.get(k) ?? 0) + 1);
   }
   const changelog = await readAll(`${id}-counts-changelog`, true);
+  // The table as a worker restores it: the last record per key, leaving
+  // out (per partition) a record stamped with a lower writer generation
+  // than one before it (a late writer that had lost the partition). The
+  // plain last record per key is kept too, to report.
   const table = new Map<string, number>();
+  const lastWins = new Map<string, Read>();
+  const highest = new Map<number, number>();
   for (const r of changelog) {
     if (r.key === null) continue;
     const key = r.key; // keyType "string": raw UTF-8
+    lastWins.set(key, r);
+    if (r.generation !== undefined) {
+      const max = highest.get(r.partition) ?? -1;
+      if (r.generation < max) continue;
+      highest.set(r.partition, r.generation);
+    }
     if (r.value === null) table.delete(key);
     else table.set(key, Number(JSON.parse(r.value)));
   }
   const tableWrong: string[] = [];
   const tableUnder: string[] = [];
+  const lastRecordUnder: string[] = [];
   for (const [k, n] of truth) {
     const got = table.get(k) ?? 0;
     if (got !== n) tableWrong.push(`${k}: ${got} != ${n}`);
     if (got < n) tableUnder.push(`${k}: ${got} < ${n}`);
+    const last = lastWins.get(k);
+    const raw = last?.value == null ? 0 : Number(JSON.parse(last.value));
+    if (raw < n) {
+      lastRecordUnder.push(
+        `${k}: ${raw} < ${n} (${last?.partition}@${last?.offset} generation ${last?.generation})`,
+      );
+    }
   }
   let outsideTransactions = 0;
   if (checkTransactions) {
@@ -310,6 +336,7 @@ export async function verify(
     duplicateAt,
     tableWrong,
     tableUnder,
+    lastRecordUnder,
     outsideTransactions,
   };
 }

@@ -169,13 +169,15 @@ async function saveLogs(
 }
 
 function report(label: string, r: Run): void {
-  const { duplicateAt: _d, tableWrong, tableUnder, ...v } = r.verdict;
+  const { duplicateAt: _d, tableWrong, tableUnder, lastRecordUnder, ...v } =
+    r.verdict;
   console.log(
     `${label}: ${
       JSON.stringify({
         ...v,
         tableWrong: tableWrong.length,
         tableUnder: tableUnder.length,
+        lastRecordUnder: lastRecordUnder.length,
         backwards: r.backwards.length,
         stallsMs: r.stalls,
         brokerStallsMs: r.brokerStalls,
