@@ -165,6 +165,21 @@ export async function readAll(
   return out;
 }
 
+/** End offsets (high watermarks) of `topic`, by partition. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const admin = client().admin();
+  await admin.connect();
+  try {
+    const out = new Map<number, number>();
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      out.set(o.partition, Number(o.high));
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Committed offsets of `groupId` for `topic`, by partition (absent: none). */
 export async function committedOffsets(
   groupId: string,
