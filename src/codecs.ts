@@ -6,6 +6,7 @@
  * @module
  */
 import { ConfigError, DecodeError } from "./errors.ts";
+import { encodeShortLived } from "./util/slab.ts";
 
 /**
  * Turns values into bytes (`dumps`) and bytes into values (`loads`).
@@ -89,6 +90,24 @@ const json: Codec = {
     }
   },
 };
+
+/**
+ * @internal `codec.dumps(value)` for bytes that are dropped soon after (a
+ * record sent to the broker): the built-in `json` and `raw` codecs encode
+ * text into a shared slab (see util/slab.ts) instead of a buffer per value.
+ */
+export function dumpsShortLived(codec: Codec, value: unknown): Uint8Array {
+  if (codec === json) {
+    if (value instanceof Uint8Array) return json.dumps(value);
+    const text = JSON.stringify(value);
+    if (text === undefined) return json.dumps(value);
+    return encodeShortLived(text);
+  }
+  if (codec === raw && typeof value === "string") {
+    return encodeShortLived(value);
+  }
+  return codec.dumps(value);
+}
 
 /** Base64 of bytes, or of a string's UTF-8; `loads` returns the decoded bytes. */
 const binary: Codec = {

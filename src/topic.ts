@@ -9,7 +9,8 @@
 import { Channel, type ChannelOptions, type SendMessage } from "./channel.ts";
 import type { RuntimePort } from "./runtime/port.ts";
 import type { Codec } from "./codecs.ts";
-import { makeSerde, type Serde } from "./models.ts";
+import { makeSerde } from "./models.ts";
+import type { SendSerde } from "./models/serde.ts";
 import { partitionForKey } from "./producer/partitioner.ts";
 import { toRawHeaders } from "./util/types.ts";
 import type {
@@ -113,9 +114,9 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
   /** Declared options. */
   readonly options: TopicOptions;
   /** @internal Key codec+schema. */
-  readonly keySerde: Serde<K>;
+  readonly keySerde: SendSerde<K>;
   /** @internal Value codec+schema. */
-  readonly valueSerde: Serde<V>;
+  readonly valueSerde: SendSerde<V>;
   #rr = 0;
   readonly #keys = new Map<string | number, CachedKey>();
   readonly #derive: TopicMaker | undefined;
@@ -235,11 +236,13 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
             this.#keys.set(k, cached);
           }
           key = cached.bytes;
-        } else key = this.keySerde.encode(k);
+        } else key = this.keySerde.encodeShortLived(k);
       }
+      // The broker copies the bytes: they may share a buffer (no
+      // allocation per record); cached keys above are kept, so have their own.
       value = message.value === null
         ? null
-        : this.valueSerde.encode(message.value);
+        : this.valueSerde.encodeShortLived(message.value);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -278,13 +281,13 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     }
     // Counted from the call: the consumer holds delivery while too many
     // sends are in progress. The producer ends the count at the outcome.
-    host.sends.begin();
+    host.sends.topics.begin();
     // Routed now, while the caller's event is still the actor's current
     // one (exactly-once: the record joins that event's transaction).
     return host.produce(
       this.#record(key, value, partition, message),
       undefined,
-      host.sends,
+      host.sends.topics,
     );
   }
 
@@ -295,7 +298,7 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     message: Omit<SendMessage<K, V>, "value" | "key">,
   ): Promise<RecordMetadata> {
     const host = this.host;
-    host.sends.begin();
+    host.sends.topics.begin();
     // Bound now, while the caller's event is still the actor's current one:
     // exactly-once puts the record in that event's transaction even when
     // the agent does not await the send and has moved on by the time the
@@ -311,14 +314,14 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
       const sent = host.produce(
         this.#record(key, value, partition, message),
         binding,
-        host.sends,
+        host.sends.topics,
       );
       // Queued in the producer under its binding: a commit may go ahead.
       binding.release();
       return await sent;
     } finally {
       binding.release();
-      if (counted) host.sends.end();
+      if (counted) host.sends.topics.end();
     }
   }
 

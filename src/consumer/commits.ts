@@ -26,6 +26,8 @@ export class Commits {
   readonly #s: ConsumerState;
   readonly #exactlyOnce: () => Promise<void>;
   #acksSinceCommit = 0;
+  /** Commits made (their acks counted from zero again). */
+  #resets = 0;
   #commitDue = false;
   #chain: Promise<void> = Promise.resolve();
   /** Commits queued or running on `#chain`. */
@@ -56,6 +58,7 @@ export class Commits {
   /** A commit is about to be made: the acks counted so far are in it. */
   resetCount(): void {
     this.#acksSinceCommit = 0;
+    this.#resets++;
   }
 
   /** Every stream finished with `offset` of partition `k` (tracked by `from`). */
@@ -65,15 +68,29 @@ export class Commits {
     if (tracker === undefined || tracker !== from) return;
     tracker.acked(offset);
     s.host.monitor.eventDone();
+    ++this.#acksSinceCommit;
+    this.#commitIfDue();
+  }
+
+  /**
+   * Commit when `brokerCommitEvery` acks came since the last commit. One
+   * commit per threshold: acks that arrive while it waits (for the producer
+   * to flush) must not each queue another commit, but when they reach the
+   * threshold again meanwhile, the next commit follows it.
+   */
+  #commitIfDue(): void {
     if (
-      ++this.#acksSinceCommit >= s.host.conf.brokerCommitEvery &&
-      !this.#commitDue
-    ) {
-      // One commit per threshold: acks that arrive while it waits (for the
-      // producer to flush) must not each queue another commit.
-      this.#commitDue = true;
-      void this.commit().finally(() => this.#commitDue = false);
-    }
+      this.#commitDue ||
+      this.#acksSinceCommit < this.#s.host.conf.brokerCommitEvery
+    ) return;
+    this.#commitDue = true;
+    const resets = this.#resets;
+    void this.commit().finally(() => {
+      this.#commitDue = false;
+      // Only after a commit that was made: one with nothing to commit
+      // leaves the count as it was, and would repeat at once.
+      if (this.#resets !== resets) this.#commitIfDue();
+    });
   }
 
   /** Offsets that advanced since the last commit, with their trackers. */
@@ -137,7 +154,7 @@ export class Commits {
     }
     const progress = this.progress(only);
     if (progress.offsets.length === 0) return;
-    this.#acksSinceCommit = 0;
+    this.resetCount();
     try {
       await host.beforeCommit();
     } catch (error) {

@@ -18,6 +18,7 @@ import {
 import { errorLine } from "../errors.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { TransportRecord } from "../transport/transport.ts";
+import { nextTurn } from "../util/turn.ts";
 import { parseTpKey, tpKey, tpString } from "../util/types.ts";
 import { BackPressure } from "./back_pressure.ts";
 import type { Commits } from "./commits.ts";
@@ -87,6 +88,12 @@ export class Dispatcher {
     const max = s.host.conf.brokerMaxPollRecords ?? 1000;
     const eos = s.host.commitTransaction !== undefined;
     while (!signal.aborted) {
+      // Delivery runs on promise callbacks only while records are at hand
+      // (local:// polls without I/O): let the event loop run once per poll
+      // while sends wait, or their writes and acknowledgements would wait
+      // until delivery pauses at the in-flight limit (measured on local://
+      // forward: about 20% less CPU per event, fewer sends held in memory).
+      if (s.host.sendsWaiting?.() === true) await nextTurn();
       let records: TransportRecord[];
       // Taken before the poll: a restart that begins while it runs makes
       // what it returns stale (see stopPoll).

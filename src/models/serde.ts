@@ -6,7 +6,7 @@
  * @module
  */
 import type { z } from "zod";
-import { type Codec, codecs } from "../codecs.ts";
+import { type Codec, codecs, dumpsShortLived } from "../codecs.ts";
 import { DecodeError } from "../errors.ts";
 import type { AnyRecordType, Serde, TypeSpec } from "./types.ts";
 
@@ -59,21 +59,37 @@ function loadsWith(codec: Codec, bytes: Uint8Array, label: string): unknown {
   }
 }
 
+/**
+ * @internal A serde that can also encode bytes that are dropped soon after
+ * (a record sent to the broker) without a buffer of their own.
+ */
+export interface SendSerde<T> extends Serde<T> {
+  /** As `encode`; the bytes may share a buffer: do not keep them. */
+  encodeShortLived(value: T): Uint8Array;
+}
+
 function checked(
   codec: Codec,
   label: string,
   check: (value: unknown) => unknown,
   encodeCheck: (value: unknown) => string | undefined,
-): Serde<unknown> {
+): SendSerde<unknown> {
+  const refuse = (value: unknown): void => {
+    const problem = encodeCheck(value);
+    if (problem !== undefined) {
+      throw new TypeError(
+        `Cannot encode ${kindOf(value)} as ${label}: ${problem}`,
+      );
+    }
+  };
   return {
     encode(value: unknown): Uint8Array {
-      const problem = encodeCheck(value);
-      if (problem !== undefined) {
-        throw new TypeError(
-          `Cannot encode ${kindOf(value)} as ${label}: ${problem}`,
-        );
-      }
+      refuse(value);
       return codec.dumps(value);
+    },
+    encodeShortLived(value: unknown): Uint8Array {
+      refuse(value);
+      return dumpsShortLived(codec, value);
     },
     decode(bytes: Uint8Array): unknown {
       return check(loadsWith(codec, bytes, label));
@@ -85,7 +101,7 @@ function schemaSerde(
   schema: z.ZodType,
   codec: Codec,
   label: string,
-): Serde<unknown> {
+): SendSerde<unknown> {
   const problem = (v: unknown) => {
     const r = schema.safeParse(v);
     return r.success ? undefined : formatIssues(r.error);
@@ -125,9 +141,9 @@ export function makeSerde<T = unknown>(
   spec: TypeSpec | undefined,
   serializer: string | Codec | undefined,
   fallbackSerializer: string,
-): Serde<T> {
+): SendSerde<T> {
   const label = specName(spec);
-  let serde: Serde<unknown>;
+  let serde: SendSerde<unknown>;
   if (spec === "string") {
     serde = checked(codecs.get(serializer ?? "raw"), label, (v) => {
       if (typeof v === "string") return v;
@@ -190,5 +206,5 @@ export function makeSerde<T = unknown>(
     const codec = codecs.get(serializer ?? own ?? fallback);
     serde = schemaSerde(isRecordType(spec) ? spec.schema : spec, codec, label);
   }
-  return serde as Serde<T>;
+  return serde as SendSerde<T>;
 }

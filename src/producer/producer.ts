@@ -15,20 +15,6 @@ import { ClosedError, FaustError } from "../errors.ts";
 import type { Monitor } from "../sensors/monitor.ts";
 
 /**
- * Where a batch goes instead of the transport (an open Kafka transaction).
- */
-export interface SendTarget {
-  /** Append records. */
-  send(records: readonly ProduceRecord[]): Promise<RecordMetadata[]>;
-  /**
-   * A record bound to this target has not reached the producer yet (its
-   * send is still awaiting the topic's partition count): the target must
-   * not commit until the returned function was called.
-   */
-  hold?(): () => void;
-}
-
-/**
  * The target a send was bound to when it was called (exactly-once: the
  * transaction of the event in hand at that moment, even if the send
  * reaches the producer after the actor moved on).
@@ -45,6 +31,17 @@ export interface SendBinding {
  * the one of the current event's partition), or `undefined` for a plain send.
  */
 export type SendRouter = () => SendTarget | undefined;
+
+export {
+  QueuedSend,
+  type SendCounter,
+  type SendTarget,
+} from "./queued_send.ts";
+import {
+  QueuedSend,
+  type SendCounter,
+  type SendTarget,
+} from "./queued_send.ts";
 
 const MAX_BATCH = 10_000;
 
@@ -69,125 +66,6 @@ interface Lane {
   queue: QueuedSend[];
   /** The batch in flight (settles after its outcome was handed out). */
   busy: Promise<void> | undefined;
-}
-
-/**
- * Something counting sends in progress (the app's `sends`).
- */
-export interface SendCounter {
-  /** One send ended (acknowledged or failed). */
-  end(): void;
-}
-
-const PENDING = 0;
-const SENT = 1;
-const FAILED = 2;
-
-/**
- * A record queued in the producer, and the caller's handle on its outcome.
- * It is a promise for the record's metadata that makes a real promise only
- * when someone asks for the outcome (`await`, `then`, `catch`, `finally`):
- * a send nobody awaits costs no promise. A failed send nobody asked about
- * becomes a rejected promise nobody handles, as an unawaited `async` send
- * would.
- */
-export class QueuedSend implements Promise<RecordMetadata> {
-  /** The record. */
-  readonly record: ProduceRecord;
-  /** Where it goes (`undefined`: the transport). */
-  readonly target: SendTarget | undefined;
-  /** When it was queued (`performance.now()`). */
-  readonly t0: number;
-  readonly #counter: SendCounter | undefined;
-  #state = PENDING;
-  #outcome: unknown;
-  #promise: Promise<RecordMetadata> | undefined;
-  #resolve: ((m: RecordMetadata) => void) | undefined;
-  #reject: ((e: unknown) => void) | undefined;
-
-  /** @internal Made by the producer. */
-  constructor(
-    record: ProduceRecord,
-    target: SendTarget | undefined,
-    counter: SendCounter | undefined,
-  ) {
-    this.record = record;
-    this.target = target;
-    this.#counter = counter;
-    this.t0 = performance.now();
-  }
-
-  /** @internal A send refused before it was queued. */
-  static failed(
-    record: ProduceRecord,
-    error: unknown,
-    counter?: SendCounter,
-  ): QueuedSend {
-    const s = new QueuedSend(record, undefined, counter);
-    s.fail(error);
-    return s;
-  }
-
-  /** "Promise", as for a promise. */
-  get [Symbol.toStringTag](): string {
-    return "Promise";
-  }
-
-  #materialize(): Promise<RecordMetadata> {
-    if (this.#promise !== undefined) return this.#promise;
-    if (this.#state === SENT) {
-      this.#promise = Promise.resolve(this.#outcome as RecordMetadata);
-    } else if (this.#state === FAILED) {
-      this.#promise = Promise.reject(this.#outcome);
-    } else {
-      this.#promise = new Promise<RecordMetadata>((resolve, reject) => {
-        this.#resolve = resolve;
-        this.#reject = reject;
-      });
-    }
-    return this.#promise;
-  }
-
-  /** As `Promise.prototype.then`. */
-  then<T1 = RecordMetadata, T2 = never>(
-    onfulfilled?: ((value: RecordMetadata) => T1 | PromiseLike<T1>) | null,
-    onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
-  ): Promise<T1 | T2> {
-    return this.#materialize().then(onfulfilled, onrejected);
-  }
-
-  /** As `Promise.prototype.catch`. */
-  catch<T = never>(
-    onrejected?: ((reason: unknown) => T | PromiseLike<T>) | null,
-  ): Promise<RecordMetadata | T> {
-    return this.#materialize().catch(onrejected);
-  }
-
-  /** As `Promise.prototype.finally`. */
-  finally(onfinally?: (() => void) | null): Promise<RecordMetadata> {
-    return this.#materialize().finally(onfinally);
-  }
-
-  /** @internal The broker acknowledged the record. */
-  succeed(meta: RecordMetadata): void {
-    if (this.#state !== PENDING) return;
-    this.#state = SENT;
-    this.#outcome = meta;
-    this.#counter?.end();
-    this.#resolve?.(meta);
-  }
-
-  /** @internal The record was refused or lost. */
-  fail(error: unknown): void {
-    if (this.#state !== PENDING) return;
-    this.#state = FAILED;
-    this.#outcome = error;
-    this.#counter?.end();
-    if (this.#reject !== undefined) this.#reject(error);
-    // Nobody asked yet: a rejected promise nobody handles, as an async
-    // send's would be (the process reports it instead of losing it).
-    else this.#materialize();
-  }
 }
 
 /**

@@ -22,6 +22,7 @@ import type {
   TopicSpec,
   Transport,
 } from "../transport/transport.ts";
+import { nextTurn } from "../util/turn.ts";
 import type { TP } from "../util/types.ts";
 import { deadLetterRecord } from "./dead_letter.ts";
 import type { SubscribedTopic } from "./port.ts";
@@ -127,6 +128,7 @@ export class Consumption {
       // for the broker before delivery pauses (until half have been acked).
       producerEbb: () =>
         this.#view.sends.ebb(Math.max(1000, 4 * conf.streamBufferMaxsize)),
+      sendsWaiting: () => this.#view.sends.topics.count > 0,
       memberMetadata: () => ({
         web: conf.canonicalUrl,
         tableStandbyReplicas: String(conf.tableStandbyReplicas),
@@ -255,6 +257,12 @@ export class Consumption {
   }
 
   async #flushForCommit(): Promise<void> {
+    // The record caches are staged once the commit gets a turn of the event
+    // loop, not when it was asked for: changes made meanwhile (delivery
+    // that did not let the loop run) join the same changelog batch instead
+    // of following in a second one. The offsets were taken before: the
+    // changelog holds at least the changes of the events they cover.
+    await nextTurn();
     for (const t of this.#view.tables.values()) t.stage?.();
     await this.#view.openProducer?.flush();
     for (const t of this.#view.tables.values()) await t.flush();

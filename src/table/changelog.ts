@@ -24,7 +24,8 @@
  * @module
  */
 import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
-import type { SendBinding } from "../producer/producer.ts";
+import { QueuedSend, type SendBinding } from "../producer/producer.ts";
+import type { RecordMetadata } from "../transport/transport.ts";
 import type { Store } from "./store.ts";
 import { type PendingWrite, StoreApplier } from "./changelog_apply.ts";
 import {
@@ -263,39 +264,42 @@ export class ChangelogWriter {
       headers = generationHeaders(generation);
       this.#fence?.saw(partition, generation);
     }
-    this.#host.produce(
+    const sent = this.#host.produce(
       headers === undefined
         ? { topic: this.#topic, partition, key: e.key, value }
         : { topic: this.#topic, partition, key: e.key, value, headers },
       binding,
       sends,
-    ).then(
-      (meta) => {
-        w.meta = meta;
-        if (this.#debug) {
-          logAppend(
-            { table: this.#table, topic: this.#topic, log: this.#host.log },
-            partition,
-            meta.offset,
-            e.key,
-            value,
-            generation,
-          );
-        }
-        if (!this.#held) this.#repair.landed(partition, meta.offset);
-        this.#applier.acked();
-      },
-      (error) => {
-        // Exactly-once, partition gone while its event was in hand, or its
-        // transaction failed (e.g. the broker unreachable too long): the
-        // change belongs to a transaction that never commits here (the new
-        // owner, or this worker after the restart, redoes it). Forget it
-        // instead of failing the table.
-        if (this.#held && error instanceof PartitionRevokedError) {
-          this.#forget(partition, (x) => x === w);
-        } else this.#fail(error);
-      },
     );
+    const onSent = (meta: RecordMetadata): void => {
+      w.meta = meta;
+      if (this.#debug) {
+        logAppend(
+          { table: this.#table, topic: this.#topic, log: this.#host.log },
+          partition,
+          meta.offset,
+          e.key,
+          value,
+          generation,
+        );
+      }
+      if (!this.#held) this.#repair.landed(partition, meta.offset);
+      this.#applier.acked();
+    };
+    const onFailed = (error: unknown): void => {
+      // Exactly-once, partition gone while its event was in hand, or its
+      // transaction failed (e.g. the broker unreachable too long): the
+      // change belongs to a transaction that never commits here (the new
+      // owner, or this worker after the restart, redoes it). Forget it
+      // instead of failing the table.
+      if (this.#held && error instanceof PartitionRevokedError) {
+        this.#forget(partition, (x) => x === w);
+      } else this.#fail(error);
+    };
+    // Told without a promise per change when the producer can (a commit
+    // appends one record per changed key).
+    if (sent instanceof QueuedSend) sent.whenDone(onSent, onFailed);
+    else sent.then(onSent, onFailed);
   }
 
   /**

@@ -136,3 +136,51 @@ Deno.test("Topic.send() returns a promise-like that awaits, chains and catches l
     await app.stop();
   }
 });
+
+Deno.test("QueuedSend.whenDone() reports each outcome once, without a promise; a throwing listener does not stop the rest of the batch", async () => {
+  const transport = new MemoryTransport("memory://", { defaultPartitions: 1 });
+  const producer = new Producer(transport, 0, new Monitor());
+  const record = (i: number, partition = 0): ProduceRecord => ({
+    topic: "t",
+    partition,
+    key: null,
+    value: new Uint8Array([i]),
+  });
+  const uncaught: unknown[] = [];
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    uncaught.push(e.error);
+  };
+  globalThis.addEventListener("error", onError);
+  try {
+    const offsets: number[] = [];
+    const sends = [0, 1, 2].map((i) => producer.enqueue(record(i), undefined));
+    sends[0]!.whenDone(() => {
+      throw new Error("listener failed");
+    }, () => {});
+    for (const s of sends.slice(1)) {
+      s.whenDone((m) => offsets.push(m.offset), () => offsets.push(-1));
+    }
+    await producer.flush();
+    assert.deepEqual(offsets, [1, 2], "the later records were still told");
+    await waitFor(() => uncaught.length === 1, 5000, "the listener's error");
+    assert.match(String(uncaught[0]), /listener failed/);
+    // Already settled: told right away.
+    let late = -1;
+    sends[2]!.whenDone((m) => late = m.offset, () => {});
+    assert.equal(late, 2);
+    // A refused record (no such partition) goes to the failure listener,
+    // and is no unhandled rejection.
+    const errors: unknown[] = [];
+    producer.enqueue(record(3, 7), undefined).whenDone(
+      () => errors.push("sent"),
+      (e) => errors.push(e),
+    );
+    await producer.flush().catch(() => {});
+    assert.equal(errors.length, 1);
+    assert.notEqual(errors[0], "sent");
+  } finally {
+    globalThis.removeEventListener("error", onError);
+    await producer.close();
+  }
+});
