@@ -323,9 +323,11 @@ export class KafkaConsumer implements Consumer {
       this.#closed || this.#consumer !== consumer || !isRunning() ||
       isStale() || !this.#assigned.has(key)
     ) return;
+    const { topic, partition } = batch;
     this.#buffer.push(
       key,
-      batch.messages.map((m) => fromMessage(batch.topic, batch.partition, m)),
+      batch.messages,
+      (m) => fromMessage(topic, partition, m),
     );
     const interval = Math.max(100, this.#settings.heartbeatIntervalMs);
     while (
