@@ -163,7 +163,7 @@ export interface SettingsInput {
    * records stay in memory until the agents took them, so this bounds the
    * records held ahead of processing; the first record batch of a response
    * comes back even when it is larger, so it never stops progress.
-   * @default 524288
+   * @default 1048576
    */
   consumerFetchMaxBytes?: number;
   /** Where a consumer group with no committed offset starts. @default "earliest" */

@@ -57,7 +57,7 @@ Deno.test("resolveSettings() fills in the defaults", () => {
   assert.equal(s.brokerSessionTimeout, 60);
   assert.equal(s.brokerMaxPollRecords, undefined);
   assert.equal(s.consumerMaxFetchSize, 1024 * 1024);
-  assert.equal(s.consumerFetchMaxBytes, 512 * 1024);
+  assert.equal(s.consumerFetchMaxBytes, 1024 * 1024);
   assert.equal(s.consumerAutoOffsetReset, "earliest");
   assert.equal(s.producerAcks, -1);
   assert.equal(s.producerCompressionType, "none");

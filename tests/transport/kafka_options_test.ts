@@ -79,7 +79,7 @@ Deno.test("KafkaTransport refuses lz4 when constructed, before any connection", 
   );
 });
 
-Deno.test("readKafkaSettings() takes consumerFetchMaxBytes as the bytes of one fetch response, 512 KiB by default", () => {
+Deno.test("readKafkaSettings() takes consumerFetchMaxBytes as the bytes of one fetch response, 1 MiB by default", () => {
   const conf = resolveSettings("k", { consumerFetchMaxBytes: 65_536 });
   assert.equal(
     readKafkaSettings("kafka://127.0.0.1:9092", { ...conf }).fetchMaxBytes,
@@ -87,7 +87,7 @@ Deno.test("readKafkaSettings() takes consumerFetchMaxBytes as the bytes of one f
   );
   assert.equal(
     readKafkaSettings("kafka://127.0.0.1:9092", {}).fetchMaxBytes,
-    524_288,
+    1_048_576,
   );
   assert.throws(
     () =>
