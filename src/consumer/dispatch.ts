@@ -18,7 +18,7 @@ import {
 import { errorLine } from "../errors.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { TransportRecord } from "../transport/transport.ts";
-import { tpKey } from "../util/types.ts";
+import { parseTpKey, tpKey, tpString } from "../util/types.ts";
 import { BackPressure } from "./back_pressure.ts";
 import type { Commits } from "./commits.ts";
 import type { DecodeErrors } from "./decode_errors.ts";
@@ -153,13 +153,13 @@ export class Dispatcher {
     const tracker = s.trackers.get(k);
     // Revoked meanwhile, or being revoked: the new owner reads it.
     if (tracker === undefined || s.leaving.has(k)) return;
-    // Below the committed offset: fetched from a position read before the
-    // previous owner's last transaction completed (see onPartitionsAssigned).
-    while (
-      s.host.commitTransaction !== undefined && from < records.length &&
-      records[from]!.offset < tracker.committed
-    ) {
-      from++;
+    // Below where this assignment's delivery stands: delivered already (a
+    // record's ack in this tracker decides its commit), or below the
+    // committed offset (fetched from a position read before the previous
+    // owner's last commit, see onPartitionsAssigned). Processed again, it
+    // would be twice in one exactly-once transaction.
+    if (from < records.length && records[from]!.offset < tracker.next) {
+      from = this.#skipDelivered(k, tracker, records, from);
     }
     if (from === records.length) return;
     const blocked = s.blocked.get(k);
@@ -221,6 +221,39 @@ export class Dispatcher {
         if (!ok) return;
       }
     }
+  }
+
+  /**
+   * Skip the records of `k` from `from` on below `tracker.next`; returns
+   * the index of the first one to deliver. Those at or above the committed
+   * offset were delivered by this assignment already: the consumer returned
+   * them again, which is logged.
+   */
+  #skipDelivered(
+    k: string,
+    tracker: PartitionTracker,
+    records: TransportRecord[],
+    from: number,
+  ): number {
+    const next = tracker.next;
+    let i = from;
+    let again = 0;
+    for (; i < records.length && records[i]!.offset < next; i++) {
+      if (records[i]!.offset >= tracker.committed) again++;
+    }
+    if (again > 0) {
+      this.#s.host.log.warn(
+        "Partition {tp}: the consumer returned {count} records again that this assignment delivered already (offsets {first}-{last}, delivery stands at {next}); skipped",
+        {
+          tp: tpString(parseTpKey(k)),
+          count: again,
+          first: records[from]!.offset,
+          last: records[i - 1]!.offset,
+          next,
+        },
+      );
+    }
+    return i;
   }
 
   /**

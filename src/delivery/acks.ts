@@ -22,6 +22,11 @@ export class PartitionTracker {
     this.committed = position;
   }
 
+  /** The offset after the last delivered one (where delivery goes on). */
+  get next(): number {
+    return this.#next;
+  }
+
   /** Number of delivered, unacked offsets. */
   get inFlight(): number {
     return this.#pending.length - this.#head - this.#ackedAhead.size;

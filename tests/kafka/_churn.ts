@@ -6,7 +6,7 @@
  */
 import { denoRun, Proc } from "../cli/_helpers.ts";
 import { BROKER, freePort, startTransport } from "./_helpers.ts";
-import { committedOffsets, readAll } from "./_verify.ts";
+import { committedOffsets, endOffsets, type Read, readAll } from "./_verify.ts";
 import type { KafkaTransport } from "../../src/transport/kafka.ts";
 
 /** Source partitions of the churn topics. */
@@ -204,6 +204,14 @@ export async function waitAllCommitted(
   workers: ChurnWorker[],
 ): Promise<void> {
   const deadline = Date.now() + ms;
+  // The producer may have written a batch twice (sent again after the
+  // broker failed it): the log's end is the target, never below the count.
+  const ends = await endOffsets(topic).catch(() => new Map<number, number>());
+  sentPerPartition = new Map(
+    [...sentPerPartition].map((
+      [p, n],
+    ) => [p, Math.max(n, ends.get(p) ?? 0)]),
+  );
   let last = new Map<number, number>();
   while (Date.now() < deadline) {
     last = await committedOffsets(groupId, topic).catch(() => last);
@@ -236,14 +244,24 @@ export function perPartition(sent: number): Map<number, number> {
 export interface Verdict {
   sent: number;
   outputs: number;
+  /** Input records (of the `sent` sequence numbers) with no output. */
   lost: number;
+  /** Outputs beyond one per input record. */
   duplicates: number;
+  /** Input records the producer wrote twice (a send it repeated after the broker failed it, although it had landed). */
+  inputDuplicates: number;
   /** Some duplicated sequence numbers with where their copies are (partition@offset). */
   duplicateAt: string[];
   /** Keys whose table value (last committed changelog record) differs from the true count. */
   tableWrong: string[];
   /** Keys whose table value is below the true count. */
   tableUnder: string[];
+  /**
+   * Keys whose plain last changelog record (no generation fence) is below
+   * the true count, with where it is: a late writer's record that replays
+   * leave out.
+   */
+  lastRecordUnder: string[];
   /** Data records of the output or changelog written outside a transaction. */
   outsideTransactions: number;
 }
@@ -264,36 +282,74 @@ export async function verify(
     if (w === undefined) where.set(seq, w = []);
     w.push(`${r.partition}@${r.offset}(${r.producer})`);
   }
+  // The input as written: the producer sends a batch again when the broker
+  // failed it, and a batch that reached the log before the broker died is
+  // then there twice. Each input record must be processed: the truth is
+  // the input topic, not the producer's count.
+  const input = await readAll(`${id}-in`, false);
+  const written = new Map<number, number>();
+  for (const r of input) {
+    const seq = Number(r.value!.split(":")[1]);
+    written.set(seq, (written.get(seq) ?? 0) + 1);
+  }
+  let inputDuplicates = 0;
+  // A send that failed at the very end may have landed all the same.
+  let end = sent;
+  for (const [seq, n] of written) {
+    inputDuplicates += n - 1;
+    if (seq >= end) end = seq + 1;
+  }
   let lost = 0;
   let duplicates = 0;
   const duplicateAt: string[] = [];
-  for (let seq = 0; seq < sent; seq++) {
+  for (let seq = 0; seq < end; seq++) {
     const n = seen.get(seq) ?? 0;
-    if (n === 0) lost++;
-    else duplicates += n - 1;
-    if (n > 1 && duplicateAt.length < 20) {
+    const w = written.get(seq) ?? 1;
+    if (n < w) lost += w - n;
+    else duplicates += n - w;
+    if (n > w && duplicateAt.length < 20) {
       duplicateAt.push(`${seq}: ${where.get(seq)!.join(" ")}`);
     }
   }
   const truth = new Map<string, number>();
-  for (let seq = 0; seq < sent; seq++) {
+  for (let seq = 0; seq < end; seq++) {
     const k = `k${seq % KEYS}`;
-    truth.set(k, (truth.get(k) ?? 0) + 1);
+    truth.set(k, (truth.get(k) ?? 0) + (written.get(seq) ?? 1));
   }
   const changelog = await readAll(`${id}-counts-changelog`, true);
+  // The table as a worker restores it: the last record per key, leaving
+  // out (per partition) a record stamped with a lower writer generation
+  // than one before it (a late writer that had lost the partition). The
+  // plain last record per key is kept too, to report.
   const table = new Map<string, number>();
+  const lastWins = new Map<string, Read>();
+  const highest = new Map<number, number>();
   for (const r of changelog) {
     if (r.key === null) continue;
     const key = r.key; // keyType "string": raw UTF-8
+    lastWins.set(key, r);
+    if (r.generation !== undefined) {
+      const max = highest.get(r.partition) ?? -1;
+      if (r.generation < max) continue;
+      highest.set(r.partition, r.generation);
+    }
     if (r.value === null) table.delete(key);
     else table.set(key, Number(JSON.parse(r.value)));
   }
   const tableWrong: string[] = [];
   const tableUnder: string[] = [];
+  const lastRecordUnder: string[] = [];
   for (const [k, n] of truth) {
     const got = table.get(k) ?? 0;
     if (got !== n) tableWrong.push(`${k}: ${got} != ${n}`);
     if (got < n) tableUnder.push(`${k}: ${got} < ${n}`);
+    const last = lastWins.get(k);
+    const raw = last?.value == null ? 0 : Number(JSON.parse(last.value));
+    if (raw < n) {
+      lastRecordUnder.push(
+        `${k}: ${raw} < ${n} (${last?.partition}@${last?.offset} generation ${last?.generation})`,
+      );
+    }
   }
   let outsideTransactions = 0;
   if (checkTransactions) {
@@ -307,9 +363,11 @@ export async function verify(
     outputs: out.length,
     lost,
     duplicates,
+    inputDuplicates,
     duplicateAt,
     tableWrong,
     tableUnder,
+    lastRecordUnder,
     outsideTransactions,
   };
 }

@@ -17,6 +17,8 @@ export interface Read {
   inTransaction: boolean;
   /** Producer id and epoch of the batch (which transaction wrote it). */
   producer: string;
+  /** The writer's group generation stamped on an at-least-once changelog record (`faust-generation`). */
+  generation?: number;
 }
 
 function client(): Kafka {
@@ -34,6 +36,7 @@ interface RawRecord {
   key: Buffer | null;
   value: Buffer | null;
   isControlRecord?: boolean;
+  headers?: Record<string, Buffer | Buffer[] | undefined>;
   batchContext?: {
     inTransaction?: boolean;
     producerId?: string;
@@ -122,6 +125,12 @@ export async function readAll(
             inTransaction: bc?.inTransaction === true,
             producer: `${bc?.producerId}/${bc?.producerEpoch}`,
           };
+          const stamp = m.headers?.["faust-generation"];
+          if (stamp !== undefined) {
+            r.generation = Number(
+              (Array.isArray(stamp) ? stamp[0]! : stamp).toString(),
+            );
+          }
           if (readCommitted && r.inTransaction) {
             let list = waiting.get(producerId);
             if (list === undefined) waiting.set(producerId, list = []);
@@ -154,6 +163,21 @@ export async function readAll(
   }
   out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
   return out;
+}
+
+/** End offsets (high watermarks) of `topic`, by partition. */
+export async function endOffsets(topic: string): Promise<Map<number, number>> {
+  const admin = client().admin();
+  await admin.connect();
+  try {
+    const out = new Map<number, number>();
+    for (const o of await admin.fetchTopicOffsets(topic)) {
+      out.set(o.partition, Number(o.high));
+    }
+    return out;
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Committed offsets of `groupId` for `topic`, by partition (absent: none). */

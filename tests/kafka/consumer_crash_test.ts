@@ -160,3 +160,68 @@ Deno.test("KafkaConsumer: when kafkajs gives up on the group (no group coordinat
     await t2.stop();
   }
 });
+
+Deno.test("KafkaConsumer: a batch kafkajs fetches again after its handler failed (a heartbeat error while the buffer was full) is not returned twice", async () => {
+  // kafkajs fetches a batch again when the batch handler throws; ours
+  // throws when a heartbeat fails while it waits for room in a full buffer
+  // (the broker away), after the batch went into the buffer. The failure
+  // is injected into kafkajs' heartbeat, once.
+  const found = kafkajsMethod("src/consumer/consumerGroup.js", "heartbeat");
+  assert.ok(found, "kafkajs ConsumerGroup.heartbeat");
+  const { proto, original } = found;
+  const t = await startTransport({ consumerMaxBufferedRecords: 5 });
+  const topic = unique("refetch");
+  const groupId = unique("g");
+  let armed = false;
+  let failed = 0;
+  proto.heartbeat = function (this: { groupId?: string }, ...args: unknown[]) {
+    // Only a heartbeat from our batch handler (the fetch loop heartbeats too).
+    if (
+      armed && this.groupId === groupId && failed === 0 &&
+      (new Error().stack ?? "").includes("onBatch")
+    ) {
+      failed++;
+      return Promise.reject(
+        Object.assign(new Error("Connection error (test)"), {
+          name: "KafkaJSConnectionError",
+          retriable: true,
+        }),
+      );
+    }
+    return original.apply(this, args);
+  };
+  try {
+    await t.createTopic({ name: topic, partitions: 1 });
+    const records = [];
+    for (let i = 0; i < 100; i++) {
+      records.push({
+        topic,
+        partition: 0,
+        key: bytes("k"),
+        value: bytes(`${i}`),
+      });
+    }
+    await t.send(records);
+    const c = t.createConsumer({ groupId, listener: new RecordingListener() });
+    armed = true;
+    await c.subscribe([topic]);
+    // Nothing polled yet: the first batch fills the buffer and its handler
+    // heartbeats while it waits, which fails.
+    await waitFor(() => failed === 1, "the injected heartbeat failure", 30_000);
+    const got: number[] = [];
+    const deadline = Date.now() + 30_000;
+    while (got.length < 100 && Date.now() < deadline) {
+      got.push(...(await c.poll(7, 300)).map((r) => r.offset));
+    }
+    // Whatever came twice would be here by now.
+    for (let i = 0; i < 5; i++) {
+      got.push(...(await c.poll(100, 200)).map((r) => r.offset));
+    }
+    assert.deepEqual(got, [...Array(100).keys()]);
+    await c.close();
+  } finally {
+    proto.heartbeat = original;
+    await t.deleteTopic(topic).catch(() => {});
+    await t.stop();
+  }
+});

@@ -410,6 +410,66 @@ Deno.test("exactly_once on local://: a changelog append refused by the broker fa
   }
 });
 
+Deno.test("exactly_once on local://: records the client returns again (offsets already delivered in the same assignment) are not processed twice", async () => {
+  // The consumer hands out its first records of the input topic a second
+  // time, as kafkajs does when it fetches the same offsets again (a seek or
+  // its restart while the broker comes back).
+  const proto = LocalTransport.prototype;
+  const create = proto.createConsumer;
+  let repeated = 0;
+  proto.createConsumer = function (
+    this: LocalTransport,
+    ...args: Parameters<typeof create>
+  ) {
+    const c = create.apply(this, args);
+    const poll = c.poll.bind(c);
+    let again: Awaited<ReturnType<typeof poll>> | undefined;
+    c.poll = async (...a: Parameters<typeof poll>) => {
+      if (again !== undefined && again.length > 0) {
+        const out = again;
+        again = [];
+        repeated += out.length;
+        return out;
+      }
+      const out = await poll(...a);
+      if (again === undefined && out.some((r) => r.topic === "in")) {
+        again = out.filter((r) => r.topic === "in");
+      }
+      return out;
+    };
+    return c;
+  };
+  try {
+    await withDir(async (dir) => {
+      const client = new App("eos-local-client", {
+        broker: `local://${dir}/broker`,
+        topicPartitions: 2,
+      });
+      const input = client.topic("in", { valueType: "json", partitions: 2 });
+      await client.startClient();
+      for (let i = 0; i < 40; i++) await input.send({ key: `k${i}`, value: i });
+      await client.stop();
+      const c = counter(dir, { brokerCommitInterval: 0.05 });
+      await c.app.start();
+      let total = 0;
+      try {
+        await waitUntil(
+          "40 outputs committed",
+          async () => await outputs(dir) >= 40,
+        );
+        for (let i = 0; i < 40; i++) total += c.counts.get(`k${i}`);
+      } finally {
+        await c.app.stop();
+      }
+      assert.ok(repeated > 0, "records were returned again");
+      assert.equal(await outputs(dir), 40);
+      assert.equal(total, 40);
+    });
+  } finally {
+    proto.createConsumer = create;
+  }
+});
+
 Deno.test("exactly_once on local://: no event is delivered while a commit runs (each commit holds the outputs of exactly its offsets)", async () => {
   await withDir(async (dir) => {
     // A backlog behind a small buffer: the partitions block, and each commit

@@ -79,6 +79,8 @@ export class KafkaConsumer implements Consumer {
   #buffer = new FetchBuffer();
   #chain: Promise<void> = Promise.resolve();
   #revoked = false;
+  /** Per partition key, the offset after the last record buffered (this assignment, since its last seek). */
+  readonly #pushed = new Map<string, number>();
   /** kafkajs' group object of the current consumer (handed to the rejoin hook). */
   #group: GroupLike | undefined;
   /** Generation of the assignment in use (set when it is applied). */
@@ -259,6 +261,7 @@ export class KafkaConsumer implements Consumer {
   seek(tp: TP, offset: number): void {
     const consumer = this.#requireAssigned(tp, "seek");
     this.#buffer.drop((key) => key === tpKey(tp));
+    this.#pushed.delete(tpKey(tp));
     unlessRestarting(() =>
       consumer.seek({
         topic: tp.topic,
@@ -309,6 +312,7 @@ export class KafkaConsumer implements Consumer {
     }
     if (consumer !== undefined) await consumer.disconnect();
     this.#buffer.drop(() => true);
+    this.#pushed.clear();
     this.#assigned.clear();
   }
 
@@ -323,12 +327,26 @@ export class KafkaConsumer implements Consumer {
       this.#closed || this.#consumer !== consumer || !isRunning() ||
       isStale() || !this.#assigned.has(key)
     ) return;
+    let messages = batch.messages;
+    // kafkajs fetches a batch again when its handler threw (e.g. a
+    // heartbeat below failed while the broker was away) although the
+    // records went into the buffer: hand out no offset twice between seeks.
+    const pushed = this.#pushed.get(key);
+    if (pushed !== undefined && Number(messages[0]?.offset) < pushed) {
+      messages = messages.filter((m) => Number(m.offset) >= pushed);
+      // Logged as an error (the default sink prints errors only): it
+      // follows a failure, and says that nothing is processed twice.
+      this.#kafka.logger().namespace("Consumer").error(
+        `Skipped ${
+          batch.messages.length - messages.length
+        } records of ${batch.topic}[${batch.partition}] fetched again (below offset ${pushed}, already buffered)`,
+        { groupId: this.#options.groupId },
+      );
+    }
+    if (messages.length === 0) return;
+    this.#pushed.set(key, Number(messages[messages.length - 1]!.offset) + 1);
     const { topic, partition } = batch;
-    this.#buffer.push(
-      key,
-      batch.messages,
-      (m) => fromMessage(topic, partition, m),
-    );
+    this.#buffer.push(key, messages, (m) => fromMessage(topic, partition, m));
     const interval = Math.max(100, this.#settings.heartbeatIntervalMs);
     while (
       !this.#closed && this.#consumer === consumer && isRunning() &&
@@ -403,6 +421,7 @@ export class KafkaConsumer implements Consumer {
     this.#revoked = true;
     const old = [...this.#assigned.values()];
     this.#buffer.drop(() => true);
+    this.#pushed.clear();
     try {
       await this.#options.listener.onPartitionsRevoked(old);
     } finally {
