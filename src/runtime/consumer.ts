@@ -106,6 +106,13 @@ export class Consumption {
   /** Create the consumer, give it the subscribed topics and join the group. */
   async start(): Promise<void> {
     const conf = this.#view.conf;
+    // Agents that send without awaiting: at most this many records wait
+    // for the broker before delivery pauses (until half have been acked).
+    const general = Math.max(1000, 4 * conf.streamBufferMaxsize);
+    const driver = this.#view.openTransport!.sendWindow;
+    const sendLimit = driver === undefined
+      ? general
+      : Math.min(general, driver);
     this.#conductor = new Conductor({
       conf,
       log: this.#view.log,
@@ -124,10 +131,7 @@ export class Consumption {
       assignmentOnlyTopics: () => this.#assignmentOnlyTopics(),
       ...this.#exactlyOnce(),
       groupAssigned: (members) => this.#view.group.publishRouting(members),
-      // Agents that send without awaiting: at most this many records wait
-      // for the broker before delivery pauses (until half have been acked).
-      producerEbb: () =>
-        this.#view.sends.ebb(Math.max(1000, 4 * conf.streamBufferMaxsize)),
+      producerEbb: () => this.#view.sends.ebb(sendLimit),
       sendsWaiting: () => this.#view.sends.topics.count > 0,
       memberMetadata: () => ({
         web: conf.canonicalUrl,

@@ -204,6 +204,7 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
   brokerRequestTimeout: dur(90),
   brokerSessionTimeout: dur(60),
   consumerMaxFetchSize: int(1, 1024 * 1024),
+  consumerFetchMaxBytes: int(1, 1024 * 1024),
   consumerAutoOffsetReset: oneOf(["earliest", "latest"], "earliest"),
   producerAcks: oneOf([-1, 0, 1], -1),
   producerCompressionType: oneOf(

@@ -157,6 +157,15 @@ export interface SettingsInput {
   brokerSessionTimeout?: Duration;
   /** Maximum bytes fetched per partition per request. @default 1048576 */
   consumerMaxFetchSize?: number;
+  /**
+   * Maximum bytes of one fetch response, all partitions together (Kafka's
+   * `fetch.max.bytes`). kafkajs decodes a whole response at once and its
+   * records stay in memory until the agents took them, so this bounds the
+   * records held ahead of processing; the first record batch of a response
+   * comes back even when it is larger, so it never stops progress.
+   * @default 1048576
+   */
+  consumerFetchMaxBytes?: number;
   /** Where a consumer group with no committed offset starts. @default "earliest" */
   consumerAutoOffsetReset?: "earliest" | "latest";
   /** Producer acks: -1 (all in-sync replicas), 0 (none) or 1 (leader). @default -1 */
@@ -336,6 +345,8 @@ export interface Settings {
   readonly brokerSessionTimeout: number;
   /** See {@linkcode SettingsInput.consumerMaxFetchSize}. */
   readonly consumerMaxFetchSize: number;
+  /** See {@linkcode SettingsInput.consumerFetchMaxBytes}. */
+  readonly consumerFetchMaxBytes: number;
   /** See {@linkcode SettingsInput.consumerAutoOffsetReset}. */
   readonly consumerAutoOffsetReset: "earliest" | "latest";
   /** See {@linkcode SettingsInput.producerAcks}. */

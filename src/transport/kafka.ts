@@ -33,7 +33,7 @@ import { type TP, tpString } from "../util/types.ts";
 import { KafkaConsumer } from "./kafka/consumer.ts";
 import { kafkaLogCreator } from "./kafka/log.ts";
 import { type KafkaSettings, readKafkaSettings } from "./kafka/options.ts";
-import { LingeringSender, sendRecords } from "./kafka/producer.ts";
+import { LingeringSender, SEND_WINDOW, sendRecords } from "./kafka/producer.ts";
 import { PartitionReader } from "./kafka/reader.ts";
 import { KafkaTransactionalProducer } from "./kafka/transactions.ts";
 import type {
@@ -101,6 +101,8 @@ export class KafkaTransport implements Transport {
   readonly driver = "kafka";
   /** The URL it was created from. */
   readonly url: string;
+  /** Records in flight worth having: see {@linkcode SEND_WINDOW}. */
+  readonly sendWindow: number = SEND_WINDOW;
   #options: TransportOptions;
   #settings: KafkaSettings;
   #kafka: Kafka;

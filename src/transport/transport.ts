@@ -104,6 +104,14 @@ export interface Transport {
   readonly driver: string;
   /** The URL it was created from. */
   readonly url: string;
+  /**
+   * Records waiting for the broker's acknowledgement beyond which more gain
+   * this driver no throughput (they only wait in memory); absent: no bound
+   * of the driver's own. Delivery to agents that send without awaiting
+   * pauses at the smaller of this and max(1000, 4 x `streamBufferMaxsize`)
+   * records in flight.
+   */
+  readonly sendWindow?: number;
   /** Connect or open files. */
   start(): Promise<void>;
   /** Flush, disconnect, close files, release locks. Idempotent. */

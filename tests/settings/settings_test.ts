@@ -57,6 +57,7 @@ Deno.test("resolveSettings() fills in the defaults", () => {
   assert.equal(s.brokerSessionTimeout, 60);
   assert.equal(s.brokerMaxPollRecords, undefined);
   assert.equal(s.consumerMaxFetchSize, 1024 * 1024);
+  assert.equal(s.consumerFetchMaxBytes, 1024 * 1024);
   assert.equal(s.consumerAutoOffsetReset, "earliest");
   assert.equal(s.producerAcks, -1);
   assert.equal(s.producerCompressionType, "none");
@@ -204,6 +205,10 @@ Deno.test("resolveSettings() error messages name the setting, value and what is 
     [
       { debug: "yes" },
       'Invalid setting "debug": "yes"; expected true or false',
+    ],
+    [
+      { consumerFetchMaxBytes: 0 },
+      'Invalid setting "consumerFetchMaxBytes": 0; expected an integer >= 1',
     ],
     [
       { consumerAutoOffsetReset: "newest" },

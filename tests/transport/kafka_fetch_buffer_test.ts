@@ -77,3 +77,24 @@ Deno.test("FetchBuffer.waitForData() resolves on abort and after its time bound"
   await waiting;
   await b.waitForData(5);
 });
+
+Deno.test("FetchBuffer.push() with a converter makes each record only when take() hands it out", () => {
+  const b = new FetchBuffer();
+  let made = 0;
+  const toRecord = (offset: number): TransportRecord => {
+    made++;
+    return records(0, offset, 1)[0]!;
+  };
+  b.push("t[0]", [5, 6, 7], toRecord);
+  b.push("t[1]", records(1, 0, 1));
+  assert.equal(b.active(), 4);
+  assert.equal(made, 0);
+  assert.deepEqual(offsets(b.take(2)), ["0@5", "0@6"]);
+  assert.equal(made, 2);
+  b.pause(["t[0]"]);
+  assert.deepEqual(offsets(b.take(5)), ["1@0"]);
+  assert.equal(made, 2);
+  b.resume(["t[0]"]);
+  assert.deepEqual(offsets(b.take(5)), ["0@7"]);
+  assert.equal(made, 3);
+});

@@ -78,3 +78,35 @@ Deno.test("KafkaTransport refuses lz4 when constructed, before any connection", 
     /producerCompressionType: "lz4"/,
   );
 });
+
+Deno.test("readKafkaSettings() takes consumerFetchMaxBytes as the bytes of one fetch response, 1 MiB by default", () => {
+  const conf = resolveSettings("k", { consumerFetchMaxBytes: 65_536 });
+  assert.equal(
+    readKafkaSettings("kafka://127.0.0.1:9092", { ...conf }).fetchMaxBytes,
+    65_536,
+  );
+  assert.equal(
+    readKafkaSettings("kafka://127.0.0.1:9092", {}).fetchMaxBytes,
+    1_048_576,
+  );
+  assert.throws(
+    () =>
+      readKafkaSettings("kafka://127.0.0.1:9092", {
+        consumerFetchMaxBytes: -1,
+      }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message ===
+        "Invalid consumerFetchMaxBytes: -1; expected an integer >= 1",
+  );
+});
+
+Deno.test("KafkaTransport.sendWindow bounds the sends in flight below the general 4 x streamBufferMaxsize", () => {
+  const t = new KafkaTransport("kafka://127.0.0.1:9092", {
+    defaultPartitions: 1,
+    datadir: ".",
+    clientId: "k",
+  });
+  assert.equal(t.sendWindow, 2048);
+  assert.ok(t.sendWindow < 4 * resolveSettings("k", {}).streamBufferMaxsize);
+});

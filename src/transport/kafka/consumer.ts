@@ -345,10 +345,8 @@ export class KafkaConsumer implements Consumer {
     }
     if (messages.length === 0) return;
     this.#pushed.set(key, Number(messages[messages.length - 1]!.offset) + 1);
-    this.#buffer.push(
-      key,
-      messages.map((m) => fromMessage(batch.topic, batch.partition, m)),
-    );
+    const { topic, partition } = batch;
+    this.#buffer.push(key, messages, (m) => fromMessage(topic, partition, m));
     const interval = Math.max(100, this.#settings.heartbeatIntervalMs);
     while (
       !this.#closed && this.#consumer === consumer && isRunning() &&

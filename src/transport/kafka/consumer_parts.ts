@@ -132,6 +132,11 @@ export function consumerConfig(
     rebalanceTimeout: settings.rebalanceTimeoutMs,
     heartbeatInterval: settings.heartbeatIntervalMs,
     maxBytesPerPartition: settings.maxFetchBytes,
+    // kafkajs decodes a whole response at once (its default allows 10 MiB):
+    // every record of it stays alive until polled, long enough for V8 to
+    // move them all to the old generation, which then grows to several
+    // times what is live before it is collected.
+    maxBytes: settings.fetchMaxBytes,
     maxWaitTimeInMs: 500,
     allowAutoTopicCreation: false,
     readUncommitted: !settings.readCommitted,

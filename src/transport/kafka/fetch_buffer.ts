@@ -3,7 +3,12 @@
  * `poll()`: one chunk per fetched batch, handed out in fetch order, with
  * the records of paused partitions kept but hidden (and not counted against
  * the buffer limit). Two wait lists connect the two sides: `poll()` waits for
- * data, a batch waits for space.
+ * data, a batch waits for space. A chunk may keep the fetched messages as
+ * they came and turn each into a record only when it is taken: records made
+ * at push time all outlive V8's young-generation collections while they
+ * wait (they are moved to the old generation, which grows to several times
+ * the live data before it is collected), records made at take time are
+ * short-lived.
  *
  * @module
  */
@@ -11,7 +16,8 @@ import type { TransportRecord } from "../records.ts";
 
 interface Chunk {
   readonly key: string;
-  readonly records: TransportRecord[];
+  readonly records: readonly unknown[];
+  readonly convert: ((item: unknown) => TransportRecord) | undefined;
   at: number;
 }
 
@@ -39,10 +45,28 @@ export class FetchBuffer {
     this.#wake(this.#dataWaiters);
   }
 
-  /** Append a fetched batch of one partition. */
-  push(key: string, records: TransportRecord[]): void {
+  /**
+   * Append a fetched batch of one partition: records, or items that
+   * `convert` turns into records when they are taken.
+   */
+  push(key: string, records: readonly TransportRecord[]): void;
+  push<M>(
+    key: string,
+    items: readonly M[],
+    convert: (item: M) => TransportRecord,
+  ): void;
+  push(
+    key: string,
+    records: readonly unknown[],
+    convert?: (item: never) => TransportRecord,
+  ): void {
     if (records.length === 0) return;
-    this.#chunks.push({ key, records, at: 0 });
+    this.#chunks.push({
+      key,
+      records,
+      convert: convert as ((item: unknown) => TransportRecord) | undefined,
+      at: 0,
+    });
     this.#wake(this.#dataWaiters);
   }
 
@@ -53,7 +77,14 @@ export class FetchBuffer {
       const c = this.#chunks[i]!;
       if (this.#paused.has(c.key)) continue;
       const n = Math.min(max - out.length, c.records.length - c.at);
-      for (let j = 0; j < n; j++) out.push(c.records[c.at + j]!);
+      const convert = c.convert;
+      if (convert === undefined) {
+        for (let j = 0; j < n; j++) {
+          out.push(c.records[c.at + j] as TransportRecord);
+        }
+      } else {
+        for (let j = 0; j < n; j++) out.push(convert(c.records[c.at + j]));
+      }
       c.at += n;
     }
     if (out.length > 0) {

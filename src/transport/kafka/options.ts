@@ -15,6 +15,7 @@
  * | `brokerHeartbeatInterval` | seconds between heartbeats | `3` |
  * | `brokerRebalanceTimeout` | seconds members get to rejoin during a rebalance | `60` |
  * | `consumerMaxFetchSize` | bytes fetched per partition per request | `1048576` |
+ * | `consumerFetchMaxBytes` | bytes of one fetch response, all partitions together | `1048576` |
  * | `consumerMaxBufferedRecords` | records fetched ahead of `poll()` before fetching pauses | `10000` |
  * | `consumerIsolationLevel` | `"read_committed"` or `"read_uncommitted"` | `"read_committed"` |
  * | `topicReplicationFactor` | replication factor of created topics without `replicas` | `1` |
@@ -57,6 +58,8 @@ export interface KafkaSettings {
   readonly rebalanceTimeoutMs: number;
   /** Bytes per partition per fetch. */
   readonly maxFetchBytes: number;
+  /** Bytes per fetch response, all partitions together. */
+  readonly fetchMaxBytes: number;
   /** Records buffered ahead of `poll()`. */
   readonly maxBufferedRecords: number;
   /** Consumer isolation level. */
@@ -269,6 +272,7 @@ export function readKafkaSettings(
     heartbeatIntervalMs: duration(extra, "brokerHeartbeatInterval", 3_000),
     rebalanceTimeoutMs: duration(extra, "brokerRebalanceTimeout", 60_000),
     maxFetchBytes: positiveInt(extra, "consumerMaxFetchSize", 1_048_576),
+    fetchMaxBytes: positiveInt(extra, "consumerFetchMaxBytes", 1_048_576),
     maxBufferedRecords: positiveInt(
       extra,
       "consumerMaxBufferedRecords",

@@ -157,6 +157,19 @@ const MAX_RECORDS = 10_000;
 /** Payload bytes per produce request at most (the broker's default limit is 1 MB per batch). */
 const MAX_BYTES = 512 * 1024;
 
+/**
+ * Records in flight (sent, not yet acknowledged) beyond which a producer on
+ * this transport gains no throughput: one produce request leaves at a time,
+ * and the records queued behind it only wait in memory. Each one waiting
+ * (its bytes, its kafkajs message, the sender's promise) outlives V8's
+ * young-generation collections and is moved to the old generation, which
+ * grows to several times the live data before it is collected; the 16,384
+ * of the general bound (4 x `streamBufferMaxsize`) cost about 40 MB of peak
+ * RSS in a forwarding agent, with the same events/s at 2,048
+ * (bench/RESULTS.md, kafka://, Session 7).
+ */
+export const SEND_WINDOW = 2048;
+
 function payloadBytes(records: readonly ProduceRecord[]): number {
   let n = 0;
   for (const r of records) {
