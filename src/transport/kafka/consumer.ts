@@ -8,29 +8,18 @@
  *   partitions are buffered: one `eachBatch` at a time, so memory stays
  *   bounded by that limit plus one fetch. `pause`/`resume` also hide
  *   buffered records of paused partitions from `poll()`.
- * - Rebalances are eager. The listener's `onPartitionsRevoked` gets the whole
- *   old assignment and runs before the new assignment is used; it runs when a
- *   heartbeat of a waiting batch reports the rebalance, or else before
- *   kafkajs sends its JoinGroup (`rejoin_patch.ts`): either way still in the
- *   old generation, which the broker accepts commits from while the group
- *   prepares the rebalance, so the listener's commits succeed and the next
- *   owners do not process those events again (GROUP_JOIN revokes too, in
- *   case the patch could not be applied). A kafkajs crash that restarts the
- *   consumer (the broker unreachable) revokes at once: the restart rejoins
- *   only after a backoff, by which time the group may have moved on.
- *   `onPartitionsAssigned(active, standbys)` follows;
- *   batches of the new generation wait for it. Listener calls never overlap.
- * - Assignment: the Faust assignor (`assigner.ts`). Changelog partitions
- *   whose number is not one of this member's source partitions are standbys:
- *   passed to the listener as such, paused in kafkajs, never returned by
- *   `poll()`, not in `assignment()`, not committable.
- *   `memberMetadata.tableStandbyReplicas` sets the standby count (default 1).
- * - `subscribe()` with another topic list stops the kafkajs consumer (leaving
- *   the group), creates a new one and joins again: kafkajs can neither
- *   subscribe while running nor unsubscribe. Cost: one full rebalance of the
- *   group (about a second with `group.initial.rebalance.delay.ms=0`, else
- *   the broker's delay, 3 s by default).
- * - Offsets are committed only by `commit()` (autoCommit off).
+ * - Rebalances are eager: `onPartitionsRevoked` (the whole old assignment)
+ *   runs while the old generation still commits, from a waiting batch's
+ *   heartbeat or before kafkajs' JoinGroup (`rejoin_patch.ts`), at a
+ *   GROUP_JOIN otherwise, and at once on a kafkajs crash (it rejoins after a
+ *   backoff); `onPartitionsAssigned(active, standbys)` follows, and batches
+ *   of the new generation wait for it. Listener calls never overlap.
+ * - Assignment: the Faust assignor (`assigner.ts`); standby changelog
+ *   partitions go to the listener as such, paused, never polled or committed.
+ * - `subscribe()` with another topic list replaces the kafkajs consumer (it
+ *   can neither subscribe while running nor unsubscribe): one rebalance.
+ * - Offsets are committed only by `commit()` (autoCommit off); no offset is
+ *   buffered twice between seeks (`refetch.ts`).
  *
  * @module
  */
@@ -40,7 +29,7 @@ import type {
   EachBatchPayload,
   Kafka,
 } from "kafkajs";
-import { ClosedError, errorLine, StateError } from "../../errors.ts";
+import { ClosedError, StateError } from "../../errors.ts";
 import { type TP, tpKey, tpString } from "../../util/types.ts";
 import type {
   CommitOffset,
@@ -49,6 +38,7 @@ import type {
   TransportRecord,
 } from "../transport.ts";
 import { splitStandbys } from "./assigner.ts";
+import { BufferedPositions } from "./refetch.ts";
 import type { KafkaSettings } from "./options.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
 import { fromMessage } from "./records.ts";
@@ -59,8 +49,10 @@ import {
   consumerConfig,
   groupByTopic,
   joinedWithin,
+  logConsumerError,
   MAX_REJOINS,
   REBALANCING,
+  rejoinLater,
   tpsOf,
   unlessRestarting,
   type Waiter,
@@ -79,8 +71,7 @@ export class KafkaConsumer implements Consumer {
   #buffer = new FetchBuffer();
   #chain: Promise<void> = Promise.resolve();
   #revoked = false;
-  /** Per partition key, the offset after the last record buffered (this assignment, since its last seek). */
-  readonly #pushed = new Map<string, number>();
+  readonly #pushed = new BufferedPositions();
   /** kafkajs' group object of the current consumer (handed to the rejoin hook). */
   #group: GroupLike | undefined;
   /** Generation of the assignment in use (set when it is applied). */
@@ -261,7 +252,7 @@ export class KafkaConsumer implements Consumer {
   seek(tp: TP, offset: number): void {
     const consumer = this.#requireAssigned(tp, "seek");
     this.#buffer.drop((key) => key === tpKey(tp));
-    this.#pushed.delete(tpKey(tp));
+    this.#pushed.forget(tpKey(tp));
     unlessRestarting(() =>
       consumer.seek({
         topic: tp.topic,
@@ -327,24 +318,19 @@ export class KafkaConsumer implements Consumer {
       this.#closed || this.#consumer !== consumer || !isRunning() ||
       isStale() || !this.#assigned.has(key)
     ) return;
-    let messages = batch.messages;
-    // kafkajs fetches a batch again when its handler threw (e.g. a
-    // heartbeat below failed while the broker was away) although the
-    // records went into the buffer: hand out no offset twice between seeks.
-    const pushed = this.#pushed.get(key);
-    if (pushed !== undefined && Number(messages[0]?.offset) < pushed) {
-      messages = messages.filter((m) => Number(m.offset) >= pushed);
-      // Logged as an error (the default sink prints errors only): it
-      // follows a failure, and says that nothing is processed twice.
-      this.#kafka.logger().namespace("Consumer").error(
-        `Skipped ${
-          batch.messages.length - messages.length
-        } records of ${batch.topic}[${batch.partition}] fetched again (below offset ${pushed}, already buffered)`,
-        { groupId: this.#options.groupId },
+    const { messages, skipped, below } = this.#pushed.admit(
+      key,
+      batch.messages,
+    );
+    if (skipped > 0) {
+      // An error line (the default sink prints only those): it follows one.
+      logConsumerError(
+        this.#kafka,
+        this.#options.groupId,
+        `Skipped ${skipped} records of ${batch.topic}[${batch.partition}] fetched again (below offset ${below}, already buffered)`,
       );
     }
     if (messages.length === 0) return;
-    this.#pushed.set(key, Number(messages[messages.length - 1]!.offset) + 1);
     const { topic, partition } = batch;
     this.#buffer.push(key, messages, (m) => fromMessage(topic, partition, m));
     const interval = Math.max(100, this.#settings.heartbeatIntervalMs);
@@ -373,32 +359,21 @@ export class KafkaConsumer implements Consumer {
    * crash fails the consumer.
    */
   #rejoin(old: KConsumer, topics: string[], cause: unknown): void {
-    const attempt = ++this.#rejoins;
-    const wait = Math.min(30_000, 1000 * 2 ** (attempt - 1));
-    this.#kafka.logger().namespace("Consumer").error(
-      `Consumer of group "${this.#options.groupId}" gave up on the group (${
-        errorLine(cause)
-      }); joining again in ${wait} ms (attempt ${attempt} of ${MAX_REJOINS})`,
-      { groupId: this.#options.groupId },
+    rejoinLater(
+      this.#kafka,
+      this.#options.groupId,
+      ++this.#rejoins,
+      cause,
+      () => {
+        if (this.#closed || this.#consumer !== old) return undefined;
+        this.#consumer = undefined;
+        this.#buffer.wakeAll();
+        return old.disconnect().catch(() => {}).then(() => {
+          if (this.#closed || this.#consumer !== undefined) return;
+          return this.subscribe(topics);
+        });
+      },
     );
-    setTimeout(() => {
-      if (this.#closed || this.#consumer !== old) return;
-      this.#consumer = undefined;
-      this.#buffer.wakeAll();
-      void old.disconnect().catch(() => {}).then(() => {
-        if (this.#closed || this.#consumer !== undefined) return;
-        return this.subscribe(topics);
-      }).catch((e) => {
-        // The new consumer's own crash (if any) rejoins again; a join that
-        // timed out is reported here.
-        this.#kafka.logger().namespace("Consumer").error(
-          `Consumer of group "${this.#options.groupId}" could not join again: ${
-            errorLine(e)
-          }`,
-          { groupId: this.#options.groupId },
-        );
-      });
-    }, wait);
   }
 
   #requireAssigned(tp: TP, what: string): KConsumer {

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { Admin, ConsumerConfig } from "kafkajs";
-import { FaustError } from "../../errors.ts";
+import type { Admin, ConsumerConfig, Kafka } from "kafkajs";
+import { errorLine, FaustError } from "../../errors.ts";
 import { type TP, tpKey } from "../../util/types.ts";
 import type { ConsumerOptions } from "../transport.ts";
 import { partitionAssigners, standbyReplicasOf } from "./assigner.ts";
@@ -173,4 +173,58 @@ export function tpsOf(assignment: Record<string, number[]>): TP[] {
     for (const partition of partitions) tps.push({ topic, partition });
   }
   return tps;
+}
+
+/**
+ * Log an error line for the consumer of `groupId` through kafkajs' logger
+ * (the default sink prints errors only).
+ *
+ * @param kafka The kafkajs client.
+ * @param groupId The group.
+ * @param message What happened.
+ */
+export function logConsumerError(
+  kafka: Kafka,
+  groupId: string,
+  message: string,
+): void {
+  kafka.logger().namespace("Consumer").error(message, { groupId });
+}
+
+/**
+ * After kafkajs gave a consumer up (`attempt` in a row): log, wait (1 s
+ * doubling up to 30 s), then `join` (which replaces the kafkajs consumer
+ * and subscribes again, or returns `undefined` when that is moot). A join
+ * that fails is logged; the new consumer's own crash rejoins again.
+ *
+ * @param kafka The kafkajs client (its logger).
+ * @param groupId The group.
+ * @param attempt Joins again in a row without an assignment, this one included.
+ * @param cause Why kafkajs gave up.
+ * @param join Join again.
+ */
+export function rejoinLater(
+  kafka: Kafka,
+  groupId: string,
+  attempt: number,
+  cause: unknown,
+  join: () => Promise<void> | undefined,
+): void {
+  const wait = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+  logConsumerError(
+    kafka,
+    groupId,
+    `Consumer of group "${groupId}" gave up on the group (${
+      errorLine(cause)
+    }); joining again in ${wait} ms (attempt ${attempt} of ${MAX_REJOINS})`,
+  );
+  setTimeout(() => {
+    join()?.catch((e) =>
+      logConsumerError(
+        kafka,
+        groupId,
+        `Consumer of group "${groupId}" could not join again: ${errorLine(e)}`,
+      )
+    );
+  }, wait);
 }
