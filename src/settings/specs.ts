@@ -205,6 +205,11 @@ export const SPECS: { readonly [K in keyof SettingsInput]-?: Spec } = {
   brokerSessionTimeout: dur(60),
   consumerMaxFetchSize: int(1, 1024 * 1024),
   consumerFetchMaxBytes: int(1, 1024 * 1024),
+  consumerMaxBufferedRecords: int(1, 10_000),
+  consumerIsolationLevel: oneOf(
+    ["read_committed", "read_uncommitted"],
+    "read_committed",
+  ),
   consumerAutoOffsetReset: oneOf(["earliest", "latest"], "earliest"),
   producerAcks: oneOf([-1, 0, 1], -1),
   producerCompressionType: oneOf(

@@ -166,6 +166,18 @@ export interface SettingsInput {
    * @default 1048576
    */
   consumerFetchMaxBytes?: number;
+  /**
+   * `kafka://`: records fetched ahead of the agents (of partitions not
+   * paused) beyond which fetching waits. @default 10000
+   */
+  consumerMaxBufferedRecords?: number;
+  /**
+   * `kafka://`: whether the consumer reads only committed transactional
+   * records (`"read_committed"`, needed to consume what an exactly-once app
+   * produced) or also those of open and aborted transactions.
+   * @default "read_committed"
+   */
+  consumerIsolationLevel?: "read_committed" | "read_uncommitted";
   /** Where a consumer group with no committed offset starts. @default "earliest" */
   consumerAutoOffsetReset?: "earliest" | "latest";
   /** Producer acks: -1 (all in-sync replicas), 0 (none) or 1 (leader). @default -1 */
@@ -347,6 +359,10 @@ export interface Settings {
   readonly consumerMaxFetchSize: number;
   /** See {@linkcode SettingsInput.consumerFetchMaxBytes}. */
   readonly consumerFetchMaxBytes: number;
+  /** See {@linkcode SettingsInput.consumerMaxBufferedRecords}. */
+  readonly consumerMaxBufferedRecords: number;
+  /** See {@linkcode SettingsInput.consumerIsolationLevel}. */
+  readonly consumerIsolationLevel: "read_committed" | "read_uncommitted";
   /** See {@linkcode SettingsInput.consumerAutoOffsetReset}. */
   readonly consumerAutoOffsetReset: "earliest" | "latest";
   /** See {@linkcode SettingsInput.producerAcks}. */

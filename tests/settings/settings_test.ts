@@ -58,6 +58,8 @@ Deno.test("resolveSettings() fills in the defaults", () => {
   assert.equal(s.brokerMaxPollRecords, undefined);
   assert.equal(s.consumerMaxFetchSize, 1024 * 1024);
   assert.equal(s.consumerFetchMaxBytes, 1024 * 1024);
+  assert.equal(s.consumerMaxBufferedRecords, 10_000);
+  assert.equal(s.consumerIsolationLevel, "read_committed");
   assert.equal(s.consumerAutoOffsetReset, "earliest");
   assert.equal(s.producerAcks, -1);
   assert.equal(s.producerCompressionType, "none");
@@ -209,6 +211,14 @@ Deno.test("resolveSettings() error messages name the setting, value and what is 
     [
       { consumerFetchMaxBytes: 0 },
       'Invalid setting "consumerFetchMaxBytes": 0; expected an integer >= 1',
+    ],
+    [
+      { consumerMaxBufferedRecords: 0 },
+      'Invalid setting "consumerMaxBufferedRecords": 0; expected an integer >= 1',
+    ],
+    [
+      { consumerIsolationLevel: "committed" },
+      'Invalid setting "consumerIsolationLevel": "committed"; expected one of "read_committed", "read_uncommitted"',
     ],
     [
       { consumerAutoOffsetReset: "newest" },

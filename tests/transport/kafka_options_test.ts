@@ -101,6 +101,21 @@ Deno.test("readKafkaSettings() takes consumerFetchMaxBytes as the bytes of one f
   );
 });
 
+Deno.test("readKafkaSettings() takes consumerMaxBufferedRecords and consumerIsolationLevel from the app's settings", () => {
+  const conf = resolveSettings("k", {
+    consumerMaxBufferedRecords: 500,
+    consumerIsolationLevel: "read_uncommitted",
+  });
+  const k = readKafkaSettings("kafka://127.0.0.1:9092", { ...conf });
+  assert.equal(k.maxBufferedRecords, 500);
+  assert.equal(k.readCommitted, false);
+  const d = readKafkaSettings("kafka://127.0.0.1:9092", {
+    ...resolveSettings("k", {}),
+  });
+  assert.equal(d.maxBufferedRecords, 10_000);
+  assert.equal(d.readCommitted, true);
+});
+
 Deno.test("KafkaTransport.sendWindow bounds the sends in flight below the general 4 x streamBufferMaxsize", () => {
   const t = new KafkaTransport("kafka://127.0.0.1:9092", {
     defaultPartitions: 1,
