@@ -281,13 +281,13 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     }
     // Counted from the call: the consumer holds delivery while too many
     // sends are in progress. The producer ends the count at the outcome.
-    host.sends.topics.begin();
+    host.sends.begin();
     // Routed now, while the caller's event is still the actor's current
     // one (exactly-once: the record joins that event's transaction).
     return host.produce(
       this.#record(key, value, partition, message),
       undefined,
-      host.sends.topics,
+      host.sends,
     );
   }
 
@@ -298,7 +298,7 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
     message: Omit<SendMessage<K, V>, "value" | "key">,
   ): Promise<RecordMetadata> {
     const host = this.host;
-    host.sends.topics.begin();
+    host.sends.begin();
     // Bound now, while the caller's event is still the actor's current one:
     // exactly-once puts the record in that event's transaction even when
     // the agent does not await the send and has moved on by the time the
@@ -314,14 +314,14 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
       const sent = host.produce(
         this.#record(key, value, partition, message),
         binding,
-        host.sends.topics,
+        host.sends,
       );
       // Queued in the producer under its binding: a commit may go ahead.
       binding.release();
       return await sent;
     } finally {
       binding.release();
-      if (counted) host.sends.topics.end();
+      if (counted) host.sends.end();
     }
   }
 

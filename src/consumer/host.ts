@@ -47,13 +47,6 @@ export interface ConductorHost
    * too many sends are still waiting for the broker.
    */
   producerEbb?(): Promise<void> | undefined;
-  /**
-   * Whether sends of the agents wait for the broker: the dispatcher then
-   * lets the event loop run once per poll (their writes and
-   * acknowledgements need it; delivery alone runs on promise callbacks
-   * and would hold them back until it pauses).
-   */
-  sendsWaiting?(): boolean;
   /** This member computed the group's assignment (publish it for routing). */
   groupAssigned?(members: readonly GroupMember[]): void;
   /**

@@ -10,50 +10,12 @@
  */
 
 /**
- * A share of an {@linkcode InFlight} count (the topic sends among all
- * sends): what begins and ends here counts there too.
- */
-export class InFlightShare {
-  readonly #total: InFlight;
-  #count = 0;
-
-  /** A share of `total`. */
-  constructor(total: InFlight) {
-    this.#total = total;
-  }
-
-  /** Operations of this share begun and not ended. */
-  get count(): number {
-    return this.#count;
-  }
-
-  /** One more operation in progress. */
-  begin(): void {
-    this.#count++;
-    this.#total.begin();
-  }
-
-  /** One operation ended (succeeded or failed). */
-  end(): void {
-    this.#count--;
-    this.#total.end();
-  }
-}
-
-/**
  * Operations in progress, with a wait for them to ebb.
  */
 export class InFlight {
   #count = 0;
   #limit = Infinity;
   #waiters: Array<() => void> = [];
-  /**
-   * The topic sends among these (the rest: table changelog appends): while
-   * any waits for the broker, the consumer lets the event loop run between
-   * polls, so that their writes progress during delivery.
-   */
-  readonly topics: InFlightShare = new InFlightShare(this);
-
   /** Operations begun and not ended. */
   get count(): number {
     return this.#count;

@@ -132,7 +132,6 @@ export class Consumption {
       ...this.#exactlyOnce(),
       groupAssigned: (members) => this.#view.group.publishRouting(members),
       producerEbb: () => this.#view.sends.ebb(sendLimit),
-      sendsWaiting: () => this.#view.sends.topics.count > 0,
       memberMetadata: () => ({
         web: conf.canonicalUrl,
         tableStandbyReplicas: String(conf.tableStandbyReplicas),
