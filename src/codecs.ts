@@ -6,7 +6,7 @@
  * @module
  */
 import { ConfigError, DecodeError } from "./errors.ts";
-import { encodeShortLived } from "./util/slab.ts";
+import { SHORT_LIVED, type Slab } from "./util/slab.ts";
 
 /**
  * Turns values into bytes (`dumps`) and bytes into values (`loads`).
@@ -95,16 +95,22 @@ const json: Codec = {
  * @internal `codec.dumps(value)` for bytes that are dropped soon after (a
  * record sent to the broker): the built-in `json` and `raw` codecs encode
  * text into a shared slab (see util/slab.ts) instead of a buffer per value.
+ *
+ * @param slab The slab (by default the one of records on their way to the broker).
  */
-export function dumpsShortLived(codec: Codec, value: unknown): Uint8Array {
+export function dumpsShortLived(
+  codec: Codec,
+  value: unknown,
+  slab: Slab = SHORT_LIVED,
+): Uint8Array {
   if (codec === json) {
     if (value instanceof Uint8Array) return json.dumps(value);
     const text = JSON.stringify(value);
     if (text === undefined) return json.dumps(value);
-    return encodeShortLived(text);
+    return slab.encode(text);
   }
   if (codec === raw && typeof value === "string") {
-    return encodeShortLived(value);
+    return slab.encode(value);
   }
   return codec.dumps(value);
 }

@@ -7,6 +7,7 @@
  */
 import type { z } from "zod";
 import { type Codec, codecs, dumpsShortLived } from "../codecs.ts";
+import type { Slab } from "../util/slab.ts";
 import { DecodeError } from "../errors.ts";
 import type { AnyRecordType, Serde, TypeSpec } from "./types.ts";
 
@@ -64,8 +65,11 @@ function loadsWith(codec: Codec, bytes: Uint8Array, label: string): unknown {
  * (a record sent to the broker) without a buffer of their own.
  */
 export interface SendSerde<T> extends Serde<T> {
-  /** As `encode`; the bytes may share a buffer: do not keep them. */
-  encodeShortLived(value: T): Uint8Array;
+  /**
+   * As `encode`; the bytes may share a buffer (of `slab`, by default the
+   * short-lived one): do not keep them.
+   */
+  encodeShortLived(value: T, slab?: Slab): Uint8Array;
 }
 
 function checked(
@@ -87,9 +91,9 @@ function checked(
       refuse(value);
       return codec.dumps(value);
     },
-    encodeShortLived(value: unknown): Uint8Array {
+    encodeShortLived(value: unknown, slab?: Slab): Uint8Array {
       refuse(value);
-      return dumpsShortLived(codec, value);
+      return dumpsShortLived(codec, value, slab);
     },
     decode(bytes: Uint8Array): unknown {
       return check(loadsWith(codec, bytes, label));

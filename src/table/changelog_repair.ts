@@ -139,10 +139,14 @@ export class ForeignRepair {
    */
   landed(partition: number, offset: number): void {
     if (offset < 0 || this.#host.transport === undefined) return;
-    const known = Math.max(
-      this.#known.get(partition) ?? -1,
-      this.#host.persistedOffset(partition) ?? -1,
-    );
+    const own = this.#known.get(partition) ?? -1;
+    // Right after this writer's last known record: nothing in between, and
+    // no store read (one per acked change at a commit otherwise).
+    if (offset <= own + 1) {
+      if (offset > own) this.#known.set(partition, offset);
+      return;
+    }
+    const known = Math.max(own, this.#host.persistedOffset(partition) ?? -1);
     this.#known.set(partition, Math.max(known, offset));
     if (offset > known + 1) this.#repair(partition, known + 1, offset);
   }

@@ -11,6 +11,8 @@ import { actorContext } from "../delivery/actor_context.ts";
 import { type Duration, toSeconds } from "../util/duration.ts";
 import { StateError } from "../errors.ts";
 import { keyId } from "./changelog_change.ts";
+import type { SendSerde } from "../models/serde.ts";
+import { Slab } from "../util/slab.ts";
 import { Collection } from "./collection.ts";
 import { HoppingWindow, SlidingWindow, TumblingWindow } from "./window.ts";
 import {
@@ -137,8 +139,18 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     this.options.valueType,
     this.options.valueSerializer,
   );
-  readonly #encodeValue = (v: unknown): Uint8Array =>
-    this.valueSerde.encode(v as V);
+  /**
+   * Values of deferred writes are encoded at a commit and kept until the
+   * store applied them, all about as long: into a slab of their own
+   * instead of a buffer each (the stores copy what they keep).
+   */
+  readonly #slab = new Slab();
+  readonly #encodeValue = (v: unknown): Uint8Array => {
+    const serde = this.valueSerde as Partial<SendSerde<V>>;
+    return serde.encodeShortLived !== undefined
+      ? serde.encodeShortLived(v as V, this.#slab)
+      : this.valueSerde.encode(v as V);
+  };
 
   /** Number of keys held (active and standby partitions). */
   override get size(): number {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeShortLived } from "../../src/util/slab.ts";
+import { encodeShortLived, Slab } from "../../src/util/slab.ts";
 import { codecs, dumpsShortLived } from "../../src/codecs.ts";
 import { makeSerde } from "../../src/models.ts";
 
@@ -23,6 +23,22 @@ Deno.test("encodeShortLived() gives every string its own bytes across slab refil
     assert.deepEqual(out[i], enc.encode(texts[i]), `text ${i}`);
   }
   assert.equal(encodeShortLived("").length, 0);
+});
+
+Deno.test("Slab.encode() encodes short texts with a non-ASCII character after ASCII ones as TextEncoder does", () => {
+  // Short texts take an ASCII loop that stops at the first non-ASCII unit.
+  const slab = new Slab();
+  const texts = [
+    "12",
+    "ab\u00e9",
+    "x\u20acy",
+    "a\ud83d\ude00",
+    "\u00e9",
+    "7".repeat(32),
+  ];
+  for (let round = 0; round < 2000; round++) {
+    for (const t of texts) assert.deepEqual(slab.encode(t), enc.encode(t), t);
+  }
 });
 
 Deno.test("dumpsShortLived() encodes as dumps() does for json, raw and other codecs", () => {
