@@ -250,8 +250,14 @@ export interface TableLike {
    * events it commits are appended (exactly-once: in its transaction).
    */
   stage?(): void;
-  /** Write what is pending (before offsets are committed). */
+  /** Write what is pending to the changelog and the store. */
   flush(): Promise<void>;
+  /**
+   * Resolve once what is pending is in the changelog (acknowledged): what
+   * an offset commit waits for; the store may follow later. Without it, a
+   * commit waits for {@linkcode flush}.
+   */
+  durable?(): Promise<void>;
   /** Exactly-once: the changes written so far were committed with a transaction. */
   release?(): void;
   /** Close the store. */

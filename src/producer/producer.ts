@@ -33,11 +33,15 @@ export interface SendBinding {
 export type SendRouter = () => SendTarget | undefined;
 
 export {
+  type BatchListener,
+  QueuedBatch,
   QueuedSend,
   type SendCounter,
   type SendTarget,
 } from "./queued_send.ts";
 import {
+  type BatchListener,
+  QueuedBatch,
   QueuedSend,
   type SendCounter,
   type SendTarget,
@@ -61,9 +65,14 @@ function recordBytes(record: ProduceRecord): number {
   return n;
 }
 
+/** What a lane queues: one record, or several with one outcome. */
+type Queued = QueuedSend | QueuedBatch;
+
 /** Records queued for one destination, behind at most one batch in flight. */
 interface Lane {
-  queue: QueuedSend[];
+  queue: Queued[];
+  /** Records in `queue`. */
+  records: number;
   /** The batch in flight (settles after its outcome was handed out). */
   busy: Promise<void> | undefined;
 }
@@ -81,7 +90,7 @@ export class Producer {
   readonly #lingerMs: number;
   readonly #monitor: Monitor;
   /** Records for the transport. */
-  readonly #direct: Lane = { queue: [], busy: undefined };
+  readonly #direct: Lane = { queue: [], records: 0, busy: undefined };
   /** Records for transaction targets (exactly-once), per target. */
   readonly #lanes = new Map<SendTarget, Lane>();
   #scheduled = false;
@@ -168,33 +177,81 @@ export class Producer {
         counter,
       );
     }
-    if (this.#maxRecordBytes !== Infinity) {
-      const size = recordBytes(record);
-      if (size > this.#maxRecordBytes) {
-        // Refused here, on every broker, rather than by Kafka only (after a
-        // local:// development run accepted it).
-        this.#monitor.count("sendErrors");
-        return QueuedSend.failed(
-          record,
-          new FaustError(
-            `Cannot send to topic "${record.topic}": the record is ${size} bytes (key, value and headers), more than producerMaxRequestSize (${this.#maxRecordBytes})`,
-          ),
-          counter,
-        );
-      }
+    const refused = this.#tooLarge(record);
+    if (refused !== undefined) {
+      return QueuedSend.failed(record, refused, counter);
     }
     const queued = new QueuedSend(record, target, counter);
+    this.#queue(queued, 1, target);
+    return queued;
+  }
+
+  /**
+   * Queue records of one topic as one item with one outcome, told to
+   * `listener` (no promise, handle or clock reading per record: a table's
+   * changelog appends at a commit).
+   *
+   * @param records The records, all of one topic.
+   * @param target Where they go ({@linkcode route} at the time of the send).
+   * @param counter Told once per record when the outcome is known.
+   * @param listener Told the outcome.
+   */
+  enqueueBatch(
+    records: readonly ProduceRecord[],
+    target: SendTarget | undefined,
+    counter: SendCounter | undefined,
+    listener: BatchListener,
+  ): void {
+    const queued = new QueuedBatch(records, target, counter, listener);
+    if (this.#closed) {
+      queued.fail(
+        new ClosedError(
+          `Cannot send to topic "${records[0]?.topic}": the producer is closed`,
+        ),
+      );
+      return;
+    }
+    for (const r of records) {
+      const refused = this.#tooLarge(r);
+      if (refused !== undefined) {
+        queued.fail(refused);
+        return;
+      }
+    }
+    this.#queue(queued, records.length, target);
+  }
+
+  /** Refuse a record larger than `producerMaxRequestSize`. */
+  #tooLarge(record: ProduceRecord): Error | undefined {
+    if (this.#maxRecordBytes === Infinity) return undefined;
+    const size = recordBytes(record);
+    if (size <= this.#maxRecordBytes) return undefined;
+    // Refused here, on every broker, rather than by Kafka only (after a
+    // local:// development run accepted it).
+    this.#monitor.count("sendErrors");
+    return new FaustError(
+      `Cannot send to topic "${record.topic}": the record is ${size} bytes (key, value and headers), more than producerMaxRequestSize (${this.#maxRecordBytes})`,
+    );
+  }
+
+  #queue(
+    queued: Queued,
+    records: number,
+    target: SendTarget | undefined,
+  ): void {
     let lane = this.#direct;
     if (target !== undefined) {
-      lane = this.#lanes.get(target) ?? { queue: [], busy: undefined };
+      lane = this.#lanes.get(target) ??
+        { queue: [], records: 0, busy: undefined };
       if (lane.queue.length === 0) this.#lanes.set(target, lane);
     }
     lane.queue.push(queued);
+    lane.records += records;
     // Behind a batch in flight: leaves when it completes.
-    if (lane.busy !== undefined) return queued;
-    if (lane.queue.length >= MAX_BATCH) {
+    if (lane.busy !== undefined) return;
+    if (lane.records >= MAX_BATCH) {
       this.#start(lane, target);
-      return queued;
+      return;
     }
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -206,7 +263,6 @@ export class Producer {
         setImmediate(this.#flushNow);
       }
     }
-    return queued;
   }
 
   readonly #flushNow = (): void => {
@@ -225,13 +281,15 @@ export class Producer {
       return;
     }
     const batch = lane.queue;
+    const count = lane.records;
     lane.queue = [];
+    lane.records = 0;
     const next = (): void => {
       lane.busy = undefined;
       this.#start(lane, target);
     };
     // A throwing sensor must not wedge the lane; its error still surfaces.
-    lane.busy = this.#sendBatch(target, batch).then(next, (error) => {
+    lane.busy = this.#sendBatch(target, batch, count).then(next, (error) => {
       next();
       throw error;
     });
@@ -239,10 +297,15 @@ export class Producer {
 
   #sendBatch(
     target: SendTarget | undefined,
-    batch: QueuedSend[],
+    batch: Queued[],
+    count: number,
   ): Promise<void> {
-    const records = new Array<ProduceRecord>(batch.length);
-    for (let i = 0; i < batch.length; i++) records[i] = batch[i]!.record;
+    const records = new Array<ProduceRecord>(count);
+    let k = 0;
+    for (const b of batch) {
+      if (b instanceof QueuedSend) records[k++] = b.record;
+      else for (const r of b.records) records[k++] = r;
+    }
     let sent: Promise<RecordMetadata[]>;
     try {
       sent = target === undefined
@@ -261,29 +324,41 @@ export class Producer {
         let n = 0;
         let sum = 0;
         let max = 0;
+        let at = 0;
         for (let i = 0; i < batch.length; i++) {
           const b = batch[i]!;
           const ms = now - b.t0;
-          if (b.record.topic !== topic) {
+          const single = b instanceof QueuedSend;
+          const t = single ? b.record.topic : b.records[0]!.topic;
+          const size = single ? 1 : b.records.length;
+          if (t !== topic) {
             if (n > 0) monitor.messagesOut(topic, n, sum, max);
-            topic = b.record.topic;
+            topic = t;
             n = sum = max = 0;
           }
-          n++;
-          sum += ms;
+          n += size;
+          sum += ms * size;
           if (ms > max) max = ms;
           if (sensors.size > 0) {
-            for (const s of sensors) s.onSendCompleted?.(topic, ms);
+            for (let j = 0; j < size; j++) {
+              for (const s of sensors) s.onSendCompleted?.(topic, ms);
+            }
           }
-          b.succeed(metas[i]!);
+          if (single) b.succeed(metas[at]!);
+          else b.succeed(metas, at);
+          at += size;
         }
         if (n > 0) monitor.messagesOut(topic, n, sum, max);
       },
       (error) => {
-        this.#monitor.count("sendErrors", batch.length);
+        this.#monitor.count("sendErrors", count);
         for (const b of batch) {
-          for (const s of this.#monitor.sensors) {
-            s.onSendError?.(b.record.topic, error);
+          const sensors = this.#monitor.sensors;
+          if (sensors.size > 0) {
+            const rs = b instanceof QueuedSend ? [b.record] : b.records;
+            for (const r of rs) {
+              for (const s of sensors) s.onSendError?.(r.topic, error);
+            }
           }
           b.fail(error);
         }

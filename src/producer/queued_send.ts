@@ -183,3 +183,79 @@ export class QueuedSend implements Promise<RecordMetadata> {
     else this.#materialize();
   }
 }
+
+/** Told the outcome of a {@linkcode QueuedBatch}. */
+export interface BatchListener {
+  /** Acknowledged: `metas[from + i]` is where `records[i]` landed. */
+  sent(metas: readonly RecordMetadata[], from: number): void;
+  /** Refused or lost, every record of the batch. */
+  failed(error: unknown): void;
+}
+
+/**
+ * Records of one topic queued in the producer as one item (a table's
+ * changelog appends at a commit): one outcome for all, told to one
+ * listener, without a promise, a handle or a clock reading per record.
+ */
+export class QueuedBatch {
+  /** The records, all of one topic. */
+  readonly records: readonly ProduceRecord[];
+  /** Where they go (`undefined`: the transport). */
+  readonly target: SendTarget | undefined;
+  /** When they were queued (`performance.now()`). */
+  readonly t0: number;
+  readonly #counter: SendCounter | undefined;
+  #listener: BatchListener | undefined;
+
+  /** @internal Made by the producer. */
+  constructor(
+    records: readonly ProduceRecord[],
+    target: SendTarget | undefined,
+    counter: SendCounter | undefined,
+    listener: BatchListener,
+  ) {
+    this.records = records;
+    this.target = target;
+    this.#counter = counter;
+    this.#listener = listener;
+    this.t0 = performance.now();
+  }
+
+  /** @internal The broker acknowledged the records (`metas[from..]`). */
+  succeed(metas: readonly RecordMetadata[], from: number): void {
+    const listener = this.#take();
+    if (listener === undefined) return;
+    try {
+      listener.sent(metas, from);
+    } catch (error) {
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
+  }
+
+  /** @internal The records were refused or lost. */
+  fail(error: unknown): void {
+    const listener = this.#take();
+    if (listener === undefined) return;
+    try {
+      listener.failed(error);
+    } catch (thrown) {
+      queueMicrotask(() => {
+        throw thrown;
+      });
+    }
+  }
+
+  /** The listener, once; the counter ends for every record. */
+  #take(): BatchListener | undefined {
+    const listener = this.#listener;
+    if (listener === undefined) return undefined;
+    this.#listener = undefined;
+    const counter = this.#counter;
+    if (counter !== undefined) {
+      for (let i = 0; i < this.records.length; i++) counter.end();
+    }
+    return listener;
+  }
+}

@@ -268,7 +268,12 @@ export class Consumption {
     await nextTurn();
     for (const t of this.#view.tables.values()) t.stage?.();
     await this.#view.openProducer?.flush();
-    for (const t of this.#view.tables.values()) await t.flush();
+    // The changelog must hold the changes of the events committed; the
+    // stores follow in their own group commits (a restart replays the
+    // changelog from the offset a store holds).
+    for (const t of this.#view.tables.values()) {
+      await (t.durable?.() ?? t.flush());
+    }
   }
 
   /** A stream subscribed to `topic`. */

@@ -15,7 +15,11 @@ import type { TableLike } from "../app/registrations.ts";
 import type { Event, EventInit } from "../delivery/event.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { InFlight } from "../producer/inflight.ts";
-import type { SendBinding, SendCounter } from "../producer/producer.ts";
+import type {
+  BatchListener,
+  SendBinding,
+  SendCounter,
+} from "../producer/producer.ts";
 import type { Monitor } from "../sensors/monitor.ts";
 import type { Settings } from "../settings/settings.ts";
 import type {
@@ -82,6 +86,16 @@ export interface RuntimePort {
     binding?: SendBinding,
     counter?: SendCounter,
   ): Promise<RecordMetadata>;
+  /**
+   * Append encoded records of one topic as one producer item with one
+   * outcome told to `listener` (see `produce` for `binding` and `counter`).
+   */
+  produceBatch(
+    records: readonly ProduceRecord[],
+    binding: SendBinding | undefined,
+    counter: SendCounter | undefined,
+    listener: BatchListener,
+  ): void;
   /**
    * Bind a send to where records of the caller go now (exactly-once: the
    * transaction of the current event). Call synchronously when the send is

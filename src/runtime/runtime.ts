@@ -14,6 +14,7 @@ import { StateError } from "../errors.ts";
 import type { InFlight } from "../producer/inflight.ts";
 import type { Monitor } from "../sensors/monitor.ts";
 import {
+  type BatchListener,
   Producer,
   type SendBinding,
   type SendCounter,
@@ -351,6 +352,37 @@ export class Runtime implements RuntimePort {
       record,
       binding !== undefined ? binding.target : producer.route(),
       counter,
+    );
+  }
+
+  /**
+   * Append encoded records of one topic through the batching producer as
+   * one item, with one outcome told to `listener` (a table's changelog
+   * appends at a commit).
+   */
+  produceBatch(
+    records: readonly ProduceRecord[],
+    binding: SendBinding | undefined,
+    counter: SendCounter | undefined,
+    listener: BatchListener,
+  ): void {
+    const producer = this.#producer;
+    if (producer === undefined) {
+      const error = new StateError(
+        `Cannot send to topic "${
+          records[0]?.topic
+        }": app "${this.#app.id}" is not started (call app.start() or app.startClient())`,
+      );
+      for (let i = 0; i < records.length; i++) counter?.end();
+      listener.failed(error);
+      return;
+    }
+    for (const r of records) this.#hooks.produced(r);
+    producer.enqueueBatch(
+      records,
+      binding !== undefined ? binding.target : producer.route(),
+      counter,
+      listener,
     );
   }
 

@@ -1,10 +1,11 @@
 /**
  * The table write path. Every change goes to the changelog topic; the store
  * is updated only once the append is acknowledged (then its offset is known),
- * in group commits: all changes acked since the last commit are applied in
- * one store transaction (data and offsets together, every partition at
- * once). Until then an in-memory overlay answers reads, so a table reads
- * its own writes.
+ * in group commits: changes acked meanwhile are applied in one store
+ * transaction (data and offsets together, every partition at once; see
+ * `changelog_apply.ts` for when). Until then an in-memory overlay answers
+ * reads, so a table reads its own writes. An offset commit waits for the
+ * changelog ({@linkcode ChangelogWriter.durable}), not for the store.
  *
  * With the record cache (`tableChangelogCache`, on by default) a change is
  * not appended at once: the writer keeps the last change per key and
@@ -23,11 +24,11 @@
  *
  * @module
  */
-import { errorLine, PartitionRevokedError, StateError } from "../errors.ts";
-import { QueuedSend, type SendBinding } from "../producer/producer.ts";
-import type { RecordMetadata } from "../transport/transport.ts";
+import { errorLine, StateError } from "../errors.ts";
+import type { SendBinding } from "../producer/producer.ts";
 import type { Store } from "./store.ts";
 import { type PendingWrite, StoreApplier } from "./changelog_apply.ts";
+import { appendChanges, type AppendContext } from "./changelog_append.ts";
 import {
   Change,
   type Encoder,
@@ -35,11 +36,8 @@ import {
   type OverlayEntry,
 } from "./changelog_change.ts";
 import { CACHE_MAX_BYTES, RecordCache } from "./changelog_cache.ts";
-import { ForeignRepair, logAppend } from "./changelog_repair.ts";
-import {
-  type GenerationFence,
-  generationHeaders,
-} from "./changelog_generation.ts";
+import { ForeignRepair } from "./changelog_repair.ts";
+import type { GenerationFence } from "./changelog_generation.ts";
 
 import type {
   ChangelogHost,
@@ -76,6 +74,7 @@ export class ChangelogWriter {
   /** Whether every append is logged (debug level). */
   readonly #debug: boolean;
   readonly #fence: GenerationFence | undefined;
+  readonly #appender: AppendContext;
 
   /**
    * Create a writer.
@@ -106,7 +105,8 @@ export class ChangelogWriter {
     if (options.cache ?? false) {
       this.#cache = new RecordCache(
         options.cacheMaxBytes ?? CACHE_MAX_BYTES,
-        (partition, id, e, binding) => this.#append(partition, id, e, binding),
+        (partition, changes, binding) =>
+          this.#append(partition, changes, binding),
       );
     }
     this.#table = table;
@@ -133,6 +133,7 @@ export class ChangelogWriter {
     });
     // Hosts in tests may hand a bare logger without `isEnabledFor`.
     this.#debug = host.log.isEnabledFor?.("debug") ?? false;
+    this.#appender = this.#appendContext();
   }
 
   /** Changelog records found appended by another worker, and re-covered. */
@@ -206,10 +207,18 @@ export class ChangelogWriter {
         { cause: this.#failure },
       );
     }
-    const e = new Change(partition, key, ++this.#seq, bytes, decoded, encode);
+    const e = new Change(
+      partition,
+      key,
+      id,
+      ++this.#seq,
+      bytes,
+      decoded,
+      encode,
+    );
     this.overlay.set(id, e);
     if (this.#cache === undefined) {
-      this.#append(partition, id, e, undefined);
+      this.#append(partition, [e], undefined);
       return;
     }
     let bound = false;
@@ -237,69 +246,32 @@ export class ChangelogWriter {
 
   #append(
     partition: number,
-    id: string,
-    e: Change,
+    changes: Change[],
     binding: SendBinding | undefined,
   ): void {
-    const value = e.value;
-    const w: PendingWrite = {
-      id,
-      key: e.key,
-      value,
-      seq: e.seq,
-      aseq: ++this.#aseq,
-      meta: undefined,
+    appendChanges(this.#appender, partition, changes, binding);
+  }
+
+  /** What the append path reads and calls of this writer. */
+  #appendContext(): AppendContext {
+    return {
+      table: this.#table,
+      topic: this.#topic,
+      held: this.#held,
+      debug: this.#debug,
+      host: this.#host,
+      nextAseq: () => ++this.#aseq,
+      push: (partition, e) => this.#applier.push(partition, e),
+      stamp: (partition) => this.#stamp(partition),
+      saw: (partition, generation) => this.#fence?.saw(partition, generation),
+      landed: (partition, offset) => this.#repair.landed(partition, offset),
+      acked: (count) => {
+        this.#applier.acked(count);
+        this.#wakeSoon();
+      },
+      forget: (partition, match) => this.#forget(partition, match),
+      fail: (error) => this.#fail(error),
     };
-    this.#applier.push(partition, w);
-    // Counted until acked: without that, a table written faster than the
-    // broker acknowledges (record cache off) queued every pending append
-    // in memory (766 MB peak for 200k updates on kafka://).
-    const sends = this.#host.sends;
-    sends?.begin();
-    // At-least-once: stamped with this worker's generation, so replays can
-    // tell its records from those of a worker that lost the partition.
-    const generation = this.#held ? undefined : this.#stamp(partition);
-    let headers;
-    if (generation !== undefined) {
-      headers = generationHeaders(generation);
-      this.#fence?.saw(partition, generation);
-    }
-    const sent = this.#host.produce(
-      headers === undefined
-        ? { topic: this.#topic, partition, key: e.key, value }
-        : { topic: this.#topic, partition, key: e.key, value, headers },
-      binding,
-      sends,
-    );
-    const onSent = (meta: RecordMetadata): void => {
-      w.meta = meta;
-      if (this.#debug) {
-        logAppend(
-          { table: this.#table, topic: this.#topic, log: this.#host.log },
-          partition,
-          meta.offset,
-          e.key,
-          value,
-          generation,
-        );
-      }
-      if (!this.#held) this.#repair.landed(partition, meta.offset);
-      this.#applier.acked();
-    };
-    const onFailed = (error: unknown): void => {
-      // Exactly-once, partition gone while its event was in hand, or its
-      // transaction failed (e.g. the broker unreachable too long): the
-      // change belongs to a transaction that never commits here (the new
-      // owner, or this worker after the restart, redoes it). Forget it
-      // instead of failing the table.
-      if (this.#held && error instanceof PartitionRevokedError) {
-        this.#forget(partition, (x) => x === w);
-      } else this.#fail(error);
-    };
-    // Told without a promise per change when the producer can (a commit
-    // appends one record per changed key).
-    if (sent instanceof QueuedSend) sent.whenDone(onSent, onFailed);
-    else sent.then(onSent, onFailed);
   }
 
   /**
@@ -344,11 +316,35 @@ export class ChangelogWriter {
   async flush(): Promise<void> {
     if (this.#failure === undefined) this.stage();
     let target = this.#held ? this.#applier.released : this.#aseq;
+    this.#applier.urge(target);
     while (this.#repair.running > 0 || !this.#applier.doneThrough(target)) {
       this.#throwIfFailed();
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
       // A repair started meanwhile belongs to the changes flushed here.
       if (!this.#held) target = Math.max(target, this.#repairedSeq);
+      this.#applier.urge(target);
+    }
+    this.#throwIfFailed();
+  }
+
+  /**
+   * Append what is cached, then resolve once every change appended before
+   * this call is acknowledged by the broker: what an offset commit needs
+   * (the changelog holds the changes; the store follows in a later group
+   * commit, and a restart replays what it lacks). Exactly-once (held mode):
+   * as {@linkcode flush}.
+   *
+   * @throws {StateError} When a changelog append failed (the changes are not durable).
+   */
+  async durable(): Promise<void> {
+    if (this.#held) return await this.flush();
+    if (this.#failure === undefined) this.stage();
+    let target = this.#aseq;
+    while (this.#repair.running > 0 || !this.#applier.ackedThrough(target)) {
+      this.#throwIfFailed();
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+      // A repair started meanwhile belongs to the changes committed here.
+      target = Math.max(target, this.#repairedSeq);
     }
     this.#throwIfFailed();
   }
@@ -436,5 +432,17 @@ export class ChangelogWriter {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();
+  }
+
+  #wakeQueued = false;
+
+  /** Wake the waiters once the acks of this producer batch are all in. */
+  #wakeSoon(): void {
+    if (this.#waiters.length === 0 || this.#wakeQueued) return;
+    this.#wakeQueued = true;
+    queueMicrotask(() => {
+      this.#wakeQueued = false;
+      this.#wake();
+    });
   }
 }

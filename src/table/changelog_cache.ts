@@ -12,11 +12,10 @@ import type { Change } from "./changelog_change.ts";
 /** Default byte bound of the record cache (Kafka Streams' default too). */
 export const CACHE_MAX_BYTES = 10 * 1024 * 1024;
 
-/** Hands one change to the producer. */
-export type AppendChange = (
+/** Hands changes of one partition to the producer. */
+export type AppendChanges = (
   partition: number,
-  id: string,
-  change: Change,
+  changes: Change[],
   binding: SendBinding | undefined,
 ) => void;
 
@@ -34,7 +33,7 @@ const NO_RELEASE = () => {};
 export class RecordCache {
   readonly #parts = new Map<number, CachedPartition>();
   readonly #maxBytes: number;
-  readonly #append: AppendChange;
+  readonly #append: AppendChanges;
   #bytes = 0;
 
   /**
@@ -43,7 +42,7 @@ export class RecordCache {
    * @param maxBytes Bytes of keys and values above which everything is staged early.
    * @param append Hands a change to the producer (at stage time).
    */
-  constructor(maxBytes: number, append: AppendChange) {
+  constructor(maxBytes: number, append: AppendChanges) {
     this.#maxBytes = maxBytes;
     this.#append = append;
   }
@@ -98,11 +97,13 @@ export class RecordCache {
   }
 
   #stagePartition(partition: number, c: CachedPartition): void {
-    for (const [id, e] of c.changes) {
+    const changes: Change[] = [];
+    for (const e of c.changes.values()) {
       this.#bytes -= e.size;
-      this.#append(partition, id, e, c.binding);
+      changes.push(e);
     }
     c.changes.clear();
+    this.#append(partition, changes, c.binding);
   }
 
   /**

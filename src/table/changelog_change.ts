@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { RecordMetadata } from "../transport/transport.ts";
 
 /** A change not yet applied to the store. */
 export interface OverlayEntry {
@@ -28,12 +29,19 @@ const ENTRY_OVERHEAD = 64;
 
 /**
  * A change; its value may be encoded only when first needed (a change the
- * record cache replaces before the commit is never encoded).
+ * record cache replaces before the commit is never encoded). Once appended
+ * it waits for its ack and the store as it is (`aseq`, `meta`).
  */
 export class Change implements OverlayEntry {
   readonly partition: number;
   readonly key: Uint8Array;
+  /** {@linkcode keyId} of `key`. */
+  readonly id: string;
   readonly seq: number;
+  /** Append sequence number, once handed to the producer. */
+  aseq = 0;
+  /** Where the append landed, once acked. */
+  meta: RecordMetadata | undefined = undefined;
   #bytes: Uint8Array | null | undefined;
   #decoded: unknown;
   #encode: Encoder | undefined;
@@ -41,6 +49,7 @@ export class Change implements OverlayEntry {
   constructor(
     partition: number,
     key: Uint8Array,
+    id: string,
     seq: number,
     bytes: Uint8Array | null | undefined,
     decoded: unknown,
@@ -48,6 +57,7 @@ export class Change implements OverlayEntry {
   ) {
     this.partition = partition;
     this.key = key;
+    this.id = id;
     this.seq = seq;
     this.#bytes = bytes;
     this.#decoded = decoded;

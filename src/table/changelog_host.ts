@@ -5,7 +5,11 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { InFlight } from "../producer/inflight.ts";
-import type { SendBinding, SendCounter } from "../producer/producer.ts";
+import type {
+  BatchListener,
+  SendBinding,
+  SendCounter,
+} from "../producer/producer.ts";
 import type {
   ProduceRecord,
   RecordMetadata,
@@ -28,6 +32,16 @@ export interface ChangelogHost {
     binding?: SendBinding,
     counter?: SendCounter,
   ): Promise<RecordMetadata>;
+  /**
+   * Append records of one topic as one producer item with one outcome
+   * (a commit's changes of one partition); without it, one `produce` each.
+   */
+  produceBatch?(
+    records: readonly ProduceRecord[],
+    binding: SendBinding | undefined,
+    counter: SendCounter | undefined,
+    listener: BatchListener,
+  ): void;
   /**
    * Sends in progress (the app's): changelog appends count in it, so the
    * consumer holds delivery while too many wait for the broker, as for

@@ -213,12 +213,7 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     await this.#hold(a, s);
   }
 
-  /**
-   * Partitions were revoked: flush, then stop serving them (their data stays
-   * in the store for a later assignment).
-   *
-   * @param revoked Revoked source partitions.
-   */
+  /** Partitions `revoked`: flush, stop serving them (their data stays in the store). */
   async revoked(revoked: readonly TP[]): Promise<void> {
     if (!this.groupManaged()) return;
     await this.flush();
@@ -229,18 +224,19 @@ export class Collection<K = unknown, V = unknown> implements TableLike {
     this.dropCaches();
   }
 
-  /**
-   * Hand the changes the record cache holds to the producer. A commit calls
-   * it before flushing the producer: the changes of the events it commits
-   * are then appended (exactly-once: in the transaction it commits).
-   */
+  /** Append what the record cache holds (a commit, before it flushes the producer). */
   stage(): void {
     this.#writer?.stage();
   }
 
   /** Resolve once every change made so far is in the changelog and the store. */
-  async flush(): Promise<void> {
-    await this.#writer?.flush();
+  flush(): Promise<void> {
+    return this.#writer?.flush() ?? Promise.resolve();
+  }
+
+  /** @internal Resolve once every change made so far is in the changelog. */
+  durable(): Promise<void> {
+    return this.#writer?.durable() ?? Promise.resolve();
   }
 
   /** Exactly-once: the transaction carrying the changes so far committed; let them reach the store. */
