@@ -103,6 +103,11 @@ export function appendChanges(
     }
     return;
   }
+  if (changes.length <= APPEND_BATCH) {
+    const listener = outcome(ctx, partition, changes, generation);
+    host.produceBatch(records, binding, sends, listener);
+    return;
+  }
   for (let from = 0; from < changes.length; from += APPEND_BATCH) {
     const to = Math.min(changes.length, from + APPEND_BATCH);
     host.produceBatch(
