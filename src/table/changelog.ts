@@ -260,8 +260,10 @@ export class ChangelogWriter {
       held: this.#held,
       debug: this.#debug,
       host: this.#host,
-      nextAseq: () => ++this.#aseq,
-      push: (partition, e) => this.#applier.push(partition, e),
+      push: (partition, changes) => {
+        for (const e of changes) e.aseq = ++this.#aseq;
+        this.#applier.pushAll(partition, changes);
+      },
       stamp: (partition) => this.#stamp(partition),
       saw: (partition, generation) => this.#fence?.saw(partition, generation),
       landed: (partition, offset) => this.#repair.landed(partition, offset),

@@ -30,10 +30,8 @@ export interface AppendContext {
   readonly debug: boolean;
   /** Producer, logger and counters. */
   readonly host: ChangelogHost;
-  /** The next append sequence number. */
-  nextAseq(): number;
-  /** Queue a change for the store, in append order. */
-  push(partition: number, e: Change): void;
+  /** Number `changes` in append order and queue them for the store. */
+  push(partition: number, changes: readonly Change[]): void;
   /** The generation this worker stamps on `partition` now, if any. */
   stamp(partition: number): number | undefined;
   /** Records stamped with `generation` were appended to `partition`. */
@@ -73,11 +71,10 @@ export function appendChanges(
     headers = generationHeaders(generation);
     ctx.saw(partition, generation);
   }
+  ctx.push(partition, changes);
   const topic = ctx.topic;
   const records: ProduceRecord[] = [];
   for (const e of changes) {
-    e.aseq = ctx.nextAseq();
-    ctx.push(partition, e);
     const { key, value } = e;
     records.push(
       headers === undefined

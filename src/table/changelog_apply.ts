@@ -128,11 +128,26 @@ export class StoreApplier {
    * @param w The change; its `meta` is set on the ack, then call {@linkcode acked}.
    */
   push(partition: number, w: PendingWrite): void {
+    this.#queue(partition).writes.push(w);
+  }
+
+  /**
+   * {@linkcode push} for several changes of one partition, in order.
+   *
+   * @param partition Changelog partition.
+   * @param ws The changes.
+   */
+  pushAll(partition: number, ws: readonly PendingWrite[]): void {
+    const writes = this.#queue(partition).writes;
+    for (const w of ws) writes.push(w);
+  }
+
+  #queue(partition: number): Queue {
     let q = this.#queues.get(partition);
     if (q === undefined) {
       this.#queues.set(partition, q = { writes: [], acked: 0 });
     }
-    q.writes.push(w);
+    return q;
   }
 
   /**

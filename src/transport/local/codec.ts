@@ -125,9 +125,14 @@ function writeBytes(
     view.setInt32(pos, -1);
     return pos + 4;
   }
-  view.setInt32(pos, bytes.byteLength);
-  out.set(bytes, pos + 4);
-  return pos + 4 + bytes.byteLength;
+  const n = bytes.byteLength;
+  view.setInt32(pos, n);
+  // Short keys and values by hand: `set` costs more than copying a few bytes.
+  if (n <= 32) {
+    const at = pos + 4;
+    for (let i = 0; i < n; i++) out[at + i] = bytes[i]!;
+  } else out.set(bytes, pos + 4);
+  return pos + 4 + n;
 }
 
 function writeChunk(
