@@ -194,7 +194,33 @@ function problems(r: Run): string {
   return `${JSON.stringify(r.verdict)}\n${
     r.output.split("\n").filter((l) => /ERR|FTL|crash/.test(l)).slice(0, 30)
       .join("\n")
-  }`;
+  }${brokerDroppedMarkers()}`;
+}
+
+/**
+ * The broker's own account of transaction markers it did not write (after
+ * a restart, a partition without a leader for a moment counts as deleted):
+ * a transaction whose `__consumer_offsets` marker is among them is
+ * committed with its records while the group keeps the older offset.
+ */
+function brokerDroppedMarkers(): string {
+  const dir = Deno.env.get("KAFKA_WORK_DIR") ??
+    `${Deno.env.get("TMPDIR") ?? "/tmp"}/faust-kafka-${
+      Deno.env.get("KAFKA_PORT") ?? "9092"
+    }`;
+  const lines: string[] = [];
+  for (const f of ["kafka.before-resume.log", "kafka.log"]) {
+    try {
+      for (const l of Deno.readTextFileSync(`${dir}/${f}`).split("\n")) {
+        if (/Couldn't find leader endpoint for partitions/.test(l)) {
+          lines.push(l.slice(0, 400));
+        }
+      }
+    } catch { /* no broker log here */ }
+  }
+  return lines.length === 0
+    ? ""
+    : `\nbroker skipped transaction markers:\n${lines.slice(-10).join("\n")}`;
 }
 
 /** Lines that start a stack trace in worker output (with the line above). */
