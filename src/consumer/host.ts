@@ -57,6 +57,12 @@ export interface ConductorHost
   readonly commitTransaction?: (
     offsets: readonly CommitOffset[],
   ) => Promise<void>;
+  /**
+   * Exactly-once: the highest offset of `tp` a transaction of this worker
+   * committed, or undefined. An assignment goes on from the higher of this
+   * and the group's committed offset.
+   */
+  transactionCommitted?(tp: TP): number | undefined;
   /** Exactly-once: what the transactions are doing, for a stall warning. */
   describeTransactions?(): string;
 }

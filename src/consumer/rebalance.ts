@@ -85,11 +85,25 @@ export class Rebalance {
     const fresh = assigned.filter((tp) =>
       s.topics.has(tp.topic) && !s.trackers.has(tpKey(tp))
     );
-    const committed = fresh.length > 0
-      ? await s.consumer!.committed(fresh)
-      : new Map<string, number>();
+    const committed = new Map(
+      fresh.length > 0 ? await s.consumer!.committed(fresh) : [],
+    );
     for (const tp of fresh) {
-      const c = committed.get(tpKey(tp));
+      let c = committed.get(tpKey(tp));
+      // A transaction of this worker committed further than the group
+      // reports: its records are committed, its offsets did not reach the
+      // group (Kafka can complete a transaction without writing its marker
+      // to `__consumer_offsets` when the broker restarts mid-commit). Going
+      // back to the group's offset would process those events twice.
+      const mine = host.transactionCommitted?.(tp);
+      if (mine !== undefined && (c === undefined || c < mine)) {
+        host.log.warn(
+          "The group's committed offset of {tp} is {group}, but a transaction of this worker committed offset {mine} with its records: going on from {mine}",
+          { tp: tpString(tp), group: c ?? "none", mine },
+        );
+        c = mine;
+        committed.set(tpKey(tp), mine);
+      }
       // kafkajs fetches from the offset it read when the group assigned the
       // partition, before the fence above let the previous owner's last
       // transaction complete (its offsets were not yet visible): fetch from

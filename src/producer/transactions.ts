@@ -33,6 +33,7 @@ import type {
   TransactionalProducer,
   Transport,
 } from "../transport/transport.ts";
+import { type TP, tpKey } from "../util/types.ts";
 
 interface Open {
   readonly partition: number;
@@ -80,6 +81,8 @@ export class TransactionManager {
   readonly #current: (event: Event) => boolean;
   /** How long one step (a send, a commit, the close) may run: see the constructor. */
   readonly #stepLimitMs: number;
+  /** Per source partition (`tpKey`), the highest offset a transaction of this process committed. */
+  readonly #committed = new Map<string, number>();
 
   /**
    * @param transport A transport that supports transactions.
@@ -114,6 +117,18 @@ export class TransactionManager {
     this.#consumes = consumes;
     this.#current = current;
     this.#stepLimitMs = stepLimitMs;
+  }
+
+  /**
+   * The highest offset of `tp` a transaction of this process committed
+   * (the broker acknowledged its commit), or undefined. A broker that
+   * acknowledged a commit can still fail to apply its offsets to the group
+   * while its records are committed (Kafka after a kill -9 of a single
+   * broker can skip the commit marker of `__consumer_offsets`): the group
+   * then reports an older offset than the one committed with the records.
+   */
+  committedOffset(tp: TP): number | undefined {
+    return this.#committed.get(tpKey(tp));
   }
 
   /** Partition numbers with an open transaction. */
@@ -336,6 +351,13 @@ export class TransactionManager {
       commits.push(this.#step(open, "commit", async () => {
         if (mine.length > 0) await open.tx.sendOffsets(groupId, mine);
         await open.tx.commit();
+        for (const o of mine) {
+          const k = tpKey(o);
+          this.#committed.set(
+            k,
+            Math.max(this.#committed.get(k) ?? -1, o.offset),
+          );
+        }
         this.#log.debug(
           "Committed transaction of partition {p}: offsets {offsets}, dirty {dirty}",
           {

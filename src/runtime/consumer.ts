@@ -213,6 +213,7 @@ export class Consumption {
   #exactlyOnce(): {
     commitTransaction?: (offsets: readonly CommitOffset[]) => Promise<void>;
     describeTransactions?: () => string;
+    transactionCommitted?: (tp: TP) => number | undefined;
   } {
     const conf = this.#view.conf;
     if (conf.processingGuarantee !== "exactly_once") return {};
@@ -231,6 +232,7 @@ export class Consumption {
     this.#transactions = txm;
     return {
       describeTransactions: () => txm.describe(),
+      transactionCommitted: (tp) => txm.committedOffset(tp),
       commitTransaction: async (offsets) => {
         // Table changes the record cache held back go into these transactions.
         for (const t of tables.values()) t.stage?.();

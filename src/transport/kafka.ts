@@ -21,6 +21,7 @@ import { patchKafkajsReadCommitted } from "./kafka/aborted_patch.ts";
 import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
 import { patchKafkajsRejoin } from "./kafka/rejoin_patch.ts";
 import { patchKafkajsVarints } from "./kafka/varint_patch.ts";
+import { patchKafkajsRecords } from "./kafka/record_patch.ts";
 import {
   connectHint,
   hasKafkaErrorType,
@@ -131,6 +132,7 @@ export class KafkaTransport implements Transport {
     patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
     patchKafkajsVarints((message) => console.error(`kafka://: ${message}`));
+    patchKafkajsRecords((message) => console.error(`kafka://: ${message}`));
     patchKafkajsReadCommitted((message) =>
       console.error(`kafka://: ${message}`)
     );
