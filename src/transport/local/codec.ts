@@ -155,7 +155,13 @@ function writeChunk(
     view.setFloat64(pos + 4, timestamps[i]!);
     pos = writeBytes(out, view, pos + 12, r.key);
     pos = writeBytes(out, view, pos, r.value);
-    const headers = r.headers === undefined ? [] : Object.values(r.headers);
+    if (r.headers === undefined) {
+      // No empty array per record without headers.
+      view.setUint16(pos, 0);
+      pos += 2;
+      continue;
+    }
+    const headers = Object.values(r.headers);
     view.setUint16(pos, headers.length);
     pos += 2;
     for (const value of headers) {

@@ -233,15 +233,16 @@ export async function append(
         env.records.putSync(chunkKey(tpId, hw + chunk.lastDelta), chunk.bytes);
         hw += chunk.count;
       }
-      b.indexes.forEach((index, i) => {
-        const offset = hw - b.indexes.length + i;
+      const first = hw - b.indexes.length;
+      for (let i = 0; i < b.indexes.length; i++) {
+        const index = b.indexes[i]!;
         out[index] = {
           topic: b.topic,
           partition: b.partition,
-          offset,
+          offset: first + i,
           timestamp: timestamps[index]!,
         };
-      });
+      }
       env.marks.putSync(tpId, hw);
     }
     also?.();
