@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { App, ConfigError } from "../../mod.ts";
 import { ChangelogWriter } from "../../src/table/changelog.ts";
 import { MemoryStore } from "../../src/table/memory_store.ts";
-import type { Table } from "../../src/table/table.ts";
+import { KEY_CACHE_SIZE, type Table } from "../../src/table/table.ts";
 import { MemoryTransport } from "../../src/transport/memory.ts";
 
 async function until(
@@ -292,4 +292,24 @@ Deno.test("ChangelogWriter with the record cache appends the last change per key
     await store.close();
     await transport.stop();
   }
+});
+
+Deno.test("Table remembers at most KEY_CACHE_SIZE encoded keys in two generations: a key used again stays, a key not used again is forgotten whole", () => {
+  const app = new App("key-cache", { broker: "memory://" });
+  const t = app.table("t", { keyType: "string", valueType: "number" });
+  const hot = t.encodeKey("hot");
+  const cold = t.encodeKey("cold");
+  assert.equal(t.encodeKey("hot"), hot, "remembered");
+  // Three times as many other keys as the cache holds; "hot" is used
+  // again every 1,000 of them.
+  for (let i = 0; i < 3 * KEY_CACHE_SIZE; i++) {
+    t.encodeKey(`k${i}`);
+    if (i % 1000 === 0) assert.equal(t.encodeKey("hot"), hot, `hot at ${i}`);
+  }
+  assert.notEqual(t.encodeKey("cold"), cold, "cold was forgotten");
+  assert.deepEqual(t.encodeKey("cold"), cold, "and encodes the same");
+  assert.equal(
+    t.encodeKey(`k${3 * KEY_CACHE_SIZE - 1}`),
+    t.encodeKey(`k${3 * KEY_CACHE_SIZE - 1}`),
+  );
 });
