@@ -127,6 +127,37 @@ Deno.test("KafkaTransport.send() + read() round trip keys, headers, timestamps a
   }
 });
 
+Deno.test("KafkaTransport.send() of more records than one produce request may hold lands them all, in order (no MESSAGE_TOO_LARGE)", async () => {
+  const t = await startTransport();
+  const name = unique("big-send");
+  try {
+    await t.createTopic({ name, partitions: 1 });
+    // About 3.5 MB for one partition: one record batch of it all is over
+    // the broker's 1 MB message limit.
+    const n = 30_000;
+    const value = new Uint8Array(100);
+    const meta = await t.send(
+      Array.from({ length: n }, (_, i) => ({
+        topic: name,
+        partition: 0,
+        key: bytes(`k${i}`),
+        value,
+      })),
+    );
+    assert.deepEqual(
+      meta.map((m) => m.offset),
+      Array.from({ length: n }, (_, i) => i),
+    );
+    const first = await t.read({ topic: name, partition: 0 }, 0, 3);
+    assert.deepEqual(first.map((r) => text(r.key)), ["k0", "k1", "k2"]);
+    const last = await t.read({ topic: name, partition: 0 }, n - 1, 1);
+    assert.equal(text(last[0]!.key), `k${n - 1}`);
+  } finally {
+    await t.deleteTopic(name);
+    await t.stop();
+  }
+});
+
 Deno.test("KafkaTransport.send() auto-creates unknown topics with defaultPartitions and checks partitions", async () => {
   const t = await startTransport();
   const name = unique("autocreate");

@@ -170,3 +170,53 @@ Deno.test("patchKafkajsVarints(): kafkajs' encoder writes the protocol's varint 
   }
   assert.equal(made, 0);
 });
+
+Deno.test("sendRecords() splits a call into produce requests of at most 10,000 records and 512 KiB, in order, with metadata in input order", async () => {
+  const requests: number[] = [];
+  const bytesOf: number[] = [];
+  const records: ProduceRecord[] = [];
+  for (let i = 0; i < 25_000; i++) {
+    records.push({
+      topic: "t",
+      partition: i % 2,
+      key: null,
+      value: new Uint8Array(i >= 20_000 ? 200 : 10),
+    });
+  }
+  const offsets = new Map<number, number>();
+  const metas = await sendRecords(
+    {
+      sendBatch: (batch) => {
+        const msgs = batch.topicMessages![0]!.messages;
+        requests.push(msgs.length);
+        bytesOf.push(
+          msgs.reduce((n, m) => n + (m.value as Buffer).byteLength + 16, 0),
+        );
+        // One base offset per partition, as the broker answers.
+        const result = [0, 1].map((partition) => {
+          const base = offsets.get(partition) ?? 0;
+          const n = msgs.filter((m) => m.partition === partition).length;
+          offsets.set(partition, base + n);
+          return {
+            topicName: "t",
+            partition,
+            errorCode: 0,
+            baseOffset: String(base),
+          };
+        });
+        return Promise.resolve(result);
+      },
+    },
+    records,
+    { acks: -1, compression: CompressionTypes.None },
+  );
+  assert.ok(requests.length > 1, `${requests}`);
+  assert.ok(requests.every((n) => n <= 10_000), `${requests}`);
+  assert.ok(bytesOf.every((n) => n <= 512 * 1024), `${bytesOf}`);
+  assert.equal(requests.reduce((a, b) => a + b, 0), 25_000);
+  // Record i of partition p got offset floor(i / 2): input order kept.
+  assert.deepEqual(
+    metas.map((m) => m.offset),
+    records.map((_, i) => Math.floor(i / 2)),
+  );
+});

@@ -106,6 +106,17 @@ export async function sendRecords(
   },
 ): Promise<RecordMetadata[]> {
   if (records.length === 0) return [];
+  if (records.length > MAX_RECORDS || payloadBytes(records) > MAX_BYTES) {
+    // One request of them all could hold a record batch larger than the
+    // broker accepts (MESSAGE_TOO_LARGE: it crashed a worker whose commit
+    // appended a changelog record for each of 1,000,000 keys). In order,
+    // one request after the other.
+    const out: RecordMetadata[] = [];
+    for (const chunk of chunks(records)) {
+      for (const m of await sendRecords(sender, chunk, options)) out.push(m);
+    }
+    return out;
+  }
   const now = Date.now();
   const byTopic = new Map<string, Message[]>();
   const stamps: number[] = [];
@@ -152,7 +163,7 @@ interface Pending {
   readonly reject: (e: unknown) => void;
 }
 
-/** Records per produce request at most (a single call may exceed it). */
+/** Records per produce request at most (`sendRecords` splits a larger call). */
 const MAX_RECORDS = 10_000;
 /** Payload bytes per produce request at most (the broker's default limit is 1 MB per batch). */
 const MAX_BYTES = 512 * 1024;
@@ -170,12 +181,34 @@ const MAX_BYTES = 512 * 1024;
  */
 export const SEND_WINDOW = 2048;
 
+function recordBytes(r: ProduceRecord): number {
+  return (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0) + 16;
+}
+
 function payloadBytes(records: readonly ProduceRecord[]): number {
   let n = 0;
-  for (const r of records) {
-    n += (r.key?.byteLength ?? 0) + (r.value?.byteLength ?? 0) + 16;
-  }
+  for (const r of records) n += recordBytes(r);
   return n;
+}
+
+/** `records` in consecutive runs of at most MAX_RECORDS records and MAX_BYTES bytes (or one record). */
+export function chunks(
+  records: readonly ProduceRecord[],
+): ProduceRecord[][] {
+  const out: ProduceRecord[][] = [];
+  let from = 0;
+  let size = 0;
+  for (let i = 0; i < records.length; i++) {
+    const b = recordBytes(records[i]!);
+    if (i > from && (i - from >= MAX_RECORDS || size + b > MAX_BYTES)) {
+      out.push(records.slice(from, i));
+      from = i;
+      size = 0;
+    }
+    size += b;
+  }
+  if (from < records.length) out.push(records.slice(from));
+  return out;
 }
 
 /**
