@@ -1,38 +1,13 @@
 /**
  * Rebalance: where an assigned partition goes on from. (Revocation commits
- * and fencing on Kafka: tests/kafka/revoke_commit_test.ts and
+ * and fencing on Kafka: tests/kafka/consumer_test.ts, tests/kafka/eos_test.ts and
  * tests/kafka/churn_test.ts.)
  */
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import { LocalTransport } from "../../src/transport/local.ts";
+import { outputs, waitUntil } from "../producer/_local_eos.ts";
 import { captureLogs, waitFor } from "../helpers.ts";
-
-async function outputs(dir: string): Promise<number> {
-  const t = new LocalTransport(`local://${dir}/broker`, {
-    defaultPartitions: 2,
-    datadir: dir,
-    clientId: "check",
-  });
-  await t.start();
-  try {
-    let n = 0;
-    for (const partition of [0, 1]) {
-      n += await t.highWatermark({ topic: "out", partition });
-    }
-    return n;
-  } finally {
-    await t.stop();
-  }
-}
-
-async function waitUntil(what: string, ok: () => Promise<boolean>) {
-  const deadline = Date.now() + 30_000;
-  while (!await ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 Deno.test("Rebalance.assigned() under exactly_once goes on from the offsets this worker's transactions committed when the group reports older ones (nothing processed twice)", async () => {
   // The group's committed offsets stop moving after the first 50 events

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
 import { LocalTransport } from "../../src/transport/local.ts";
+import { outputs, waitUntil } from "./_local_eos.ts";
 import { captureLogs } from "../helpers.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -15,14 +16,6 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
     await fn(dir);
   } finally {
     await Deno.remove(dir, { recursive: true });
-  }
-}
-
-async function waitUntil(what: string, ok: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + 60_000;
-  while (!await ok()) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -49,24 +42,6 @@ function counter(dir: string, extra: Record<string, unknown>) {
     }
   });
   return { app, input, counts, seen };
-}
-
-async function outputs(dir: string): Promise<number> {
-  const t = new LocalTransport(`local://${dir}/broker`, {
-    defaultPartitions: 2,
-    datadir: dir,
-    clientId: "check",
-  });
-  await t.start();
-  try {
-    let n = 0;
-    for (const partition of [0, 1]) {
-      n += await t.highWatermark({ topic: "out", partition });
-    }
-    return n;
-  } finally {
-    await t.stop();
-  }
 }
 
 Deno.test("exactly_once on local://: an agent's sends become visible only when its offsets commit, and a restart processes nothing twice", async () => {
