@@ -208,6 +208,7 @@ export class ChangelogWriter {
       );
     }
     const e = new Change(
+      this.#topic,
       partition,
       key,
       id,

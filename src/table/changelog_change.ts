@@ -5,6 +5,7 @@
  * @module
  */
 import type { RecordMetadata } from "../transport/transport.ts";
+import type { RawHeaders } from "../util/types.ts";
 
 /** A change not yet applied to the store. */
 export interface OverlayEntry {
@@ -29,10 +30,14 @@ const ENTRY_OVERHEAD = 64;
 
 /**
  * A change; its value may be encoded only when first needed (a change the
- * record cache replaces before the commit is never encoded). Once appended
- * it waits for its ack and the store as it is (`aseq`, `meta`).
+ * record cache replaces before the commit is never encoded). It goes to the
+ * producer as its own changelog record (`topic`, `partition`, `key`,
+ * `value`, `headers`: no record object per change), then waits for its ack
+ * and the store as it is (`aseq`, `meta`).
  */
 export class Change implements OverlayEntry {
+  /** Changelog topic. */
+  readonly topic: string;
   readonly partition: number;
   readonly key: Uint8Array;
   /** {@linkcode keyId} of `key`. */
@@ -42,11 +47,14 @@ export class Change implements OverlayEntry {
   aseq = 0;
   /** Where the append landed, once acked. */
   meta: RecordMetadata | undefined = undefined;
+  /** Headers of the changelog record (the writer's generation), set when appended. */
+  headers: RawHeaders | undefined = undefined;
   #bytes: Uint8Array | null | undefined;
   #decoded: unknown;
   #encode: Encoder | undefined;
 
   constructor(
+    topic: string,
     partition: number,
     key: Uint8Array,
     id: string,
@@ -55,6 +63,7 @@ export class Change implements OverlayEntry {
     decoded: unknown,
     encode: Encoder | undefined,
   ) {
+    this.topic = topic;
     this.partition = partition;
     this.key = key;
     this.id = id;

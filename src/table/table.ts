@@ -138,6 +138,12 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   #keys = new Map<unknown, KeyEntry>();
   /** The previous generation of `#keys` (see KEY_CACHE_SIZE). */
   #olderKeys = new Map<unknown, KeyEntry>();
+  /**
+   * The key used last and its entry: a read-modify-write (`set(k,
+   * get(k) + 1)`) finds the entry of its second call without a lookup.
+   */
+  #lastKey: unknown = undefined;
+  #lastEntry: KeyEntry | undefined = undefined;
   #gen = 0;
   readonly #found = { partition: -1 };
   readonly #roundTrips = roundTripCheck(
@@ -279,15 +285,23 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
 
   /** The entry of `key`: remembered for strings and numbers, made afresh for others. */
   #entry(key: K): KeyEntry {
+    // Strings and numbers only (`===` is equality of the key for them; NaN
+    // never matches, and is looked up as before).
+    if (key === this.#lastKey && this.#lastEntry !== undefined) {
+      return this.#lastEntry;
+    }
     const t = typeof key;
     const cacheable = t === "string" || t === "number";
     if (cacheable) {
-      const e = this.#keys.get(key);
-      if (e !== undefined) return e;
-      const older = this.#olderKeys.get(key);
-      if (older !== undefined) {
-        this.#remember(key, older);
-        return older;
+      let e = this.#keys.get(key);
+      if (e === undefined) {
+        e = this.#olderKeys.get(key);
+        if (e !== undefined) this.#remember(key, e);
+      }
+      if (e !== undefined) {
+        this.#lastKey = key;
+        this.#lastEntry = e;
+        return e;
       }
     }
     const kb = this.keySerde.encode(key);
@@ -299,7 +313,11 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
       value: undefined,
       bytes: undefined,
     };
-    if (cacheable) this.#remember(key, e);
+    if (cacheable) {
+      this.#remember(key, e);
+      this.#lastKey = key;
+      this.#lastEntry = e;
+    }
     return e;
   }
 

@@ -121,7 +121,9 @@ export class LocalTransactionalProducer implements TransactionalProducer {
     const out: Placeholder[] = [];
     for (const r of records) {
       const timestamp = r.timestamp ?? now;
-      this.#records.push(r.timestamp === undefined ? { ...r, timestamp } : r);
+      this.#records.push(
+        r.timestamp === undefined ? withTimestamp(r, timestamp) : r,
+      );
       const meta: Placeholder = {
         topic: r.topic,
         partition: r.partition,
@@ -242,4 +244,16 @@ export class LocalTransactionalProducer implements TransactionalProducer {
     this.#closed = true;
     return Promise.resolve();
   }
+}
+
+/**
+ * `r` with `timestamp`, its fields read one by one: a record may be an
+ * object whose fields are getters (a table change is its own changelog
+ * record), which a spread would leave out.
+ */
+function withTimestamp(r: ProduceRecord, timestamp: number): ProduceRecord {
+  const { topic, partition, key, value, headers } = r;
+  return headers === undefined
+    ? { topic, partition, key, value, timestamp }
+    : { topic, partition, key, value, headers, timestamp };
 }
