@@ -7,7 +7,7 @@
  *     [--workloads forward,count,window,count-1m,ask,latency]
  *     [--big-keys K] [--big-events N] [--big-runs R] [--asks N] [--latency-seconds S]
  *     [--latency-rate R] [--no-gc-trace] [--tree PATH] [--old-tree PATH]
- *     [--ours-table-options JSON]
+ *     [--ours-table-options JSON] [--ours-deno-flags "--cpu-prof --cpu-prof-dir=DIR"]
  *
  * For each run: N protocol records (bench/peers protocol: key `k<i%10000>`,
  * JSON value `{id, word, n}`, murmur2 partition of 4) are pre-loaded into a
@@ -37,7 +37,9 @@
  * `--trace-gc-nvp` (`--no-gc-trace` turns it off). `--tree PATH` runs ours
  * on the library of another checkout; `--old-tree PATH` adds `ours-old`
  * (ours on that checkout) beside ours, the two taking turns going first,
- * with ours/ours-old in the ratio column.
+ * with ours/ours-old in the ratio column. `--ours-deno-flags "..."` adds
+ * `deno run` flags to every process of ours (old tree and exactly-once
+ * included), e.g. `--cpu-prof --cpu-prof-dir=DIR` for a CPU profile each.
  *
  * @module
  */
@@ -279,6 +281,8 @@ interface Ctx {
   readonly tree: ReturnType<typeof treeOptions>;
   readonly oldTree: ReturnType<typeof treeOptions> | undefined;
   readonly tableOptions: string | undefined;
+  /** Extra `deno run` flags for every system of ours (e.g. a CPU profile). */
+  readonly denoFlags: string[];
 }
 
 /** The checkout a system of ours runs on. */
@@ -298,6 +302,7 @@ function oursCommand(
     "-A",
     "--quiet",
     ...(ctx.gcTrace ? [GC_TRACE_FLAG] : []),
+    ...ctx.denoFlags,
     ...treeOf(ctx, system).flags,
     peers,
     ...args,
@@ -612,6 +617,9 @@ async function main(): Promise<number> {
       ? undefined
       : treeOptions(flag("old-tree")),
     tableOptions: flag("ours-table-options"),
+    denoFlags: (flag("ours-deno-flags") ?? "").split(" ").filter((s) =>
+      s !== ""
+    ),
   };
   const runs = intFlag("runs", 3, 1);
   const workloads = listFlag("workloads", WORKLOADS);
@@ -734,7 +742,7 @@ const USAGE = "deno task bench:local [--events N] [--runs R] [--warmup W] " +
   "[--timeout S] [--out FILE] [--workloads " + WORKLOADS.join(",") + "] " +
   "[--big-keys K] [--big-events N] [--big-runs R] [--asks N] [--latency-seconds S] " +
   "[--latency-rate R] [--no-gc-trace] [--tree PATH] [--old-tree PATH] " +
-  "[--ours-table-options JSON]";
+  '[--ours-table-options JSON] [--ours-deno-flags "..."]';
 
 if (import.meta.main) {
   if (flag("role") === "limit") await limitRole();
@@ -756,6 +764,7 @@ if (import.meta.main) {
       "--tree",
       "--old-tree",
       "--ours-table-options",
+      "--ours-deno-flags",
     ];
     const args = Deno.args.filter((a) => a !== "--no-gc-trace");
     const bad = args.filter((a, i) => i % 2 === 0 && !known.includes(a));
