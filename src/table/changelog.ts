@@ -29,12 +29,7 @@ import type { SendBinding } from "../producer/producer.ts";
 import type { Store } from "./store.ts";
 import { type PendingWrite, StoreApplier } from "./changelog_apply.ts";
 import { appendChanges, type AppendContext } from "./changelog_append.ts";
-import {
-  Change,
-  type Encoder,
-  keyId,
-  type OverlayEntry,
-} from "./changelog_change.ts";
+import { Change, type Encoder, keyId } from "./changelog_change.ts";
 import { CACHE_MAX_BYTES, RecordCache } from "./changelog_cache.ts";
 import { ForeignRepair } from "./changelog_repair.ts";
 import type { GenerationFence } from "./changelog_generation.ts";
@@ -50,7 +45,7 @@ export type { ChangelogHost, ChangelogWriterOptions };
  */
 export class ChangelogWriter {
   /** Changes not yet in the store, by {@linkcode keyId}. */
-  readonly overlay: Map<string, OverlayEntry> = new Map();
+  readonly overlay: Map<string, Change> = new Map();
   readonly #table: string;
   readonly #topic: string;
   readonly #store: Store;
@@ -217,6 +212,7 @@ export class ChangelogWriter {
       decoded,
       encode,
     );
+    const prev = this.overlay.get(id);
     this.overlay.set(id, e);
     if (this.#cache === undefined) {
       this.#append(partition, [e], undefined);
@@ -232,7 +228,7 @@ export class ChangelogWriter {
       bound = true;
       target = b.target;
     }
-    this.#cache.put(id, e, bound, target);
+    this.#cache.put(e, prev, bound, target);
   }
 
   /**

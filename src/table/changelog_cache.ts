@@ -19,17 +19,31 @@ export type AppendChanges = (
   binding: SendBinding | undefined,
 ) => void;
 
-/** Changes of one partition waiting in the record cache. */
+/** Changes of one partition waiting in the record cache (one stage window). */
 interface CachedPartition {
-  /** Last change per key id, in order of first change within the window. */
-  readonly changes: Map<string, Change>;
+  /**
+   * The last change per key, in order of the key's first change within the
+   * window; a change's `slot` is its index here.
+   */
+  readonly changes: Change[];
   /** Where the changes go (exactly-once: the partition's transaction). */
   binding: SendBinding | undefined;
+  /**
+   * Whether a key may be here twice: it was written from another partition
+   * in between, so the key's latest change was not this window's (rare;
+   * the stage then keeps the last change of each key).
+   */
+  dupes: boolean;
 }
 
 const NO_RELEASE = () => {};
 
-/** The last change per key and partition, until {@linkcode RecordCache.stage}. */
+/**
+ * The last change per key and partition, until {@linkcode RecordCache.stage}.
+ * A change replaces the cached one of its key in place when the key's
+ * latest change (`prev`, the writer's overlay entry) waits in the same
+ * partition's window: one array slot per key, no Map of its own.
+ */
 export class RecordCache {
   readonly #parts = new Map<number, CachedPartition>();
   readonly #maxBytes: number;
@@ -50,38 +64,53 @@ export class RecordCache {
   /** Changes cached. */
   get size(): number {
     let n = 0;
-    for (const c of this.#parts.values()) n += c.changes.size;
+    for (const c of this.#parts.values()) n += c.changes.length;
     return n;
   }
 
   /**
    * Keep `change` as the last one of its key.
    *
-   * @param id Key id of the change.
    * @param change The change.
+   * @param prev The key's latest change before it (the overlay's), if any.
    * @param bound Whether `target` was chosen (exactly-once).
    * @param target The transaction the change belongs to: a change bound to
    *   another target than the partition's cached ones stages those first.
    */
   put(
-    id: string,
     change: Change,
+    prev: Change | undefined,
     bound: boolean,
     target: SendTarget | undefined,
   ): void {
     const partition = change.partition;
     let c = this.#parts.get(partition);
     if (c === undefined) {
-      c = { changes: new Map(), binding: undefined };
+      c = { changes: [], binding: undefined, dupes: false };
       this.#parts.set(partition, c);
     }
     if (bound && (c.binding === undefined || c.binding.target !== target)) {
-      if (c.changes.size > 0) this.#stagePartition(partition, c);
+      if (c.changes.length > 0) {
+        this.#stagePartition(partition, c);
+        c = { changes: [], binding: undefined, dupes: false };
+        this.#parts.set(partition, c);
+      }
       c.binding = { target, release: NO_RELEASE };
     }
-    const old = c.changes.get(id);
-    if (old !== undefined) this.#bytes -= old.size;
-    c.changes.set(id, change);
+    if (prev !== undefined && prev.cachedIn === c) {
+      // The key's latest change waits here: replace it in place.
+      this.#bytes -= prev.size;
+      prev.cachedIn = undefined;
+      change.slot = prev.slot;
+      c.changes[prev.slot] = change;
+    } else {
+      // A latest change cached for another partition may hide an older one
+      // of this key here.
+      if (prev?.cachedIn !== undefined) c.dupes = true;
+      change.slot = c.changes.length;
+      c.changes.push(change);
+    }
+    change.cachedIn = c;
     this.#bytes += change.size;
     if (this.#bytes > this.#maxBytes) this.stage();
   }
@@ -97,12 +126,12 @@ export class RecordCache {
   }
 
   #stagePartition(partition: number, c: CachedPartition): void {
-    const changes: Change[] = [];
-    for (const e of c.changes.values()) {
+    let changes = c.changes;
+    for (const e of changes) {
       this.#bytes -= e.size;
-      changes.push(e);
+      e.cachedIn = undefined;
     }
-    c.changes.clear();
+    if (c.dupes) changes = lastPerKey(changes);
     this.#append(partition, changes, c.binding);
   }
 
@@ -120,10 +149,25 @@ export class RecordCache {
     const c = this.#parts.get(partition);
     if (c === undefined) return false;
     this.#parts.delete(partition);
-    for (const [id, e] of c.changes) {
+    for (const e of c.changes) {
       this.#bytes -= e.size;
-      dropped(id, e);
+      e.cachedIn = undefined;
+      dropped(e.id, e);
     }
     return true;
   }
+}
+
+/** The last change of each key, each where the key's first one was. */
+function lastPerKey(changes: readonly Change[]): Change[] {
+  const at = new Map<string, number>();
+  const out: Change[] = [];
+  for (const e of changes) {
+    const i = at.get(e.id);
+    if (i === undefined) {
+      at.set(e.id, out.length);
+      out.push(e);
+    } else out[i] = e;
+  }
+  return out;
 }

@@ -49,6 +49,10 @@ export class Change implements OverlayEntry {
   meta: RecordMetadata | undefined = undefined;
   /** Headers of the changelog record (the writer's generation), set when appended. */
   headers: RawHeaders | undefined = undefined;
+  /** The record cache's window holding this change, while it waits there. */
+  cachedIn: object | undefined = undefined;
+  /** Index of this change in that window. */
+  slot = -1;
   #bytes: Uint8Array | null | undefined;
   #decoded: unknown;
   #encode: Encoder | undefined;

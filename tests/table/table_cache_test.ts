@@ -294,6 +294,51 @@ Deno.test("ChangelogWriter with the record cache appends the last change per key
   }
 });
 
+Deno.test("ChangelogWriter with the record cache appends one record per key and partition when a key is written from another partition in between", async () => {
+  const transport = new MemoryTransport(
+    `memory://writer-x-${crypto.randomUUID()}`,
+    { defaultPartitions: 2 },
+  );
+  await transport.start();
+  const store = new MemoryStore({ table: "w", tabledir: "" });
+  await store.open();
+  const logs: string[] = [];
+  const host = {
+    log: { error: (m: string) => logs.push(m) } as never,
+    produce: async (r: Parameters<typeof transport.send>[0][number]) =>
+      (await transport.send([r]))[0]!,
+    crash: (e: Error) => logs.push(e.message),
+  };
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const b = (s: string) => enc.encode(s);
+  try {
+    await transport.createTopic({ name: "w-changelog", partitions: 2 });
+    const w = new ChangelogWriter("w", "w-changelog", store, host, {
+      cache: true,
+    });
+    w.write(0, b("a"), b("1"));
+    w.write(0, b("b"), b("1"));
+    w.write(1, b("a"), b("2"));
+    w.write(0, b("a"), b("3"));
+    w.write(0, b("a"), b("4"));
+    w.write(1, b("a"), b("5"));
+    await w.flush();
+    const records = async (partition: number) =>
+      (await transport.read({ topic: "w-changelog", partition }, 0, 100))
+        .map((r) => `${dec.decode(r.key!)}=${dec.decode(r.value!)}`);
+    assert.deepEqual(await records(0), ["a=4", "b=1"]);
+    assert.deepEqual(await records(1), ["a=5"]);
+    assert.equal(dec.decode(store.get(0, b("a"))), "4");
+    assert.equal(dec.decode(store.get(1, b("a"))), "5");
+    assert.deepEqual(logs, []);
+    await w.close();
+  } finally {
+    await store.close();
+    await transport.stop();
+  }
+});
+
 Deno.test("Table remembers at most KEY_CACHE_SIZE encoded keys in two generations: a key used again stays, a key not used again is forgotten whole", () => {
   const app = new App("key-cache", { broker: "memory://" });
   const t = app.table("t", { keyType: "string", valueType: "number" });
