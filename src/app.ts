@@ -73,7 +73,11 @@ export class App extends AppRegistry {
   declare static readonly onAfterConfigured: SyncSignal<App>;
   /** Called by the worker before it starts the app (every app). */
   declare static readonly onWorkerInit: SyncSignal<App>;
-  /** Called for every record the app produces (every app). */
+  /**
+   * Called for every record the app produces (every app), table changelog
+   * records included (read a record's fields by name: see
+   * {@linkcode ProduceRecord}).
+   */
   declare static readonly onProduceMessage: SyncSignal<App, [ProduceRecord]>;
   /** Called after partitions are assigned (every app). */
   declare static readonly onPartitionsAssigned: AsyncSignal<

@@ -53,6 +53,11 @@ export interface TransportRecord {
 /**
  * A record to append. The partition is always chosen by the caller.
  *
+ * A record handed to a hook (`onProduceMessage`) may be an object of the
+ * library whose fields are getters (a table's changelog record is the
+ * table change itself): read its fields by name; a spread (`{ ...record }`)
+ * leaves such fields out.
+ *
  * @example What every produced record passes
  * ```ts
  * import type { ProduceRecord } from "@faust/faust";
