@@ -58,3 +58,30 @@ Deno.test("ChangelogWriter counts each append in the host's sends until the brok
     await store.close();
   }
 });
+
+Deno.test("App.onProduceMessage hears a table's changelog records with their topic, partition, key and value", async () => {
+  const { testApp, waitFor } = await import("../../testing.ts");
+  const app = testApp("produce-hook");
+  const words = app.topic("words", { keyType: "string", valueType: "string" });
+  const counts = app.table<string, number>("counts", { default: () => 0 });
+  app.agent(words, async (stream) => {
+    for await (const w of stream) counts.set(w, counts.get(w) + 1);
+  }, { name: "count" });
+  const dec = new TextDecoder();
+  // The last value heard per key (a commit may come between two updates).
+  const heard = new Map<string, string>();
+  app.onProduceMessage.connect((_app, r) => {
+    if (r.topic !== counts.changelogTopic) return;
+    assert.ok(Number.isInteger(r.partition) && r.partition >= 0);
+    heard.set(dec.decode(r.key!), dec.decode(r.value!));
+  });
+  await app.start();
+  try {
+    for (const w of ["a", "b", "a"]) await words.send({ key: w, value: w });
+    await waitFor(() => counts.get("a") === 2, 5000, "two a's");
+    await counts.flush();
+    assert.deepEqual([...heard].sort(), [['"a"', "2"], ['"b"', "1"]]);
+  } finally {
+    await app.stop();
+  }
+});
