@@ -125,7 +125,6 @@ function outcome(
       for (let i = 0; i < changes.length; i++) {
         const e = changes[i]!;
         const meta = metas[from + i]!;
-        e.meta = meta;
         if (ctx.debug) {
           logAppend(
             { table: ctx.table, topic: ctx.topic, log: ctx.host.log },
@@ -136,7 +135,11 @@ function outcome(
             generation,
           );
         }
-        if (!ctx.held) ctx.landed(partition, meta.offset);
+        if (ctx.held) e.meta = meta;
+        else {
+          e.landedAt(meta.offset);
+          ctx.landed(partition, meta.offset);
+        }
       }
       ctx.acked(changes.length);
     },

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import type { RecordMetadata } from "../transport/transport.ts";
+import type { Landed } from "./changelog_change.ts";
 import type { Store, StoreBatch, StoreOp } from "./store.ts";
 
 /** A change handed to the producer and not yet in the store. */
@@ -37,7 +37,7 @@ export interface PendingWrite {
    * a `local://` transaction acks with offset -1 and sets the offset when it
    * commits (held mode applies only after that).
    */
-  meta: RecordMetadata | undefined;
+  meta: Landed | undefined;
 }
 
 /** What the applier reports to its writer. */

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import type { RecordMetadata } from "../transport/transport.ts";
 import type { RawHeaders } from "../util/types.ts";
 
 /** A change not yet applied to the store. */
@@ -17,6 +16,12 @@ export interface OverlayEntry {
   readonly value: Uint8Array | null;
   /** Write sequence number (to tell a newer write of the same key). */
   readonly seq: number;
+}
+
+/** Where an append landed (its offset is -1 until known). */
+export interface Landed {
+  /** Changelog offset. */
+  readonly offset: number;
 }
 
 /** Encodes the value of a deferred write (`ChangelogWriter.writeDeferred`). */
@@ -35,7 +40,7 @@ const ENTRY_OVERHEAD = 64;
  * `value`, `headers`: no record object per change), then waits for its ack
  * and the store as it is (`aseq`, `meta`).
  */
-export class Change implements OverlayEntry {
+export class Change implements OverlayEntry, Landed {
   /** Changelog topic. */
   readonly topic: string;
   readonly partition: number;
@@ -45,8 +50,14 @@ export class Change implements OverlayEntry {
   readonly seq: number;
   /** Append sequence number, once handed to the producer. */
   aseq = 0;
-  /** Where the append landed, once acked. */
-  meta: RecordMetadata | undefined = undefined;
+  /**
+   * Where the append landed, once acked: the producer's metadata
+   * (exactly-once: a `local://` transaction sets its offset at the commit),
+   * or this change itself ({@linkcode Change.landedAt}).
+   */
+  meta: Landed | undefined = undefined;
+  /** The offset of the append, once {@linkcode Change.landedAt}; else -1. */
+  offset = -1;
   /** Headers of the changelog record (the writer's generation), set when appended. */
   headers: RawHeaders | undefined = undefined;
   /** The record cache's window holding this change, while it waits there. */
@@ -78,12 +89,21 @@ export class Change implements OverlayEntry {
   }
 
   get value(): Uint8Array | null {
-    if (this.#bytes === undefined) {
-      this.#bytes = this.#encode!(this.#decoded);
-      this.#decoded = undefined;
-      this.#encode = undefined;
-    }
+    if (this.#bytes === undefined) this.#bytes = this.#encode!(this.#decoded);
     return this.#bytes;
+  }
+
+  /**
+   * The append was acknowledged at `offset` (at-least-once: final). The
+   * change keeps the offset itself instead of the producer's metadata, and
+   * a deferred value drops its bytes (encoded again if read): both would
+   * otherwise live until the store's group commit, one object each more
+   * for the garbage collector to copy and keep per change.
+   */
+  landedAt(offset: number): void {
+    this.offset = offset;
+    this.meta = this;
+    if (this.#encode !== undefined) this.#bytes = undefined;
   }
 
   /** Bytes counted against the cache bound (an estimate while not encoded). */
