@@ -7,6 +7,7 @@ import { Buffer } from "node:buffer";
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import type { RawHeaders } from "../../util/types.ts";
 import type { ProduceRecord, TransportRecord } from "../transport.ts";
+import { FetchedRecord } from "./fetched_record.ts";
 
 /** A view of bytes as a Buffer, without copying. */
 export function toBuffer(bytes: Uint8Array): Buffer {
@@ -52,7 +53,7 @@ export function fromHeaders(headers: IHeaders | undefined): RawHeaders {
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined) continue;
     const last = Array.isArray(value) ? value[value.length - 1] : value;
-    if (last !== undefined) out[name] = toBytes(last);
+    if (last !== undefined && last !== null) out[name] = toBytes(last);
   }
   return out;
 }
@@ -63,6 +64,7 @@ export function fromMessage(
   partition: number,
   m: KafkaMessage,
 ): TransportRecord {
+  if (m instanceof FetchedRecord) return m.toTransportRecord(topic, partition);
   return {
     topic,
     partition,
