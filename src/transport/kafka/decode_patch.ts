@@ -47,6 +47,9 @@ const HEADER_AFTER_LENGTH = 49;
 const MAX_VARLONG_BYTES = 7;
 
 const TWO_32 = 4294967296;
+/** Read positions reused by every call (decoding is synchronous: no garbage per record). */
+const BATCH_CURSOR = { at: 0 };
+const CHECK_CURSOR = { at: 0 };
 const TWO_21 = 2097152;
 
 function int32(b: Uint8Array, at: number): number {
@@ -130,7 +133,8 @@ export function decodeBatch(decoder: FetchDecoder): DecodedBatch | undefined {
   const count = int32(buf, s + 45);
   if (count < -1) return undefined;
   const records: FetchedRecord[] = new Array(count === -1 ? 0 : count);
-  const cursor = { at: s + HEADER_AFTER_LENGTH };
+  const cursor = BATCH_CURSOR;
+  cursor.at = s + HEADER_AFTER_LENGTH;
   for (let i = 0; i < count; i++) {
     if (cursor.at >= end) return undefined;
     const size = readVarInt(buf, cursor);
@@ -167,20 +171,32 @@ export function decodeBatch(decoder: FetchDecoder): DecodedBatch | undefined {
  * lengths are valid), so that reading them later cannot fail.
  */
 function wellFormed(buf: Uint8Array, at: number, stop: number): boolean {
-  const cursor = { at };
-  const field = (): boolean => {
-    if (cursor.at >= stop) return false;
-    const n = readVarInt(buf, cursor);
-    if (n < -1) return false;
-    if (n > 0) cursor.at += n;
-    return cursor.at <= stop;
-  };
-  if (!field() || !field() || cursor.at >= stop) return false;
+  const cursor = CHECK_CURSOR;
+  cursor.at = at;
+  if (!skipField(buf, cursor, stop) || !skipField(buf, cursor, stop)) {
+    return false;
+  }
+  if (cursor.at >= stop) return false;
   const headers = readVarInt(buf, cursor);
   if (headers < -1) return false;
   for (let i = 0; i < headers; i++) {
-    if (!field() || !field()) return false;
+    if (!skipField(buf, cursor, stop) || !skipField(buf, cursor, stop)) {
+      return false;
+    }
   }
+  return cursor.at <= stop;
+}
+
+/** Move past a length-prefixed field; false when it does not end by `stop`. */
+function skipField(
+  buf: Uint8Array,
+  cursor: { at: number },
+  stop: number,
+): boolean {
+  if (cursor.at >= stop) return false;
+  const n = readVarInt(buf, cursor);
+  if (n < -1) return false;
+  if (n > 0) cursor.at += n;
   return cursor.at <= stop;
 }
 

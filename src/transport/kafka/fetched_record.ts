@@ -59,11 +59,8 @@ export function readVarInt(buf: Uint8Array, cursor: { at: number }): number {
   return (result >>> 1) ^ -(result & 1);
 }
 
-/** Where a length-prefixed field's bytes are: start and length (-1: null). */
-interface Field {
-  at: number;
-  length: number;
-}
+/** The read position of the accessors, reused (they are synchronous and never nest). */
+const CURSOR = { at: 0 };
 
 /** A fetched record: kafkajs' message fields, read from the bytes on access. */
 export class FetchedRecord {
@@ -114,12 +111,12 @@ export class FetchedRecord {
 
   /** The key, a view of the response bytes (null for none). */
   get key(): Buffer | null {
-    return this.#slice(this.#field(0));
+    return this.#slice(0);
   }
 
   /** The value, a view of the response bytes (null for none). */
   get value(): Buffer | null {
-    return this.#slice(this.#field(1));
+    return this.#slice(1);
   }
 
   /** The headers as kafkajs gives them (a repeated name: an array of its values). */
@@ -131,7 +128,8 @@ export class FetchedRecord {
   /** This record as a transport record (plain views of the bytes, last header value wins). */
   toTransportRecord(topic: string, partition: number): TransportRecord {
     const buf = this.#buf;
-    const cursor = { at: this.#at };
+    const cursor = CURSOR;
+    cursor.at = this.#at;
     const key = this.#view(cursor);
     const value = this.#view(cursor);
     let headers = NO_HEADERS;
@@ -161,19 +159,18 @@ export class FetchedRecord {
     };
   }
 
-  /** The `n`th length-prefixed field from the key on (0: key, 1: value). */
-  #field(n: number): Field {
-    const cursor = { at: this.#at };
+  /** The `n`th length-prefixed field from the key on (0: key, 1: value), as kafkajs slices it. */
+  #slice(n: number): Buffer | null {
+    const cursor = CURSOR;
+    cursor.at = this.#at;
     let length = 0;
     for (let i = 0; i <= n; i++) {
-      if (i > 0 && length > 0) cursor.at += length;
+      if (length > 0) cursor.at += length;
       length = readVarInt(this.#buf, cursor);
     }
-    return { at: cursor.at, length };
-  }
-
-  #slice(f: Field): Buffer | null {
-    return f.length === -1 ? null : this.#buf.slice(f.at, f.at + f.length);
+    return length === -1
+      ? null
+      : this.#buf.slice(cursor.at, cursor.at + length);
   }
 
   /** The next field as a plain view (null for none), moving the cursor past it. */
@@ -196,7 +193,8 @@ export class FetchedRecord {
   }
 
   #readHeaders(): Record<string, HeaderValue> {
-    const cursor = { at: this.#at };
+    const cursor = CURSOR;
+    cursor.at = this.#at;
     for (let i = 0; i < 2; i++) {
       const length = readVarInt(this.#buf, cursor);
       if (length > 0) cursor.at += length;
