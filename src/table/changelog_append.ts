@@ -8,7 +8,7 @@
  */
 import { PartitionRevokedError } from "../errors.ts";
 import type { BatchListener, SendBinding } from "../producer/producer.ts";
-import type { ProduceRecord } from "../transport/transport.ts";
+import type { ProduceRecord, RecordMetadata } from "../transport/transport.ts";
 import type { PendingWrite } from "./changelog_apply.ts";
 import type { Change } from "./changelog_change.ts";
 import { generationHeaders } from "./changelog_generation.ts";
@@ -113,46 +113,62 @@ export function appendChanges(
   }
 }
 
-/** What the outcome of appending `changes` does. */
+/**
+ * What the outcome of appending `changes` does: one object per producer
+ * item (with the record cache off, one per change, alive until its ack:
+ * an object literal with two closures was four).
+ */
+class AppendOutcome implements BatchListener {
+  constructor(
+    readonly ctx: AppendContext,
+    readonly partition: number,
+    readonly changes: Change[],
+    readonly generation: number | undefined,
+  ) {}
+
+  sent(metas: readonly RecordMetadata[], from: number): void {
+    const { ctx, partition, changes } = this;
+    for (let i = 0; i < changes.length; i++) {
+      const e = changes[i]!;
+      const meta = metas[from + i]!;
+      if (ctx.debug) {
+        logAppend(
+          { table: ctx.table, topic: ctx.topic, log: ctx.host.log },
+          partition,
+          meta.offset,
+          e.key,
+          e.value,
+          this.generation,
+        );
+      }
+      if (ctx.held) e.meta = meta;
+      else {
+        e.landedAt(meta.offset);
+        ctx.landed(partition, meta.offset);
+      }
+    }
+    ctx.acked(changes.length);
+  }
+
+  failed(error: unknown): void {
+    const { ctx, partition, changes } = this;
+    // Exactly-once, partition gone while its event was in hand, or its
+    // transaction failed (e.g. the broker unreachable too long): the
+    // changes belong to a transaction that never commits here (the new
+    // owner, or this worker after the restart, redoes them). Forget them
+    // instead of failing the table.
+    if (ctx.held && error instanceof PartitionRevokedError) {
+      const gone = new Set<PendingWrite>(changes);
+      ctx.forget(partition, (x) => gone.has(x));
+    } else ctx.fail(error);
+  }
+}
+
 function outcome(
   ctx: AppendContext,
   partition: number,
   changes: Change[],
   generation: number | undefined,
 ): BatchListener {
-  return {
-    sent: (metas, from) => {
-      for (let i = 0; i < changes.length; i++) {
-        const e = changes[i]!;
-        const meta = metas[from + i]!;
-        if (ctx.debug) {
-          logAppend(
-            { table: ctx.table, topic: ctx.topic, log: ctx.host.log },
-            partition,
-            meta.offset,
-            e.key,
-            e.value,
-            generation,
-          );
-        }
-        if (ctx.held) e.meta = meta;
-        else {
-          e.landedAt(meta.offset);
-          ctx.landed(partition, meta.offset);
-        }
-      }
-      ctx.acked(changes.length);
-    },
-    failed: (error) => {
-      // Exactly-once, partition gone while its event was in hand, or its
-      // transaction failed (e.g. the broker unreachable too long): the
-      // changes belong to a transaction that never commits here (the new
-      // owner, or this worker after the restart, redoes them). Forget them
-      // instead of failing the table.
-      if (ctx.held && error instanceof PartitionRevokedError) {
-        const gone = new Set<PendingWrite>(changes);
-        ctx.forget(partition, (x) => gone.has(x));
-      } else ctx.fail(error);
-    },
-  };
+  return new AppendOutcome(ctx, partition, changes, generation);
 }

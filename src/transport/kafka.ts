@@ -22,6 +22,7 @@ import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
 import { patchKafkajsRejoin } from "./kafka/rejoin_patch.ts";
 import { patchKafkajsVarints } from "./kafka/varint_patch.ts";
 import { patchKafkajsRecords } from "./kafka/record_patch.ts";
+import { patchKafkajsDecoder } from "./kafka/decode_patch.ts";
 import {
   connectHint,
   hasKafkaErrorType,
@@ -133,6 +134,7 @@ export class KafkaTransport implements Transport {
     patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
     patchKafkajsVarints((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRecords((message) => console.error(`kafka://: ${message}`));
+    patchKafkajsDecoder((message) => console.error(`kafka://: ${message}`));
     patchKafkajsReadCommitted((message) =>
       console.error(`kafka://: ${message}`)
     );

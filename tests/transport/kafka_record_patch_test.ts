@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import {
   encodeRecord,
   patchKafkajsRecords,
+  recordsTakeBytes,
 } from "../../src/transport/kafka/record_patch.ts";
 
 const require = createRequire(import.meta.url);
@@ -101,4 +102,35 @@ Deno.test("patchKafkajsRecords(): records and record batches are encoded with ka
     cached.exports = patched;
   }
   assert.equal(calls, 2);
+});
+
+Deno.test("patchKafkajsRecords(): plain Uint8Array keys, values and headers encode as the same bytes as Buffers, through kafkajs' own encoder too", () => {
+  const original = require(recordPath) as RecordFn;
+  patchKafkajsRecords(() => {});
+  assert.equal(recordsTakeBytes(), true);
+  const patched = require(recordPath) as RecordFn;
+  const plain = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
+  for (const timestampDelta of [7, 2 ** 40]) {
+    const buffers = {
+      key: Buffer.from("key"),
+      value: Buffer.from("value ü"),
+      headers: { g: Buffer.from("12"), r: [Buffer.from("1"), Buffer.from("")] },
+      offsetDelta: 3,
+      timestampDelta,
+    };
+    const bytes = {
+      ...buffers,
+      key: plain(buffers.key),
+      value: plain(buffers.value),
+      headers: {
+        g: plain(buffers.headers.g),
+        r: buffers.headers.r.map(plain),
+      },
+    };
+    assert.equal(
+      hex(patched(bytes)),
+      hex(original(buffers)),
+      `timestamp delta ${timestampDelta}`,
+    );
+  }
 });

@@ -44,6 +44,16 @@ const MAX_INT32 = 2147483647;
 const utf8 = new TextEncoder();
 
 let applied = false;
+let installed = false;
+
+/**
+ * Whether produce requests take records' key, value and header values as
+ * plain `Uint8Array`s (the patch is installed); otherwise kafkajs needs
+ * Buffers.
+ */
+export function recordsTakeBytes(): boolean {
+  return installed;
+}
 
 function zigzag(value: number): number {
   return ((value << 1) ^ (value >> 31)) >>> 0;
@@ -58,11 +68,36 @@ function sizeOfUVarInt(value: number): number {
   return bytes;
 }
 
-/** Bytes of a field as kafkajs writes it: a Buffer raw, anything else as UTF-8 text. */
+/**
+ * Bytes of a field as kafkajs writes it: a Buffer raw, anything else as
+ * UTF-8 text; unlike kafkajs, any `Uint8Array` is raw bytes too (the
+ * transport hands its records' bytes without a Buffer view each).
+ */
 function bytesOf(value: unknown): Uint8Array | null {
   if (value === null || value === undefined) return null;
-  if (Buffer.isBuffer(value)) return value;
+  if (value instanceof Uint8Array) return value;
   return utf8.encode(String(value));
+}
+
+/** A field for kafkajs' own encoder: a plain `Uint8Array` as a Buffer view. */
+function asBuffer(value: unknown): unknown {
+  return value instanceof Uint8Array && !Buffer.isBuffer(value)
+    ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+    : value;
+}
+
+/** The record's fields for kafkajs' own encoder (which reads only Buffers as bytes). */
+function forKafkajs(args: RecordArgs): RecordArgs {
+  const headers: Record<string, unknown> = {};
+  for (const [name, v] of Object.entries(args.headers ?? {})) {
+    headers[name] = Array.isArray(v) ? v.map(asBuffer) : asBuffer(v);
+  }
+  return {
+    ...args,
+    key: asBuffer(args.key),
+    value: asBuffer(args.value),
+    headers,
+  };
 }
 
 /** Header keys seen (few per app): their UTF-8 bytes, made once. */
@@ -197,7 +232,8 @@ export function patchKafkajsRecords(warn: (message: string) => void): void {
     return;
   }
   const fallback = original;
-  cached.exports = (args: RecordArgs) => encodeRecord(args) ?? fallback(args);
+  cached.exports = (args: RecordArgs) =>
+    encodeRecord(args) ?? fallback(forKafkajs(args));
   // The batch copies each record's bytes: kafkajs' own encoders and the
   // records above alike (both keep their bytes in `buf[0, offset)`).
   arrays.proto.writeEncoderArray = function (
@@ -225,4 +261,5 @@ export function patchKafkajsRecords(warn: (message: string) => void): void {
     this.offset = at;
     return this;
   };
+  installed = true;
 }
