@@ -202,6 +202,23 @@ export class ChangelogWriter {
         { cause: this.#failure },
       );
     }
+    const prev = this.overlay.get(id);
+    let bound = false;
+    let target;
+    if (this.#cache !== undefined && this.#held && this.#host.bindSend) {
+      // The transaction is chosen now, in the event's context; the append
+      // happens at stage(), which the commit runs before it commits.
+      const b = this.#host.bindSend();
+      b.release();
+      bound = true;
+      target = b.target;
+    }
+    if (
+      prev !== undefined && this.#cache?.holds(prev, partition, bound, target)
+    ) {
+      this.#cache.rewrite(prev, ++this.#seq, bytes, decoded, encode);
+      return;
+    }
     const e = new Change(
       this.#topic,
       partition,
@@ -212,23 +229,9 @@ export class ChangelogWriter {
       decoded,
       encode,
     );
-    const prev = this.overlay.get(id);
     this.overlay.set(id, e);
-    if (this.#cache === undefined) {
-      this.#append(partition, [e], undefined);
-      return;
-    }
-    let bound = false;
-    let target;
-    if (this.#held && this.#host.bindSend !== undefined) {
-      // The transaction is chosen now, in the event's context; the append
-      // happens at stage(), which the commit runs before it commits.
-      const b = this.#host.bindSend();
-      b.release();
-      bound = true;
-      target = b.target;
-    }
-    this.#cache.put(e, prev, bound, target);
+    if (this.#cache === undefined) this.#append(partition, [e], undefined);
+    else this.#cache.put(e, prev, bound, target);
   }
 
   /**

@@ -7,7 +7,7 @@
  * @module
  */
 import type { SendBinding, SendTarget } from "../producer/producer.ts";
-import type { Change } from "./changelog_change.ts";
+import type { Change, Encoder } from "./changelog_change.ts";
 
 /** Default byte bound of the record cache (Kafka Streams' default too). */
 export const CACHE_MAX_BYTES = 10 * 1024 * 1024;
@@ -111,6 +111,37 @@ export class RecordCache {
       c.changes.push(change);
     }
     change.cachedIn = c;
+    this.#bytes += change.size;
+    if (this.#bytes > this.#maxBytes) this.stage();
+  }
+
+  /**
+   * Whether `prev`, the key's latest change, waits unstaged in
+   * `partition`'s window and a write bound to `target` goes where that
+   * window goes (exactly-once: the same transaction): then a later write
+   * of the key can {@linkcode RecordCache.rewrite} it.
+   */
+  holds(
+    prev: Change,
+    partition: number,
+    bound: boolean,
+    target: SendTarget | undefined,
+  ): boolean {
+    const c = this.#parts.get(partition);
+    if (c === undefined || prev.cachedIn !== c) return false;
+    return !bound || (c.binding !== undefined && c.binding.target === target);
+  }
+
+  /** Give `change`, which the cache {@linkcode RecordCache.holds}, a later write's value. */
+  rewrite(
+    change: Change,
+    seq: number,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ): void {
+    this.#bytes -= change.size;
+    change.rewrite(seq, bytes, decoded, encode);
     this.#bytes += change.size;
     if (this.#bytes > this.#maxBytes) this.stage();
   }

@@ -47,7 +47,8 @@ export class Change implements OverlayEntry, Landed {
   readonly key: Uint8Array;
   /** {@linkcode keyId} of `key`. */
   readonly id: string;
-  readonly seq: number;
+  /** Write sequence number; a rewrite ({@linkcode Change.rewrite}) takes a new one. */
+  seq: number;
   /** Append sequence number, once handed to the producer. */
   aseq = 0;
   /**
@@ -82,6 +83,26 @@ export class Change implements OverlayEntry, Landed {
     this.partition = partition;
     this.key = key;
     this.id = id;
+    this.seq = seq;
+    this.#bytes = bytes;
+    this.#decoded = decoded;
+    this.#encode = encode;
+  }
+
+  /**
+   * A later write of the key while this change still waits, unstaged, in
+   * the record cache (which would replace it there anyway): the change
+   * takes the write's value and sequence number itself, instead of a new
+   * change object per write that lives until the cache or the store lets
+   * go of it (most of what a keyed count leaves for the garbage collector
+   * to copy). Only the writer's overlay and the cache hold it then.
+   */
+  rewrite(
+    seq: number,
+    bytes: Uint8Array | null | undefined,
+    decoded: unknown,
+    encode: Encoder | undefined,
+  ): void {
     this.seq = seq;
     this.#bytes = bytes;
     this.#decoded = decoded;

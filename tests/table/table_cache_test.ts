@@ -358,3 +358,54 @@ Deno.test("Table remembers at most KEY_CACHE_SIZE encoded keys in two generation
     t.encodeKey(`k${3 * KEY_CACHE_SIZE - 1}`),
   );
 });
+
+Deno.test("ChangelogWriter with the record cache rewrites the key's cached change for a later write, never one already staged", async () => {
+  const transport = new MemoryTransport(
+    `memory://writer-r-${crypto.randomUUID()}`,
+    { defaultPartitions: 2 },
+  );
+  await transport.start();
+  const store = new MemoryStore({ table: "w", tabledir: "" });
+  await store.open();
+  const logs: string[] = [];
+  const host = {
+    log: { error: (m: string) => logs.push(m) } as never,
+    produce: async (r: Parameters<typeof transport.send>[0][number]) =>
+      (await transport.send([r]))[0]!,
+    crash: (e: Error) => logs.push(e.message),
+  };
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const b = (s: string) => enc.encode(s);
+  try {
+    await transport.createTopic({ name: "w-changelog", partitions: 2 });
+    const w = new ChangelogWriter("w", "w-changelog", store, host, {
+      cache: true,
+    });
+    w.write(0, b("a"), b("1"));
+    const first = w.overlay.get("a");
+    w.write(0, b("a"), b("22"));
+    assert.equal(w.overlay.get("a"), first, "the cached change, rewritten");
+    assert.equal(dec.decode(w.overlay.get("a")!.value!), "22");
+    // Staged (on its way to the broker): a later write is a new change,
+    // and the staged record keeps its value.
+    w.stage();
+    w.write(0, b("b"), b("1"));
+    w.write(0, b("a"), b("333"));
+    assert.notEqual(w.overlay.get("a"), first);
+    assert.equal(dec.decode(first!.value!), "22");
+    w.stage();
+    await w.flush();
+    const records = (
+      await transport.read({ topic: "w-changelog", partition: 0 }, 0, 100)
+    ).map((r) => `${dec.decode(r.key!)}=${dec.decode(r.value!)}`);
+    assert.deepEqual(records, ["a=22", "b=1", "a=333"]);
+    assert.equal(dec.decode(store.get(0, b("a"))), "333");
+    assert.equal(w.pending, 0);
+    assert.deepEqual(logs, []);
+    await w.close();
+  } finally {
+    await store.close();
+    await transport.stop();
+  }
+});
