@@ -127,6 +127,9 @@ export class RecordCache {
     bound: boolean,
     target: SendTarget | undefined,
   ): boolean {
+    // Staged already (the common case when keys repeat less often than
+    // the commits come): no lookup.
+    if (prev.cachedIn === undefined) return false;
     const c = this.#parts.get(partition);
     if (c === undefined || prev.cachedIn !== c) return false;
     return !bound || (c.binding !== undefined && c.binding.target === target);
