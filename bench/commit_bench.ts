@@ -4,7 +4,10 @@
  * times; the store applies what the writer lets it. Prints CPU (all threads)
  * and wall time per change. Not a test.
  *
- *   deno run -A bench/commit_bench.ts [--keys 10000] [--rounds 40] [--tree PATH]
+ *   deno run -A bench/commit_bench.ts [--keys 10000] [--rounds 40] [--writes 1] [--tree PATH]
+ *
+ * `--writes W` writes every key W times between two commits (hot keys: the
+ * record cache keeps the last).
  *
  * `--tree PATH` runs the library of another checkout (an older one waits for
  * the store at every commit: its writer has no `durable()`).
@@ -21,6 +24,7 @@ function flag(name: string, fallback: string): string {
 const tree = flag("tree", new URL("..", import.meta.url).pathname);
 const K = Number(flag("keys", "10000"));
 const R = Number(flag("rounds", "40"));
+const W = Number(flag("writes", "1"));
 const lib = (path: string) => import(`${tree}/src/${path}`);
 const { LocalTransport } = await lib("transport/local.ts");
 const { Producer } = await lib("producer/producer.ts");
@@ -72,8 +76,10 @@ const ids = keys.map((k) => keyId(k));
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
 for (let r = 0; r < R; r++) {
-  for (let i = 0; i < K; i++) {
-    writer.writeDeferred(i % 4, keys[i]!, r + 1, encode, ids[i]!);
+  for (let w = 0; w < W; w++) {
+    for (let i = 0; i < K; i++) {
+      writer.writeDeferred(i % 4, keys[i]!, r * W + w + 1, encode, ids[i]!);
+    }
   }
   // What an offset commit waits for.
   if (typeof writer.durable === "function") await writer.durable();
@@ -82,7 +88,7 @@ for (let r = 0; r < R; r++) {
 await writer.flush();
 const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
-const n = K * R;
+const n = K * R * W;
 console.log(JSON.stringify({
   tree,
   changes: n,
