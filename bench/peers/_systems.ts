@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { resolve } from "node:path";
 import { denoCommand } from "./_proc.ts";
 
 /** A system under benchmark. */
@@ -129,7 +130,10 @@ export function treeOptions(
   tree: string | undefined,
 ): { flags: string[]; env: Record<string, string> } {
   if (tree === undefined) return { flags: [], env: {} };
-  const root = tree.replace(/\/+$/, "");
+  // Absolute: the path is used from ours' script (FAUST_BENCH_MOD is
+  // imported relative to it) and from child processes, not from the caller's
+  // directory (`--tree .` failed).
+  const root = resolve(tree).replace(/\/+$/, "");
   return {
     flags: ["--config", `${root}/deno.json`],
     env: { FAUST_BENCH_MOD: `${root}/mod.ts` },
