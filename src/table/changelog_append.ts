@@ -89,7 +89,12 @@ export function appendChanges(
   }
   if (host.produceBatch === undefined) {
     for (let i = 0; i < changes.length; i++) {
-      const listener = outcome(ctx, partition, [changes[i]!], generation);
+      const listener = new AppendOutcome(
+        ctx,
+        partition,
+        [changes[i]!],
+        generation,
+      );
       host.produce(records[i]!, binding, sends).then(
         (meta) => listener.sent([meta], 0),
         (error) => listener.failed(error),
@@ -98,7 +103,7 @@ export function appendChanges(
     return;
   }
   if (changes.length <= APPEND_BATCH) {
-    const listener = outcome(ctx, partition, changes, generation);
+    const listener = new AppendOutcome(ctx, partition, changes, generation);
     host.produceBatch(records, binding, sends, listener);
     return;
   }
@@ -108,7 +113,7 @@ export function appendChanges(
       changes.slice(from, to) as unknown as readonly ProduceRecord[],
       binding,
       sends,
-      outcome(ctx, partition, changes.slice(from, to), generation),
+      new AppendOutcome(ctx, partition, changes.slice(from, to), generation),
     );
   }
 }
@@ -162,13 +167,4 @@ class AppendOutcome implements BatchListener {
       ctx.forget(partition, (x) => gone.has(x));
     } else ctx.fail(error);
   }
-}
-
-function outcome(
-  ctx: AppendContext,
-  partition: number,
-  changes: Change[],
-  generation: number | undefined,
-): BatchListener {
-  return new AppendOutcome(ctx, partition, changes, generation);
 }

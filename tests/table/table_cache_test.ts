@@ -24,6 +24,32 @@ async function until(
 }
 
 /** What the table holds for `key` without any cache: pending writes, then the stores. */
+/**
+ * A ChangelogWriter's surroundings on memory://: a started transport with the
+ * two-partition topic `w-changelog`, an open store, and a host that records
+ * errors and crashes in `logs`.
+ */
+async function writerRig(name: string) {
+  const transport = new MemoryTransport(
+    `memory://${name}-${crypto.randomUUID()}`,
+    { defaultPartitions: 2 },
+  );
+  await transport.start();
+  const store = new MemoryStore({ table: "w", tabledir: "" });
+  await store.open();
+  const logs: string[] = [];
+  const host = {
+    log: { error: (m: string) => logs.push(m) } as never,
+    produce: async (r: Parameters<typeof transport.send>[0][number]) =>
+      (await transport.send([r]))[0]!,
+    crash: (e: Error) => logs.push(e.message),
+  };
+  const enc = new TextEncoder();
+  const b = (s: string) => enc.encode(s);
+  await transport.createTopic({ name: "w-changelog", partitions: 2 });
+  return { transport, store, logs, host, b, dec: new TextDecoder() };
+}
+
 function uncached(t: Table<string, number>, key: string): number | undefined {
   const v = t.rawGet(t.keySerde.encode(key));
   return v === undefined ? undefined : t.valueSerde.decode(v);
@@ -240,24 +266,8 @@ Deno.test("The table option changelogCache: false appends one record per update 
 });
 
 Deno.test("ChangelogWriter with the record cache appends the last change per key at stage(), and early when over its byte bound", async () => {
-  const transport = new MemoryTransport(
-    `memory://writer-${crypto.randomUUID()}`,
-    { defaultPartitions: 2 },
-  );
-  await transport.start();
-  const store = new MemoryStore({ table: "w", tabledir: "" });
-  await store.open();
-  const logs: string[] = [];
-  const host = {
-    log: { error: (m: string) => logs.push(m) } as never,
-    produce: async (r: Parameters<typeof transport.send>[0][number]) =>
-      (await transport.send([r]))[0]!,
-    crash: (e: Error) => logs.push(e.message),
-  };
-  const enc = new TextEncoder();
-  const b = (s: string) => enc.encode(s);
+  const { transport, store, logs, host, b } = await writerRig("writer");
   try {
-    await transport.createTopic({ name: "w-changelog", partitions: 2 });
     const end = (partition: number) =>
       transport.highWatermark({ topic: "w-changelog", partition });
     const w = new ChangelogWriter("w", "w-changelog", store, host, {
@@ -295,25 +305,8 @@ Deno.test("ChangelogWriter with the record cache appends the last change per key
 });
 
 Deno.test("ChangelogWriter with the record cache appends one record per key and partition when a key is written from another partition in between", async () => {
-  const transport = new MemoryTransport(
-    `memory://writer-x-${crypto.randomUUID()}`,
-    { defaultPartitions: 2 },
-  );
-  await transport.start();
-  const store = new MemoryStore({ table: "w", tabledir: "" });
-  await store.open();
-  const logs: string[] = [];
-  const host = {
-    log: { error: (m: string) => logs.push(m) } as never,
-    produce: async (r: Parameters<typeof transport.send>[0][number]) =>
-      (await transport.send([r]))[0]!,
-    crash: (e: Error) => logs.push(e.message),
-  };
-  const enc = new TextEncoder();
-  const dec = new TextDecoder();
-  const b = (s: string) => enc.encode(s);
+  const { transport, store, logs, host, b, dec } = await writerRig("writer-x");
   try {
-    await transport.createTopic({ name: "w-changelog", partitions: 2 });
     const w = new ChangelogWriter("w", "w-changelog", store, host, {
       cache: true,
     });
@@ -360,25 +353,8 @@ Deno.test("Table remembers at most KEY_CACHE_SIZE encoded keys in two generation
 });
 
 Deno.test("ChangelogWriter with the record cache rewrites the key's cached change for a later write, never one already staged", async () => {
-  const transport = new MemoryTransport(
-    `memory://writer-r-${crypto.randomUUID()}`,
-    { defaultPartitions: 2 },
-  );
-  await transport.start();
-  const store = new MemoryStore({ table: "w", tabledir: "" });
-  await store.open();
-  const logs: string[] = [];
-  const host = {
-    log: { error: (m: string) => logs.push(m) } as never,
-    produce: async (r: Parameters<typeof transport.send>[0][number]) =>
-      (await transport.send([r]))[0]!,
-    crash: (e: Error) => logs.push(e.message),
-  };
-  const enc = new TextEncoder();
-  const dec = new TextDecoder();
-  const b = (s: string) => enc.encode(s);
+  const { transport, store, logs, host, b, dec } = await writerRig("writer-r");
   try {
-    await transport.createTopic({ name: "w-changelog", partitions: 2 });
     const w = new ChangelogWriter("w", "w-changelog", store, host, {
       cache: true,
     });
