@@ -54,6 +54,8 @@ export interface ConsumptionView {
   crash(error: Error): void;
   /** Create a topic on the broker. */
   declare(spec: TopicSpec): Promise<void>;
+  /** Partition count of a topic; creates it from its description when missing. */
+  partitionsOf(topic: string): Promise<number>;
 }
 
 /** What the app does after the tables saw an assignment or a revocation. */
@@ -142,6 +144,12 @@ export class Consumption {
       for (const t of list) {
         if (t.queues.length === 0) continue;
         if (t.options.internal === true) await this.#view.declare(t.spec());
+        // A source topic that does not exist yet is created now (with
+        // `topicAllowDeclare`; without it, the error names the topic), as
+        // a send to it would: the broker's consumer cannot subscribe to a
+        // missing topic (kafka://: "This server does not host this
+        // topic-partition").
+        else await this.#view.partitionsOf(t.name);
         this.#conductor.add(t);
       }
     }

@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { App } from "../../mod.ts";
-import { BROKER, requireBroker, sortTps, unique, waitFor } from "./_helpers.ts";
+import {
+  BROKER,
+  requireBroker,
+  sortTps,
+  startTransport,
+  unique,
+  waitFor,
+} from "./_helpers.ts";
 import { counter } from "./_counter.ts";
 import { createWeb } from "../../src/web/server.ts";
 import { captureLogs } from "../helpers.ts";
@@ -378,4 +385,59 @@ Deno.test("App on kafka:// table lookups on the web answer 503 with Retry-After,
     await a.app.stop();
     for (const d of dirs) await Deno.remove(d, { recursive: true });
   }
+});
+
+Deno.test("App on kafka:// creates a missing source topic of an agent at start, with topicPartitions partitions", async () => {
+  // Before: the consumer subscribed to the missing topic, kafkajs failed
+  // with "This server does not host this topic-partition", and the stop
+  // that followed ended the process with an unhandled ClosedError instead.
+  await requireBroker();
+  const id = unique("undeclared");
+  const topicName = `${id}-in`;
+  const app = new App(id, {
+    broker: `kafka://${BROKER}`,
+    topicPartitions: 3,
+    webEnabled: false,
+  });
+  const topic = app.topic(topicName, { valueType: "string" });
+  const seen: string[] = [];
+  app.agent(topic, async (stream) => {
+    for await (const v of stream) seen.push(v);
+  }, { name: "reader" });
+  await app.start();
+  try {
+    await topic.send({ value: "hello" });
+    await waitFor(() => seen.length === 1, "the event");
+    assert.deepEqual(seen, ["hello"]);
+    const t = await startTransport();
+    try {
+      assert.equal(await t.partitionCount(topicName), 3);
+    } finally {
+      await t.stop();
+    }
+  } finally {
+    await app.stop();
+  }
+});
+
+Deno.test("App on kafka:// with topicAllowDeclare false refuses to start on a missing source topic, naming it", async () => {
+  await requireBroker();
+  const id = unique("undeclared-off");
+  const topicName = `${id}-in`;
+  const app = new App(id, {
+    broker: `kafka://${BROKER}`,
+    topicAllowDeclare: false,
+    webEnabled: false,
+  });
+  const topic = app.topic(topicName, { valueType: "string" });
+  app.agent(topic, async (stream) => {
+    for await (const _ of stream) { /* nothing arrives */ }
+  }, { name: "reader" });
+  await assert.rejects(
+    app.start(),
+    (e: Error) =>
+      e.message.includes(`Topic "${topicName}" does not exist`) &&
+      e.message.includes("topicAllowDeclare"),
+  );
+  await app.stop();
 });

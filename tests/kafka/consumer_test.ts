@@ -258,6 +258,28 @@ Deno.test("KafkaConsumer.subscribe() with a new topic list rebalances onto it", 
   }
 });
 
+Deno.test("KafkaConsumer.subscribe() to a missing topic rejects with the broker's error, and close() after it leaves nothing unhandled", async () => {
+  // Before: close() rejected the join waiter of the failed subscribe, which
+  // nothing awaited: the process ended on that unhandled ClosedError and
+  // the error that caused the stop was never seen.
+  const t = await startTransport();
+  try {
+    const c = t.createConsumer({
+      groupId: unique("g"),
+      listener: new RecordingListener(),
+    });
+    await assert.rejects(
+      c.subscribe([unique("missing")]),
+      /does not host this topic-partition/,
+    );
+    await c.close();
+    // An unhandled rejection would surface within a turn or two.
+    await new Promise((r) => setTimeout(r, 50));
+  } finally {
+    await t.stop();
+  }
+});
+
 Deno.test("KafkaConsumer: offsets committed on revocation are accepted (before the member rejoins), so the next owner starts after them", async () => {
   const t = await startTransport();
   const topic = unique("revoke-commit");

@@ -129,6 +129,11 @@ export class KafkaConsumer implements Consumer {
     const joined = new Promise<void>((resolve, reject) =>
       this.#joinWaiters.push({ resolve, reject })
     );
+    // Awaited only once connect/subscribe/run below succeeded: when one of
+    // them throws, the stop that follows rejects the waiter, and that
+    // rejection must not end the process in place of the error that
+    // caused the stop.
+    joined.catch(() => {});
     const consumer: KConsumer = this.#kafka.consumer(
       consumerConfig(
         this.#settings,
