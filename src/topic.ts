@@ -21,7 +21,7 @@ import type {
 } from "./transport/transport.ts";
 import { type Duration, toMillis } from "./util/duration.ts";
 import { ConfigError } from "./errors.ts";
-import type { EventInit } from "./delivery/event.ts";
+import type { EventInit, Mutable } from "./delivery/event.ts";
 
 /** Makes a topic of the same app, registered with it (what `app.topic()` does). */
 export type TopicMaker = (
@@ -345,6 +345,33 @@ export class Topic<K = unknown, V = unknown> extends Channel<K, V> {
       headers: toRawHeaders(headers),
       ...(timestamp !== undefined ? { timestamp } : {}),
     };
+  }
+
+  /**
+   * @internal Decode a record into `into` (a reused object an event copies:
+   * no object per record) and return it. Throws DecodeError, leaving `into`
+   * as it was.
+   */
+  decodeInto(
+    record: TransportRecord,
+    into: Mutable<EventInit<K, V>>,
+  ): EventInit<K, V> {
+    const key =
+      (record.key === null ? null : this.keySerde.decode(record.key)) as K;
+    const value =
+      (record.value === null
+        ? null
+        : this.valueSerde.decode(record.value)) as V;
+    into.key = key;
+    into.value = value;
+    into.headers = record.headers;
+    into.topic = record.topic;
+    into.partition = record.partition;
+    into.offset = record.offset;
+    into.timestamp = record.timestamp;
+    into.rawKey = record.key;
+    into.rawValue = record.value;
+    return into;
   }
 
   /** @internal Decode a record into what an event is made of. Throws DecodeError. */

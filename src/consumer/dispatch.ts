@@ -13,6 +13,7 @@ import {
   Delivery,
   Event,
   type EventInit,
+  type Mutable,
   type Releaser,
 } from "../delivery/event.ts";
 import { errorLine } from "../errors.ts";
@@ -70,6 +71,18 @@ export class Dispatcher {
   readonly #back: BackPressure;
   /** Per assignment (tracker), where its single-stream events ack. */
   readonly #acks = new WeakMap<PartitionTracker, PartitionAcks>();
+  /** What an event of a single-stream topic is decoded into (it copies it). */
+  readonly #scratch: Mutable<EventInit<unknown, unknown>> = {
+    key: null,
+    value: null,
+    headers: {},
+    topic: "",
+    partition: 0,
+    offset: 0,
+    timestamp: 0,
+    rawKey: null,
+    rawValue: null,
+  };
 
   /** Over the shared consumer state `s`. */
   constructor(s: ConsumerState, commits: Commits, errors: DecodeErrors) {
@@ -305,7 +318,7 @@ export class Dispatcher {
       // partition's bookkeeping (no reference count, no closure).
       let init: EventInit<unknown, unknown>;
       try {
-        init = single.decode(record);
+        init = single.decodeInto(record, this.#scratch);
       } catch (error) {
         return this.#errors.single(record, error, acks);
       }

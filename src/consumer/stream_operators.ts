@@ -148,11 +148,12 @@ export function combineSource(sources: readonly Source[]): Source {
 export function mapSource(up: Source, fn: (u: Unit) => unknown): Source {
   return () => {
     const it = up();
-    const map = (r: IteratorResult<Unit>): IteratorResult<Unit> =>
-      r.done === true ? r : {
-        done: false,
-        value: { value: fn(r.value), events: r.value.events },
-      };
+    // In place: the unit and its result were made for this chain alone
+    // (no object per value and layer).
+    const map = (r: IteratorResult<Unit>): IteratorResult<Unit> => {
+      if (r.done !== true) r.value.value = fn(r.value);
+      return r;
+    };
     return over(it, {
       poll(): IteratorResult<Unit> | undefined {
         const r = it.poll?.();

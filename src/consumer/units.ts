@@ -11,8 +11,11 @@ import type { AsyncQueue } from "../delivery/queue.ts";
 
 /** @internal A value and the events it came from. */
 export interface Unit {
-  /** Value handed to the loop. */
-  readonly value: unknown;
+  /**
+   * Value handed to the loop. A unit goes down one chain of operators and
+   * each is made for it, so a map may replace its value in place.
+   */
+  value: unknown;
   /** Events to ack once the loop is done with the value. */
   readonly events: readonly Event[];
 }

@@ -35,6 +35,9 @@ export class Delivery implements Releaser {
   }
 }
 
+/** @internal `T` without `readonly`. */
+export type Mutable<T> = { -readonly [P in keyof T]: T[P] };
+
 /** What an {@linkcode Event} is made from. */
 export interface EventInit<K, V> {
   /** Decoded key. */

@@ -94,6 +94,7 @@ export class Producer {
   /** Records for transaction targets (exactly-once), per target. */
   readonly #lanes = new Map<SendTarget, Lane>();
   #scheduled = false;
+  #now = -1;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #router: SendRouter | undefined;
@@ -181,7 +182,7 @@ export class Producer {
     if (refused !== undefined) {
       return QueuedSend.failed(record, refused, counter);
     }
-    const queued = new QueuedSend(record, target, counter);
+    const queued = new QueuedSend(record, target, counter, this.#clock());
     this.#queue(queued, 1, target);
     return queued;
   }
@@ -264,6 +265,23 @@ export class Producer {
       }
     }
   }
+
+  /**
+   * `performance.now()` read once per event-loop turn: a send's queue time
+   * (its latency's start) without a clock reading per record. Sends of one
+   * turn share the reading; none can leave before the turn ends anyway.
+   */
+  #clock(): number {
+    if (this.#now < 0) {
+      this.#now = performance.now();
+      setImmediate(this.#resetClock);
+    }
+    return this.#now;
+  }
+
+  readonly #resetClock = (): void => {
+    this.#now = -1;
+  };
 
   readonly #flushNow = (): void => {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

@@ -59,7 +59,10 @@ export class QueuedSend implements Promise<RecordMetadata> {
   readonly record: ProduceRecord;
   /** Where it goes (`undefined`: the transport). */
   readonly target: SendTarget | undefined;
-  /** When it was queued (`performance.now()`). */
+  /**
+   * When it was queued (`performance.now()`; the producer reads the clock
+   * once per event-loop turn, so sends of one turn share it).
+   */
   readonly t0: number;
   readonly #counter: SendCounter | undefined;
   #state = PENDING;
@@ -75,11 +78,12 @@ export class QueuedSend implements Promise<RecordMetadata> {
     record: ProduceRecord,
     target: SendTarget | undefined,
     counter: SendCounter | undefined,
+    t0: number = performance.now(),
   ) {
     this.record = record;
     this.target = target;
     this.#counter = counter;
-    this.t0 = performance.now();
+    this.t0 = t0;
   }
 
   /** @internal A send refused before it was queued. */

@@ -12,7 +12,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { TableLike } from "../app/registrations.ts";
-import type { Event, EventInit } from "../delivery/event.ts";
+import type { Event, EventInit, Mutable } from "../delivery/event.ts";
 import type { AsyncQueue } from "../delivery/queue.ts";
 import type { InFlight } from "../producer/inflight.ts";
 import type {
@@ -40,6 +40,14 @@ export interface SubscribedTopic {
   readonly queues: readonly AsyncQueue<Event<unknown, unknown>>[];
   /** Decode a record into an event's fields. */
   decode(record: TransportRecord): EventInit<unknown, unknown>;
+  /**
+   * Decode a record into `into` (reused from record to record: an event
+   * copies it) and return it.
+   */
+  decodeInto(
+    record: TransportRecord,
+    into: Mutable<EventInit<unknown, unknown>>,
+  ): EventInit<unknown, unknown>;
   /** The topic as the broker should create it. */
   spec(): TopicSpec;
 }
