@@ -33,6 +33,17 @@ Deno.test("GenerationFence leaves out a record stamped lower than one read befor
   assert.equal(fence.stale(0, g(1)), false);
 });
 
+Deno.test("generationHeaders() shares one frozen headers object per generation (a change per update no longer holds its own)", () => {
+  const a = generationHeaders(5);
+  assert.equal(generationHeaders(5), a, "same generation: same object");
+  assert.ok(Object.isFrozen(a));
+  const b = generationHeaders(6);
+  assert.notEqual(b, a);
+  assert.equal(generationOf(b), 6);
+  assert.equal(generationOf(generationHeaders(5)), 5, "back to 5");
+  assert.equal(generationOf(a), 5, "an object handed out is never changed");
+});
+
 Deno.test("recoverPartition() with a fence keeps the owner's values over a late record of an older generation and reports it", async () => {
   const transport = new MemoryTransport(
     `memory://fence-${crypto.randomUUID()}`,
