@@ -13,8 +13,13 @@
  * JSON value `{id, word, n}`, murmur2 partition of 4) are pre-loaded into a
  * local:// topic in a temp dir, then as separate worker processes:
  * - `ours`: bench/peers/ours.ts with `--broker local://DIR` (forward: agent
- *   -> output topic; count: lmdb:// table with changelog);
- * - `ours-eos`: the same with `processingGuarantee: "exactly_once"`, timed
+ *   -> output topic; count: lmdb:// table with changelog), committing on the
+ *   2.8 s `brokerCommitInterval` only (`--commit-every 0`, as Kafka Streams
+ *   commits: no count trigger);
+ * - `ours-every10k`: the same with the App default `brokerCommitEvery` of
+ *   10,000 (Faust's): at 200k events/s that is 20 commits a second, and with
+ *   10,000 keys the changelog record cache merges next to nothing;
+ * - `ours-eos`: ours-every10k with `processingGuarantee: "exactly_once"`, timed
  *   until the offsets of all N events committed (outputs and table changes
  *   become visible only then);
  * - `limit-memory`: the same records, read into memory first (not timed),
@@ -263,8 +268,8 @@ const WORKLOADS = [
 
 /** Systems per workload. */
 const SYSTEMS: Record<string, readonly string[]> = {
-  forward: ["ours", "ours-eos", "limit-memory", "limit-read"],
-  count: ["ours", "ours-eos", "limit-memory", "limit-read"],
+  forward: ["ours", "ours-every10k", "ours-eos", "limit-memory", "limit-read"],
+  count: ["ours", "ours-every10k", "ours-eos", "limit-memory", "limit-read"],
   window: ["ours", "limit-memory", "limit-read"],
   "count-1m": ["ours", "limit-memory", "limit-read"],
   ask: ["ours"],
@@ -290,6 +295,16 @@ function treeOf(ctx: Ctx, system: string): ReturnType<typeof treeOptions> {
   return system.endsWith("-old") ? ctx.oldTree! : ctx.tree;
 }
 
+/**
+ * The commit cadence of a system of ours: `ours` (and `ours-old`) commits on
+ * the 2.8 s interval only, as Kafka Streams does (no count trigger);
+ * `ours-every10k` and `ours-eos` keep the App default, a commit every
+ * 10,000 events as well (Faust's `broker_commit_every`).
+ */
+function commitArgs(system: string): string[] {
+  return system.replace(/-old$/, "") === "ours" ? ["--commit-every", "0"] : [];
+}
+
 /** `deno run` command of ours (bench/peers/ours.ts) with the common options. */
 function oursCommand(
   ctx: Ctx,
@@ -306,6 +321,7 @@ function oursCommand(
     ...treeOf(ctx, system).flags,
     peers,
     ...args,
+    ...commitArgs(system),
     ...(ctx.tableOptions !== undefined
       ? ["--table-options", ctx.tableOptions]
       : []),
@@ -697,6 +713,8 @@ async function main(): Promise<number> {
   const systems = [
     "ours",
     "ours-old",
+    "ours-every10k",
+    "ours-every10k-old",
     "ours-eos",
     "ours-eos-old",
     "limit-memory",
@@ -716,8 +734,9 @@ async function main(): Promise<number> {
     `ours: ${tree ?? "this checkout"}${
       ctx.tableOptions ? ` with table options ${ctx.tableOptions}` : ""
     }. ` +
-    `ours: bench/peers/ours.ts (agent; count on an lmdb:// table with changelog); ` +
-    `ours-eos: the same with processingGuarantee exactly_once, timed until the offsets of all N events committed; ` +
+    `ours: bench/peers/ours.ts (agent; count on an lmdb:// table with changelog), committing on the 2.8 s interval only (brokerCommitEvery off, as Kafka Streams); ` +
+    `ours-every10k: the same with the App default, a commit every 10,000 events as well; ` +
+    `ours-eos: ours-every10k with processingGuarantee exactly_once, timed until the offsets of all N events committed; ` +
     `limit-memory: JSON.parse + Map (count, window) or JSON.parse + map + stringify + encode (forward) ` +
     `over records already in memory, one loop; limit-read: the same reading local:// with transport.read(). ` +
     `ask: sequential agent.ask() round trips; latency: forward at half of ours' forward rate, ` +

@@ -31,6 +31,12 @@ export interface PeerArgs {
   readonly exactlyOnce: boolean;
   /** Extra table options as JSON (ours only), e.g. a changelog cache setting. */
   readonly tableOptions: Record<string, unknown>;
+  /**
+   * `brokerCommitEvery` (ours only): commit after this many events; 0 =
+   * commit on the `brokerCommitInterval` only, as Kafka Streams does;
+   * undefined = the App default.
+   */
+  readonly commitEvery: number | undefined;
 }
 
 /** The workloads a peer program runs. */
@@ -85,6 +91,9 @@ export function parsePeerArgs(args: readonly string[]): PeerArgs {
     awaitSend: args.includes("--await-send"),
     exactlyOnce: args.includes("--exactly-once"),
     tableOptions,
+    commitEvery: args.includes("--commit-every")
+      ? int("commit-every")
+      : undefined,
   };
 }
 

@@ -7,6 +7,7 @@
  *     --bootstrap 127.0.0.1:PORT | --broker local://PATH
  *     --input TOPIC --output TOPIC --app-id ID --expect N --warmup W
  *     --state-dir DIR [--await-send] [--exactly-once] [--table-options JSON]
+ *     [--commit-every N]
  *
  * forward: `out.send()` is not awaited per event (as `await topic.send()`
  * in Faust, which only enqueues); `produced` counts acknowledged sends.
@@ -23,6 +24,10 @@
  * ask: N sequential `agent.ask()` round trips (one at a time: low load)
  * through the broker to an agent that replies `{id, n2}`; W of them warm up;
  * the result holds the latency percentiles of the other N - W.
+ *
+ * `--commit-every N` sets `brokerCommitEvery` (default: the App's 10,000,
+ * Faust's); `--commit-every 0` commits on the 2.8 s `brokerCommitInterval`
+ * only, as Kafka Streams commits (every 30 s by default, no count trigger).
  *
  * `FAUST_BENCH_MOD=/path/to/mod.ts` runs this program against another
  * checkout of the library (the harness's `--tree`).
@@ -43,6 +48,11 @@ const app = new App(args.appId, {
   store: "lmdb://",
   datadir: args.stateDir,
   brokerCommitInterval: 2.8,
+  ...(args.commitEvery === undefined ? {} : {
+    brokerCommitEvery: args.commitEvery === 0
+      ? Number.MAX_SAFE_INTEGER
+      : args.commitEvery,
+  }),
   processingGuarantee: args.exactlyOnce ? "exactly_once" : "at_least_once",
   topicPartitions: 4,
   consumerAutoOffsetReset: "earliest",
