@@ -20,6 +20,8 @@ import {
   type WindowOptions,
   windowSeconds,
 } from "./windowed.ts";
+import type { WindowRange } from "./window.ts";
+import { windowKey } from "./window_key.ts";
 
 export { Collection } from "./collection.ts";
 export type {
@@ -62,6 +64,37 @@ interface KeyEntry {
   value: unknown;
   /** Encoded value written by this table (only with UNDECODED). */
   bytes: Uint8Array | undefined;
+  /** Windowed tables: the key's windows used last, oldest first. */
+  windows?: WindowEntry[];
+}
+
+/** What a windowed table remembers about one window of a key. */
+interface WindowEntry extends KeyEntry {
+  /** Window start (s). */
+  readonly start: number;
+  /** Window end (s). */
+  readonly end: number;
+}
+
+/**
+ * Windows remembered per key of a windowed table: the newest few (a
+ * tumbling window uses one at a time; an update touching more windows
+ * than this, e.g. a hopping window of many steps, reads them uncached).
+ */
+export const WINDOWS_PER_KEY = 4;
+
+function newWindowEntry(kb: Uint8Array, range: WindowRange): WindowEntry {
+  const wk = windowKey(kb, range);
+  return {
+    kb: wk,
+    id: keyId(wk),
+    partition: -1,
+    gen: 0,
+    value: undefined,
+    bytes: undefined,
+    start: range.start,
+    end: range.end,
+  };
 }
 
 /**
@@ -209,7 +242,12 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   set(key: K, value: V): this {
     this.#assertPlain("set");
     const p = this.writePartition("set a key of");
-    const e = this.#entry(key);
+    this.#write(p, this.#entry(key), value);
+    return this;
+  }
+
+  /** Write `value` to `e`'s key on partition `p` and remember it for reads from `p`. */
+  #write(p: number, e: KeyEntry, value: unknown): void {
     if (this.#roundTrips?.(value) === true) {
       // A primitive the codec encodes without fail and reads back as is:
       // encoded only when appended (once per commit with the record cache).
@@ -219,7 +257,7 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
       e.value = value;
       e.bytes = undefined;
     } else {
-      const vb = this.valueSerde.encode(value);
+      const vb = this.valueSerde.encode(value as V);
       this.rawWrite(p, e.kb, vb, e.id);
       e.partition = p;
       e.gen = this.#gen;
@@ -227,7 +265,66 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
       e.value = UNDECODED;
       e.bytes = vb;
     }
-    return this;
+  }
+
+  /**
+   * @internal For windowed tables: replace the value of `key` in each of
+   * `ranges` with `fn(old)` (`old`: the window's value or `default()`),
+   * written to partition `p`. A window's value read or written from `p` is
+   * remembered for the next update from `p`, as {@linkcode Table.get} does.
+   */
+  updateWindows(
+    key: K,
+    ranges: readonly WindowRange[],
+    p: number,
+    fn: (old: V) => V,
+  ): void {
+    const e = this.#entry(key);
+    const cached = ranges.length <= WINDOWS_PER_KEY;
+    for (const range of ranges) {
+      const w = cached
+        ? this.#windowEntry(e, range)
+        : newWindowEntry(e.kb, range);
+      let old: V;
+      if (w.partition === p && w.gen === this.#gen) {
+        this.noteOp("get");
+        old = this.#cachedValue(w) as V;
+      } else {
+        const v = this.rawFind(w.kb, w.id, p);
+        old = v === undefined ? this.missing(key) : this.valueSerde.decode(v);
+      }
+      this.#write(p, w, fn(old));
+    }
+  }
+
+  /**
+   * @internal For windowed tables: delete `key` from each of `ranges` (a
+   * tombstone on partition `p` where a value exists).
+   */
+  deleteWindows(key: K, ranges: readonly WindowRange[], p: number): void {
+    const e = this.#entry(key);
+    for (const range of ranges) {
+      const w = this.#windowEntry(e, range);
+      // Absence is not cached (see delete()).
+      w.partition = -1;
+      w.value = undefined;
+      w.bytes = undefined;
+      if (this.rawGet(w.kb, w.id) !== undefined) {
+        this.rawWrite(p, w.kb, null, w.id);
+      }
+    }
+  }
+
+  /** The entry of one window of `e`'s key, remembered among its newest {@linkcode WINDOWS_PER_KEY}. */
+  #windowEntry(e: KeyEntry, range: WindowRange): WindowEntry {
+    const ws = e.windows ??= [];
+    for (const w of ws) {
+      if (w.start === range.start && w.end === range.end) return w;
+    }
+    const w = newWindowEntry(e.kb, range);
+    if (ws.length >= WINDOWS_PER_KEY) ws.shift();
+    ws.push(w);
+    return w;
   }
 
   /**

@@ -204,16 +204,8 @@ export class WindowedTable<K, V> {
     const t = this.table;
     const p = t.writePartition("set a key of");
     const ts = this.timeOf();
-    const kb = t.encodeKey(key);
-    t.checkKey(kb, WINDOW_KEY_OVERHEAD, "window key");
-    for (const range of this.window.ranges(ts)) {
-      const wk = windowKey(kb, range);
-      const old = t.rawGet(wk);
-      const value = fn(
-        old === undefined ? t.missing(key) : t.valueSerde.decode(old),
-      );
-      t.rawWrite(p, wk, t.valueSerde.encode(value));
-    }
+    t.checkKey(t.encodeKey(key), WINDOW_KEY_OVERHEAD, "window key");
+    t.updateWindows(key, this.window.ranges(ts), p, fn);
     this.#seen(p, ts);
     return this;
   }
@@ -227,11 +219,7 @@ export class WindowedTable<K, V> {
   delete(key: K): this {
     const t = this.table;
     const p = t.writePartition("delete a key of");
-    const kb = t.encodeKey(key);
-    for (const range of this.window.ranges(this.timeOf())) {
-      const wk = windowKey(kb, range);
-      if (t.rawGet(wk) !== undefined) t.rawWrite(p, wk, null);
-    }
+    t.deleteWindows(key, this.window.ranges(this.timeOf()), p);
     return this;
   }
 
@@ -298,6 +286,9 @@ export class WindowedTable<K, V> {
       const clock = this.#clock(e.p, now);
       if (clock === undefined || !this.window.stale(e.range, clock)) continue;
       t.rawWrite(e.p, e.kb, null);
+      // The window's remembered value is stale now (and agents may run
+      // while onWindowClose is awaited).
+      t.dropCaches();
       if (this.#onWindowClose !== undefined) {
         await this.#onWindowClose(
           t.keySerde.decode(e.key),

@@ -273,3 +273,89 @@ Deno.test("WindowedTable sliding(before, after) keeps one [t - before, t + after
     await app.stop();
   }
 });
+
+Deno.test("WindowedTable.update() after delete() of the same window starts from the default", async () => {
+  const app = new App("window-delete", {
+    broker: "memory://",
+    store: "memory://",
+    tableCleanupInterval: 3600,
+  });
+  const ops = app.topic("ops", {
+    keyType: "string",
+    valueType: "string",
+    partitions: 1,
+  });
+  const sums = app.table("sums", {
+    default: () => 0,
+    keyType: "string",
+    valueType: "number",
+    partitions: 1,
+  }).tumbling(60, { keyIndex: true });
+  const after: number[] = [];
+  app.agent(ops, async (stream) => {
+    for await (const event of stream.events()) {
+      const key = event.key as string;
+      if (event.value === "del") sums.delete(key);
+      else sums.update(key, (n) => n + 1);
+      after.push(sums.get(key).current());
+    }
+  }, { name: "sums" });
+  await app.start();
+  try {
+    const at = 1_000_000;
+    for (const op of ["add", "add", "del", "add", "add", "del", "del", "add"]) {
+      await ops.send({ key: "k", value: op, timestamp: at });
+    }
+    await until(() => after.length === 8, "eight events");
+    assert.deepEqual(after, [1, 2, 0, 1, 2, 0, 0, 1]);
+    await sums.table.flush();
+    assert.deepEqual([...sums.windows()].map(([k, , v]) => [k, v]), [["k", 1]]);
+  } finally {
+    await app.stop();
+  }
+});
+
+Deno.test("WindowedTable.update() of a window the cleanup expired starts from the default", async () => {
+  const app = new App("window-reopen", {
+    broker: "memory://",
+    store: "memory://",
+    tableCleanupInterval: 0.1,
+  });
+  const clicks = app.topic("clicks", {
+    keyType: "string",
+    valueType: "string",
+    partitions: 1,
+  });
+  const closed: Array<[string, number]> = [];
+  const views = app.table("views", {
+    default: () => 0,
+    keyType: "string",
+    valueType: "number",
+    partitions: 1,
+    onWindowClose: (key: string, value: number) => {
+      closed.push([key, value]);
+    },
+  }).tumbling(1, { expires: 1, keyIndex: true });
+  const after: number[] = [];
+  app.agent(clicks, async (stream) => {
+    for await (const event of stream.events()) {
+      views.update(event.key as string, (n) => n + 1);
+      after.push(views.get(event.key as string).current());
+    }
+  }, { name: "count" });
+  await app.start();
+  try {
+    const now = Date.now();
+    await clicks.send({ key: "a", value: "x", timestamp: now });
+    await clicks.send({ key: "a", value: "x", timestamp: now });
+    await until(() => after.length === 2, "two events");
+    await until(() => closed.length === 1, "the window to close", 8000);
+    assert.deepEqual(closed, [["a", 2]]);
+    // A late event of the expired window opens it afresh.
+    await clicks.send({ key: "a", value: "x", timestamp: now });
+    await until(() => after.length === 3, "the late event");
+    assert.deepEqual(after, [1, 2, 1]);
+  } finally {
+    await app.stop();
+  }
+});
