@@ -19,6 +19,7 @@
  */
 import { patchKafkajsReadCommitted } from "./kafka/aborted_patch.ts";
 import { patchKafkajsIdleLoop } from "./kafka/idle_patch.ts";
+import { patchKafkajsPausedFetch } from "./kafka/paused_fetch_patch.ts";
 import { patchKafkajsRejoin } from "./kafka/rejoin_patch.ts";
 import { patchKafkajsVarints } from "./kafka/varint_patch.ts";
 import { patchKafkajsRecords } from "./kafka/record_patch.ts";
@@ -131,6 +132,7 @@ export class KafkaTransport implements Transport {
     this.#options = options;
     this.#settings = readKafkaSettings(url, options.extra);
     patchKafkajsIdleLoop((message) => console.error(`kafka://: ${message}`));
+    patchKafkajsPausedFetch((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRejoin((message) => console.error(`kafka://: ${message}`));
     patchKafkajsVarints((message) => console.error(`kafka://: ${message}`));
     patchKafkajsRecords((message) => console.error(`kafka://: ${message}`));

@@ -229,7 +229,10 @@ Deno.test("Two worker processes on kafka:// split partitions with their changelo
       await admin.stop();
     }
     const replayed = a.last!.recovered - recoveredBefore;
-    assert.ok(bChangelog > 50, `B's changelog holds ${bChangelog} records`);
+    // The changelog record cache keeps one record per key and commit (every
+    // 0.2 s here), so how many B wrote depends on the machine's speed (50 to
+    // 89 seen): enough that a cold takeover, which replays all, fails below.
+    assert.ok(bChangelog >= 10, `B's changelog holds ${bChangelog} records`);
     assert.ok(
       replayed < bChangelog / 2,
       `promoting the standbys replayed ${replayed} of ${bChangelog} records`,

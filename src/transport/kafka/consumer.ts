@@ -41,6 +41,7 @@ import { splitStandbys } from "./assigner.ts";
 import { BufferedPositions } from "./refetch.ts";
 import type { KafkaSettings } from "./options.ts";
 import { FetchBuffer } from "./fetch_buffer.ts";
+import { wakePausedFetches } from "./paused_fetch_patch.ts";
 import { fromMessage } from "./records.ts";
 import type { GroupLike } from "./rejoin_patch.ts";
 import { isGroupUnavailable } from "./errors.ts";
@@ -279,6 +280,7 @@ export class KafkaConsumer implements Consumer {
     const consumer = this.#consumer;
     unlessRestarting(() => consumer?.resume(groupByTopic(tps)));
     this.#buffer.resume(tps.map(tpKey));
+    wakePausedFetches();
   }
 
   /** Currently assigned partitions. */
@@ -429,6 +431,7 @@ export class KafkaConsumer implements Consumer {
       );
       if (promoted.length > 0) consumer.resume(groupByTopic(promoted));
       if (standby.length > 0) consumer.pause(groupByTopic(standby));
+      if (promoted.length > 0) wakePausedFetches();
     }
     await this.#options.listener.onPartitionsAssigned(active, standby);
     for (const w of this.#joinWaiters.splice(0)) w.resolve();
