@@ -151,15 +151,27 @@ export class Stream<V = unknown, K = unknown> implements AsyncIterable<V> {
       prev = undefined;
       if (ctx !== undefined) ctx.event = undefined;
     };
+    const step = (r: IteratorResult<Unit>): IteratorResult<V> => {
+      if (r.done === true) return { done: true, value: undefined };
+      prev = r.value;
+      if (ctx !== undefined) ctx.event = prev.events[prev.events.length - 1];
+      return { done: false, value: prev.value as V };
+    };
     return {
-      next: async (): Promise<IteratorResult<V>> => {
-        ackHeld(ctx);
-        finish(false);
-        const r = it.poll?.() ?? await it.next();
-        if (r.done === true) return { done: true, value: undefined };
-        prev = r.value;
-        if (ctx !== undefined) ctx.event = prev.events[prev.events.length - 1];
-        return { done: false, value: prev.value as V };
+      // Not an async function: a unit already buffered (the common case)
+      // costs one resolved promise, without an async function's frame.
+      next: (): Promise<IteratorResult<V>> => {
+        let r: IteratorResult<Unit> | undefined;
+        try {
+          ackHeld(ctx);
+          finish(false);
+          r = it.poll?.();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return r !== undefined
+          ? Promise.resolve(step(r))
+          : it.next().then(step);
       },
       return: async (): Promise<IteratorResult<V>> => {
         finish(true);
