@@ -280,11 +280,8 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     fn: (old: V) => V,
   ): void {
     const e = this.#entry(key);
-    const cached = ranges.length <= WINDOWS_PER_KEY;
     for (const range of ranges) {
-      const w = cached
-        ? this.#windowEntry(e, range)
-        : newWindowEntry(e.kb, range);
+      const w = this.#windowEntry(e, range, ranges.length);
       let old: V;
       if (w.partition === p && w.gen === this.#gen) {
         this.noteOp("get");
@@ -304,7 +301,7 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
   deleteWindows(key: K, ranges: readonly WindowRange[], p: number): void {
     const e = this.#entry(key);
     for (const range of ranges) {
-      const w = this.#windowEntry(e, range);
+      const w = this.#windowEntry(e, range, ranges.length);
       // Absence is not cached (see delete()).
       w.partition = -1;
       w.value = undefined;
@@ -315,8 +312,13 @@ export class Table<K = unknown, V = unknown> extends Collection<K, V> {
     }
   }
 
-  /** The entry of one window of `e`'s key, remembered among its newest {@linkcode WINDOWS_PER_KEY}. */
-  #windowEntry(e: KeyEntry, range: WindowRange): WindowEntry {
+  /**
+   * The entry of one window of `e`'s key, remembered among its newest
+   * {@linkcode WINDOWS_PER_KEY}; made afresh when an update touches more
+   * windows (`count`) than that.
+   */
+  #windowEntry(e: KeyEntry, range: WindowRange, count: number): WindowEntry {
+    if (count > WINDOWS_PER_KEY) return newWindowEntry(e.kb, range);
     const ws = e.windows ??= [];
     for (const w of ws) {
       if (w.start === range.start && w.end === range.end) return w;
